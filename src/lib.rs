@@ -1,0 +1,12 @@
+//! offlineimap: two-way IMAP <-> Maildir synchronisation, compatible with
+//! OfflineIMAP's configuration, command line and on-disk formats.
+//!
+//! Dependency rule (enforced by `tests/integration/architecture.rs`, see
+//! docs/architecture.md): `sync` and `event` depend on nothing else in the
+//! crate; backends (`imap`, `maildir`, `status`) depend only on `sync` and
+//! `config`; `ui` depends only on `event` and `config`; `account` wires
+//! backends to the engine; `app` wires everything.
+
+pub mod config;
+pub mod event;
+pub mod sync;

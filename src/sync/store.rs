@@ -1,0 +1,108 @@
+//! The seam between the engine and the backends: one small trait that both
+//! the IMAP folder and the Maildir folder implement (and `MemStore` in
+//! tests), plus the status cache's trait.
+//!
+//! Backends convert their own errors into [`StoreError`] so that `sync`
+//! never names a backend.
+
+use async_trait::async_trait;
+
+use super::model::{Flags, Message, MsgRef, Snapshot, StatusSnapshot, Uid};
+
+/// Receives fetched messages one at a time, so a store can stream a whole
+/// batch from one command without holding more than one body in memory.
+#[async_trait]
+pub trait MessageSink: Send {
+    async fn accept(&mut self, msg: Message) -> Result<(), StoreError>;
+}
+
+/// One folder on one side.
+#[async_trait]
+pub trait Store: Send {
+    /// Every message's UID, flags and size (and, for a Maildir, the
+    /// messages without a UID).
+    async fn snapshot(&mut self) -> Result<Snapshot, StoreError>;
+
+    /// Hand the messages `ids` to `sink`, one at a time, in any order.
+    /// A message that vanished meanwhile is skipped, not an error.
+    async fn fetch(&mut self, ids: &[MsgRef], sink: &mut dyn MessageSink)
+    -> Result<(), StoreError>;
+
+    /// Store a new message. `uid` is the UID the other side already gave it
+    /// (a download into a Maildir keeps the server's UID); `None` asks the
+    /// store to assign one (an IMAP APPEND). Returns the message's UID, or
+    /// `None` when it was stored but the store cannot tell its UID (no
+    /// UIDPLUS and the header search failed); the next sync pairs it up.
+    async fn append(&mut self, msg: &Message, uid: Option<Uid>) -> Result<Option<Uid>, StoreError>;
+
+    /// Give a message without a UID the UID the other side assigned to its
+    /// copy (a Maildir renames the file to carry `,U=<uid>`).
+    async fn assign_uid(&mut self, id: MsgRef, uid: Uid) -> Result<(), StoreError>;
+
+    async fn add_flags(&mut self, uids: &[Uid], flags: Flags) -> Result<(), StoreError>;
+    async fn remove_flags(&mut self, uids: &[Uid], flags: Flags) -> Result<(), StoreError>;
+
+    /// Remove these messages for good (IMAP: `\Deleted` then expunge as
+    /// configured).
+    async fn delete(&mut self, uids: &[Uid]) -> Result<(), StoreError>;
+}
+
+/// The per-folder status cache (OfflineIMAP's LocalStatus). Writes may be
+/// buffered; `commit` makes them durable. Synchronous: SQLite writes are
+/// short and local.
+pub trait StatusCache: Send {
+    fn load(&mut self) -> Result<StatusSnapshot, StoreError>;
+    fn set(&mut self, uid: Uid, flags: Flags) -> Result<(), StoreError>;
+    fn remove(&mut self, uid: Uid) -> Result<(), StoreError>;
+    fn commit(&mut self) -> Result<(), StoreError>;
+}
+
+/// How bad a store error is, which decides what the caller retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The connection dropped or timed out: retry the folder later.
+    Transient,
+    /// This one message could not be handled (e.g. the server refused it).
+    Message,
+    /// The folder cannot be synced (missing, unreadable, no permission).
+    Folder,
+    /// The whole repository is unusable (login failed, disk full).
+    Repository,
+}
+
+/// A backend error as the engine sees it: a kind, a one-line message that
+/// already names the server/folder/file, and the underlying cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    pub kind: ErrorKind,
+    pub message: String,
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StoreError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        StoreError {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    pub fn with_source(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StoreError {
+            kind,
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    pub fn is_transient(&self) -> bool {
+        self.kind == ErrorKind::Transient
+    }
+}
