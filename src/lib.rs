@@ -10,3 +10,6 @@
 pub mod config;
 pub mod event;
 pub mod sync;
+pub mod account;
+pub mod app;
+pub mod signals;

@@ -1,0 +1,303 @@
+//! Orchestration of one account: the autorefresh loop, the folder-structure
+//! sync, and the fan-out of folder syncs over `maxconnections` IMAP
+//! connections. The only module that knows every backend.
+//!
+//! It reports what it does as [`Event`]s and obeys [`Command`]s; it never
+//! draws and never waits on a UI.
+
+pub mod folders;
+mod folder_sync;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Mutex, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::config;
+use crate::event::{AccountId, Command, Event, Level, WorkerId};
+
+pub use folder_sync::FolderOutcome;
+
+/// How an account's runs ended, for the process exit code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// At least one error was reported.
+    pub errors: bool,
+    /// At least one folder was skipped because its UIDVALIDITY changed.
+    pub validity_problems: bool,
+}
+
+impl Outcome {
+    pub fn merge(&mut self, other: Outcome) {
+        self.errors |= other.errors;
+        self.validity_problems |= other.validity_problems;
+    }
+}
+
+/// Everything an account task needs.
+pub struct AccountTask {
+    pub id: AccountId,
+    pub account: config::Account,
+    pub general: config::General,
+    pub events: mpsc::UnboundedSender<Event>,
+    pub commands: mpsc::Receiver<Command>,
+    /// Graceful shutdown: finish the current folder, skip the rest.
+    pub cancel: CancellationToken,
+}
+
+/// Sends events, ignoring a UI that has gone away.
+#[derive(Clone)]
+pub(crate) struct Reporter {
+    pub(crate) account: AccountId,
+    events: mpsc::UnboundedSender<Event>,
+}
+
+impl Reporter {
+    pub(crate) fn send(&self, ev: Event) {
+        // A closed channel means the UI has shut down; the sync goes on.
+        let _ = self.events.send(ev);
+    }
+
+    pub(crate) fn log(&self, worker: Option<WorkerId>, level: Level, text: impl Into<String>) {
+        self.send(Event::Logged {
+            worker,
+            level,
+            text: text.into(),
+        });
+    }
+
+    pub(crate) fn worker(&self, slot: u16) -> WorkerId {
+        WorkerId {
+            account: self.account,
+            slot,
+        }
+    }
+}
+
+impl AccountTask {
+    /// Sync, then sleep and sync again while `autorefresh` is set, until
+    /// cancelled or told to stop.
+    pub async fn run(mut self) -> Outcome {
+        let rep = Reporter {
+            account: self.id,
+            events: self.events.clone(),
+        };
+        let mut total = Outcome::default();
+        loop {
+            let outcome = self.sync_once(&rep).await;
+            total.merge(outcome);
+            let Some(period) = self.account.autorefresh else {
+                break;
+            };
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            let until = Instant::now() + period;
+            rep.send(Event::Sleeping {
+                account: self.id,
+                until,
+            });
+            let stop = tokio::select! {
+                _ = tokio::time::sleep_until(until.into()) => false,
+                _ = self.cancel.cancelled() => true,
+                cmd = self.commands.recv() => match cmd {
+                    Some(Command::SyncNow) => false,
+                    Some(Command::StopAfterSync) | None => true,
+                },
+            };
+            if stop {
+                break;
+            }
+        }
+        total
+    }
+
+    async fn sync_once(&mut self, rep: &Reporter) -> Outcome {
+        let started = Instant::now();
+        let name = self.account.name.clone();
+        rep.send(Event::AccountStarted {
+            account: self.id,
+            name: name.clone(),
+        });
+        let main_worker = rep.worker(0);
+        rep.send(Event::WorkerStarted {
+            worker: main_worker,
+            name: format!("Account sync {name}"),
+        });
+        let outcome = match self.sync_account(rep).await {
+            Ok(o) => o,
+            Err(e) => {
+                rep.log(Some(main_worker), Level::Error, e);
+                Outcome {
+                    errors: true,
+                    validity_problems: false,
+                }
+            }
+        };
+        rep.send(Event::WorkerFinished {
+            worker: main_worker,
+        });
+        rep.send(Event::AccountFinished {
+            account: self.id,
+            name,
+            elapsed_secs: started.elapsed().as_secs(),
+        });
+        outcome
+    }
+
+    async fn sync_account(&mut self, rep: &Reporter) -> Result<Outcome, String> {
+        let metadata = self.general.metadata.clone();
+        std::fs::create_dir_all(&metadata)
+            .map_err(|e| format!("cannot create metadata directory {}: {e}", metadata.display()))?;
+        let _lock = AccountLock::acquire(&metadata, &self.account.name)?;
+
+        let remote_cfg = &self.account.remote;
+        let main_worker = rep.worker(0);
+        rep.send(Event::Connecting {
+            worker: main_worker,
+            repo: remote_cfg.common.name.clone(),
+            host: remote_cfg.host.clone(),
+            port: remote_cfg.port,
+        });
+        let mut session = crate::imap::connect(remote_cfg, self.general.socktimeout)
+            .await
+            .map_err(|e| e.to_string())?;
+
+        let local_repo = crate::maildir::MaildirRepository::new(&self.account.local, self.general.fsync);
+        rep.send(Event::SyncingFolders {
+            worker: main_worker,
+            from_type: "IMAP".into(),
+            to_type: "Maildir".into(),
+        });
+        let remote_list = session.list_folders().await.map_err(|e| e.to_string())?;
+        let local_list = local_repo.list_folders().map_err(|e| e.to_string())?;
+        let delimiter = remote_list
+            .iter()
+            .find_map(|f| f.delimiter)
+            .unwrap_or('/');
+        let remote_names: Vec<folders::RemoteName> = remote_list
+            .iter()
+            .filter(|f| !f.noselect)
+            .map(|f| folders::RemoteName {
+                name: f.raw_name.clone(),
+                delimiter: f.delimiter,
+            })
+            .collect();
+        let local_cfg = &self.account.local;
+        let fplan = folders::plan_folders(
+            &remote_names,
+            &local_list,
+            &folders::FolderOptions {
+                local_sep: local_cfg.sep,
+                remote_delimiter: delimiter,
+                create_local: local_cfg.common.createfolders && !local_cfg.common.readonly,
+                create_remote: remote_cfg.common.createfolders && !remote_cfg.common.readonly,
+                require_ascii_local: true,
+            },
+        );
+        for msg in &fplan.skipped {
+            rep.log(Some(main_worker), Level::Warning, msg.clone());
+        }
+        for name in &fplan.create_local {
+            rep.send(Event::FolderCreating {
+                worker: main_worker,
+                folder: name.clone(),
+                repo: local_cfg.common.name.clone(),
+            });
+            local_repo.create_folder(name).map_err(|e| e.to_string())?;
+        }
+        for (remote_name, _) in &fplan.create_remote {
+            rep.send(Event::FolderCreating {
+                worker: main_worker,
+                folder: remote_name.clone(),
+                repo: remote_cfg.common.name.clone(),
+            });
+            session
+                .create_folder_raw(remote_name)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+
+        let queue = Arc::new(Mutex::new(fplan.pairs.into_iter()));
+        let shared = Arc::new(folder_sync::Shared {
+            account_name: self.account.name.clone(),
+            local_repo,
+            remote_cfg: remote_cfg.clone(),
+            local_cfg: local_cfg.clone(),
+            metadata,
+            fsync: self.general.fsync,
+            socktimeout: self.general.socktimeout,
+            cancel: self.cancel.clone(),
+            rep: rep.clone(),
+            failed: AtomicBool::new(false),
+        });
+        let connections = remote_cfg.maxconnections.max(1);
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut first = Some(session);
+        for slot in 0..connections {
+            let queue = queue.clone();
+            let shared = shared.clone();
+            let session = first.take();
+            tasks.spawn(folder_sync::worker(shared, queue, session, slot as u16 + 1));
+        }
+        let mut outcome = Outcome::default();
+        while let Some(res) = tasks.join_next().await {
+            match res {
+                Ok(o) => outcome.merge(o),
+                Err(e) => {
+                    rep.log(Some(main_worker), Level::Error, format!("folder worker failed: {e}"));
+                    outcome.errors = true;
+                }
+            }
+        }
+        if shared.failed.load(Ordering::Relaxed) {
+            outcome.errors = true;
+        }
+        Ok(outcome)
+    }
+}
+
+/// `<metadata>/<Account>.lock`, held while the account syncs so that two
+/// instances never sync the same account at once.
+struct AccountLock {
+    path: PathBuf,
+    _file: std::fs::File,
+}
+
+impl AccountLock {
+    fn acquire(metadata: &std::path::Path, account: &str) -> Result<Self, String> {
+        let path = metadata.join(format!("{account}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("cannot open lock file {}: {e}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(AccountLock { path, _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+                "Could not lock account {account}. Is another instance using this account? ({})",
+                path.display()
+            )),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(format!("cannot lock {}: {e}", path.display()))
+            }
+        }
+    }
+}
+
+impl Drop for AccountLock {
+    fn drop(&mut self) {
+        // OfflineIMAP removes the lock file after the sync; do the same so
+        // the metadata directory looks the way its users expect.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A sleep period from `autorefresh` minutes.
+pub fn minutes(m: f64) -> Duration {
+    Duration::from_secs_f64((m * 60.0).max(0.0))
+}

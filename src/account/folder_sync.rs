@@ -1,0 +1,300 @@
+//! One folder pair, synced end to end: UIDVALIDITY check, the three
+//! snapshots, pairing, the plan, and its application. A worker owns one
+//! IMAP connection and takes folder pairs from the account's queue until
+//! it is empty, so `maxconnections` folders sync at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use super::folders::FolderPair;
+use super::{Outcome, Reporter};
+use crate::config;
+use crate::event::{Event, Level, WorkerId};
+use crate::imap::ImapSession;
+use crate::maildir::MaildirRepository;
+use crate::status;
+use crate::sync::apply::{self, Progress};
+use crate::sync::model::Side;
+use crate::sync::plan::{PlanOptions, plan};
+use crate::sync::store::{StatusCache, Store};
+
+pub(crate) struct Shared {
+    pub(crate) account_name: String,
+    pub(crate) local_repo: MaildirRepository,
+    pub(crate) remote_cfg: config::ImapRepository,
+    pub(crate) local_cfg: config::MaildirRepository,
+    pub(crate) metadata: std::path::PathBuf,
+    pub(crate) fsync: bool,
+    pub(crate) socktimeout: Option<Duration>,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) rep: Reporter,
+    pub(crate) failed: AtomicBool,
+}
+
+/// What happened to one folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FolderOutcome {
+    Synced,
+    /// Skipped because UIDVALIDITY changed (exit code 2).
+    ValidityProblem,
+}
+
+pub(crate) async fn worker(
+    shared: Arc<Shared>,
+    queue: Arc<Mutex<std::vec::IntoIter<FolderPair>>>,
+    mut session: Option<ImapSession>,
+    slot: u16,
+) -> Outcome {
+    let rep = &shared.rep;
+    let me = rep.worker(slot);
+    let mut outcome = Outcome::default();
+    loop {
+        if shared.cancel.is_cancelled() {
+            break;
+        }
+        let Some(pair) = queue.lock().await.next() else {
+            break;
+        };
+        if session.is_none() {
+            rep.send(Event::Connecting {
+                worker: me,
+                repo: shared.remote_cfg.common.name.clone(),
+                host: shared.remote_cfg.host.clone(),
+                port: shared.remote_cfg.port,
+            });
+            match crate::imap::connect(&shared.remote_cfg, shared.socktimeout).await {
+                Ok(s) => session = Some(s),
+                Err(e) => {
+                    rep.log(Some(me), Level::Error, e.to_string());
+                    outcome.errors = true;
+                    break;
+                }
+            }
+        }
+        let Some(s) = session.take() else { break };
+        rep.send(Event::WorkerStarted {
+            worker: me,
+            name: format!("Folder {} [acc: {}]", pair.local, shared.account_name),
+        });
+        let (back, result) = sync_folder(&shared, s, &pair, me).await;
+        session = back;
+        rep.send(Event::WorkerFinished { worker: me });
+        match result {
+            Ok(FolderOutcome::Synced) => {}
+            Ok(FolderOutcome::ValidityProblem) => outcome.validity_problems = true,
+            Err(e) => {
+                rep.log(
+                    Some(me),
+                    Level::Error,
+                    format!(
+                        "Aborting sync, folder '{}' [acc: '{}']: {e}",
+                        pair.local, shared.account_name
+                    ),
+                );
+                outcome.errors = true;
+                shared.failed.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+    if let Some(s) = session {
+        s.logout().await;
+    }
+    outcome
+}
+
+/// Sync one pair. Gives the session back when it is still usable.
+async fn sync_folder(
+    shared: &Shared,
+    session: ImapSession,
+    pair: &FolderPair,
+    me: WorkerId,
+) -> (Option<ImapSession>, Result<FolderOutcome, String>) {
+    let rep = &shared.rep;
+    let remote_name = &shared.remote_cfg.common.name;
+    let local_name = &shared.local_cfg.common.name;
+    rep.send(Event::FolderStarted {
+        worker: me,
+        folder: pair.local.clone(),
+        from_type: "IMAP".into(),
+        to_type: "Maildir".into(),
+    });
+
+    let mut remote = match session
+        .select_folder(&pair.remote, shared.remote_cfg.common.readonly, shared.remote_cfg.expunge)
+        .await
+    {
+        Ok(f) => f,
+        Err((s, e)) => return (s, Err(e.to_string())),
+    };
+    let result = sync_selected(shared, &mut remote, pair, me, remote_name, local_name).await;
+    let session = remote.into_session();
+    (session, result)
+}
+
+async fn sync_selected(
+    shared: &Shared,
+    remote: &mut crate::imap::ImapFolder,
+    pair: &FolderPair,
+    me: WorkerId,
+    remote_repo_name: &str,
+    local_repo_name: &str,
+) -> Result<FolderOutcome, String> {
+    let rep = &shared.rep;
+    let mut local = shared
+        .local_repo
+        .open_folder(&pair.local)
+        .map_err(|e| e.to_string())?;
+    let db_path = status::paths::status_db_path(&shared.metadata, &shared.account_name, &pair.status);
+    let (mut status_db, warning) =
+        status::SqliteStatus::open(&db_path, shared.fsync).map_err(|e| e.to_string())?;
+    if let Some(w) = warning {
+        rep.log(Some(me), Level::Warning, w);
+    }
+    let mut status_snap = status_db.load().map_err(|e| e.to_string())?;
+
+    rep.send(Event::MessageListLoading {
+        worker: me,
+        repo: local_repo_name.to_string(),
+        folder: pair.local.clone(),
+    });
+    let mut local_snap = local.snapshot().await.map_err(|e| e.to_string())?;
+    rep.send(Event::MessageListLoaded {
+        worker: me,
+        repo: local_repo_name.to_string(),
+        folder: pair.local.clone(),
+        count: local_snap.uids.len() + local_snap.new.len(),
+    });
+
+    // UIDVALIDITY: OfflineIMAP checks only when the local folder or the
+    // status has messages (an empty pair just records the current value).
+    let remote_validity_path =
+        status::paths::validity_path(&shared.metadata, remote_repo_name, &pair.remote);
+    let local_validity_path =
+        status::paths::validity_path(&shared.metadata, local_repo_name, &pair.local);
+    let current = remote.uidvalidity();
+    let saved = status::validity::read_validity(&remote_validity_path).map_err(|e| e.to_string())?;
+    let has_messages = !local_snap.uids.is_empty() || !local_snap.new.is_empty() || !status_snap.is_empty();
+    if has_messages && saved.is_some_and(|s| s != current) {
+        rep.log(
+            Some(me),
+            Level::Warning,
+            format!(
+                "UID validity problem for folder {} (repo {remote_repo_name}) (saved {}; got {current}); skipping it. Please see FAQ and manual on how to handle this.",
+                pair.remote,
+                saved.unwrap_or_default()
+            ),
+        );
+        return Ok(FolderOutcome::ValidityProblem);
+    }
+    if saved != Some(current) {
+        status::validity::write_validity(&remote_validity_path, current, shared.fsync)
+            .map_err(|e| e.to_string())?;
+    }
+    if status::validity::read_validity(&local_validity_path)
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
+        status::validity::write_validity(
+            &local_validity_path,
+            status::validity::MAILDIR_UIDVALIDITY,
+            shared.fsync,
+        )
+        .map_err(|e| e.to_string())?;
+    }
+
+    rep.send(Event::MessageListLoading {
+        worker: me,
+        repo: remote_repo_name.to_string(),
+        folder: pair.remote.clone(),
+    });
+    let mut remote_snap = remote.snapshot().await.map_err(|e| e.to_string())?;
+    rep.send(Event::MessageListLoaded {
+        worker: me,
+        repo: remote_repo_name.to_string(),
+        folder: pair.remote.clone(),
+        count: remote_snap.uids.len(),
+    });
+
+    let paired = apply::pair_new_messages(
+        &mut remote_snap,
+        &mut local_snap,
+        &mut status_snap,
+        remote,
+        &mut local,
+        &mut status_db,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    if paired > 0 {
+        rep.log(
+            Some(me),
+            Level::Info,
+            format!("Matched {paired} local message(s) to their copies already on the server"),
+        );
+    }
+
+    let opts = PlanOptions {
+        local_readonly: shared.local_cfg.common.readonly,
+        remote_readonly: shared.remote_cfg.common.readonly,
+        remote_sync_deletes: shared.remote_cfg.common.sync_deletes,
+        local_sync_deletes: shared.local_cfg.common.sync_deletes,
+    };
+    let the_plan = plan(&remote_snap, &local_snap, &status_snap, &opts);
+    if the_plan.is_empty() {
+        return Ok(FolderOutcome::Synced);
+    }
+    let folder = pair.local.clone();
+    let repo_of = |side: Side| match side {
+        Side::Remote => remote_repo_name.to_string(),
+        Side::Local => local_repo_name.to_string(),
+    };
+    let mut progress = |p: Progress| match p {
+        Progress::Copying { uid, n, total, from } => rep.send(Event::MessageCopying {
+            worker: me,
+            uid,
+            n,
+            total,
+            from_repo: repo_of(from),
+            to_repo: repo_of(from.other()),
+            folder: folder.clone(),
+        }),
+        Progress::Copied { bytes } => rep.send(Event::MessageCopied { worker: me, bytes }),
+        Progress::Deleting { side, uids } => rep.send(Event::MessagesDeleting {
+            worker: me,
+            uids,
+            repo: repo_of(side),
+            folder: folder.clone(),
+        }),
+        Progress::FlagsAdding { side, uids, flags } => rep.send(Event::FlagsAdding {
+            worker: me,
+            uids,
+            flags: flags.to_string(),
+            repo: repo_of(side),
+            folder: folder.clone(),
+        }),
+        Progress::FlagsRemoving { side, uids, flags } => rep.send(Event::FlagsRemoving {
+            worker: me,
+            uids,
+            flags: flags.to_string(),
+            repo: repo_of(side),
+            folder: folder.clone(),
+        }),
+        Progress::Warning(text) => rep.log(Some(me), Level::Warning, text),
+    };
+    let cancel = shared.cancel.clone();
+    apply::apply(
+        &the_plan,
+        remote,
+        &mut local,
+        &mut status_db,
+        &mut progress,
+        &move || cancel.is_cancelled(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(FolderOutcome::Synced)
+}

@@ -1,0 +1,127 @@
+//! Wiring: configuration, accounts, the chosen UI, signals and the exit
+//! code. Nothing here decides anything about mail.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::account::{AccountTask, Outcome};
+use crate::cli::Cli;
+use crate::config;
+use crate::event::{AccountId, Command, Event};
+use crate::ui;
+
+/// Exit codes, as OfflineIMAP sets them.
+pub const EXIT_ERROR: u8 = 1;
+pub const EXIT_VALIDITY: u8 = 2;
+
+pub fn main_with(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("offlineimap: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    if let Some(flag) = cli.not_implemented() {
+        eprintln!("offlineimap: option {flag} is not implemented yet");
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let path = crate::cli::config_path(cli.config.as_deref(), &|k| std::env::var(k).ok());
+    let overrides = config::Overrides {
+        accounts: cli.accounts(),
+        run_once: cli.run_once,
+        single_thread: cli.single_thread,
+    };
+    let cfg = match config::load(&path, &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("offlineimap: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+
+    let ui_name = cli
+        .ui
+        .clone()
+        .or_else(|| cfg.general.ui.clone())
+        .unwrap_or_else(|| "basic".to_string());
+    let ui_kind = match ui::by_name(&ui_name) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("offlineimap: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let (events_tx, events_rx) = mpsc::unbounded_channel::<Event>();
+    let ui_task = match ui::spawn(ui_kind, events_rx) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("offlineimap: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    for w in &cfg.warnings {
+        let _ = events_tx.send(Event::Logged {
+            worker: None,
+            level: crate::event::Level::Warning,
+            text: w.clone(),
+        });
+    }
+
+    let cancel = CancellationToken::new();
+    let mut command_senders: Vec<mpsc::Sender<Command>> = Vec::new();
+    let limit = Arc::new(Semaphore::new(cfg.general.maxsyncaccounts.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, account) in cfg.accounts.iter().enumerate() {
+        let (tx, rx) = mpsc::channel(4);
+        command_senders.push(tx);
+        let task = AccountTask {
+            id: AccountId(u16::try_from(i).unwrap_or(u16::MAX)),
+            account: account.clone(),
+            general: cfg.general.clone(),
+            events: events_tx.clone(),
+            commands: rx,
+            cancel: cancel.child_token(),
+        };
+        let limit = limit.clone();
+        tasks.spawn(async move {
+            // maxsyncaccounts: how many accounts sync at once.
+            let _permit = limit.acquire_owned().await;
+            task.run().await
+        });
+    }
+    drop(events_tx);
+    let signals = tokio::spawn(crate::signals::watch(cancel.clone(), command_senders));
+
+    let mut outcome = Outcome::default();
+    while let Some(res) = tasks.join_next().await {
+        match res {
+            Ok(o) => outcome.merge(o),
+            Err(e) => {
+                eprintln!("offlineimap: account task failed: {e}");
+                outcome.errors = true;
+            }
+        }
+    }
+    signals.abort();
+    // The UI ends when every sender is gone; wait so its last lines appear.
+    let _ = ui_task.await;
+
+    if outcome.errors {
+        ExitCode::from(EXIT_ERROR)
+    } else if outcome.validity_problems {
+        ExitCode::from(EXIT_VALIDITY)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
