@@ -10,3 +10,4 @@
 pub mod config;
 pub mod event;
 pub mod sync;
+pub mod ui;
