@@ -13,3 +13,4 @@ pub mod sync;
 pub mod account;
 pub mod app;
 pub mod signals;
+pub mod ui;
