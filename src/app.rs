@@ -50,27 +50,49 @@ async fn run(cli: Cli) -> ExitCode {
         }
     };
 
+    // `-u` forces a UI; `[general] ui` only prefers one, so an unavailable
+    // configured UI falls back to ttyui (OfflineIMAP's default) instead of
+    // refusing to sync.
+    let forced = cli.ui.is_some();
     let ui_name = cli
         .ui
         .clone()
         .or_else(|| cfg.general.ui.clone())
-        .unwrap_or_else(|| "basic".to_string());
-    let ui_kind = match ui::by_name(&ui_name) {
+        .unwrap_or_else(|| "ttyui".to_string());
+    let mut ui_kind = match ui::by_name(&ui_name) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("offlineimap: {e}");
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    let (events_tx, events_rx) = mpsc::unbounded_channel::<Event>();
-    let ui_task = match ui::spawn(ui_kind, events_rx) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("offlineimap: {e}");
+    let mut ui_warning = None;
+    if ui_kind.line_ui(false).is_none() {
+        if forced {
+            eprintln!(
+                "offlineimap: the {} UI is not implemented yet; use -u basic, quiet or ttyui",
+                ui_kind.name()
+            );
             return ExitCode::from(EXIT_ERROR);
         }
+        ui_warning = Some(format!(
+            "The {} UI is not implemented yet; using ttyui",
+            ui_kind.name()
+        ));
+        ui_kind = ui::UiKind::TtyUi;
+    }
+    let (events_tx, events_rx) = mpsc::unbounded_channel::<Event>();
+    let Some((line_ui, stream)) = ui_kind.line_ui(false) else {
+        eprintln!("offlineimap: no line UI for {}", ui_kind.name());
+        return ExitCode::from(EXIT_ERROR);
     };
-    for w in &cfg.warnings {
+    let ui_task = tokio::spawn(async move {
+        match stream {
+            ui::Stream::Stdout => ui::run_line_ui(line_ui, events_rx, std::io::stdout()).await,
+            ui::Stream::Stderr => ui::run_line_ui(line_ui, events_rx, std::io::stderr()).await,
+        }
+    });
+    for w in ui_warning.iter().chain(cfg.warnings.iter()) {
         let _ = events_tx.send(Event::Logged {
             worker: None,
             level: crate::event::Level::Warning,

@@ -1,0 +1,191 @@
+//! Running the real binary against a private Dovecot: a temp directory
+//! with a Maildir, a metadata directory and a config file, plus helpers to
+//! read the Maildir back without using the code under test.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// One test's world: `<tmp>/Mail` (localfolders), `<tmp>/meta`
+/// (metadata), `<tmp>/offlineimaprc`.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalMessage {
+    pub path: PathBuf,
+    /// Letters after `:2,`.
+    pub flags: String,
+    /// `,U=` if present.
+    pub uid: Option<u32>,
+    pub bytes: Vec<u8>,
+}
+
+impl Env {
+    pub fn new(port: u16, user: &str, password: &str) -> Env {
+        let env = Env {
+            dir: tempfile::tempdir().expect("tempdir"),
+            port,
+            user: user.to_string(),
+            password: password.to_string(),
+        };
+        env.write_config("");
+        env
+    }
+
+    pub fn maildir(&self) -> PathBuf {
+        self.dir.path().join("Mail")
+    }
+
+    pub fn metadata(&self) -> PathBuf {
+        self.dir.path().join("meta")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("offlineimaprc")
+    }
+
+    /// Writes a config for account `Test`; `extra_remote` lines are added
+    /// to the remote repository section (e.g. `readonly = yes`).
+    pub fn write_config(&self, extra_remote: &str) {
+        self.write_config_full("sep = /\n", extra_remote);
+    }
+
+    pub fn write_config_full(&self, extra_local: &str, extra_remote: &str) {
+        let text = format!(
+            "[general]\naccounts = Test\nmetadata = {meta}\nfsync = no\n\n\
+             [Account Test]\nlocalrepository = TestLocal\nremoterepository = TestRemote\n\n\
+             [Repository TestLocal]\ntype = Maildir\nlocalfolders = {mail}\n{extra_local}\n\
+             [Repository TestRemote]\ntype = IMAP\nremotehost = 127.0.0.1\nremoteport = {port}\n\
+             remoteuser = {user}\nremotepass = {pass}\nssl = no\nstarttls = no\n{extra_remote}\n",
+            meta = self.metadata().display(),
+            mail = self.maildir().display(),
+            port = self.port,
+            user = self.user,
+            pass = self.password,
+        );
+        fs::write(self.config_path(), text).expect("write config");
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_offlineimap"));
+        cmd.arg("-c").arg(self.config_path());
+        cmd.args(args);
+        cmd.env("HOME", self.dir.path());
+        cmd
+    }
+
+    /// Runs `offlineimap -c CONF -o -u basic ARGS` to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut all = vec!["-o", "-u", "basic"];
+        all.extend_from_slice(args);
+        self.command(&all).output().expect("run offlineimap")
+    }
+
+    /// Runs a sync and fails the test with its output unless it exits 0.
+    pub fn sync(&self) -> String {
+        let out = self.run(&[]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "offlineimap failed ({}):\n{text}", out.status);
+        text
+    }
+
+    /// Every message of the local folder `name` (sep `/`), sorted by path.
+    pub fn local_messages(&self, name: &str) -> Vec<LocalMessage> {
+        read_maildir(&self.maildir().join(name))
+    }
+
+    /// The local folders (directories holding cur/new/tmp), relative names.
+    pub fn local_folders(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        collect_folders(&self.maildir(), &self.maildir(), &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn collect_folders(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    if dir.join("cur").is_dir() && dir.join("new").is_dir() && dir.join("tmp").is_dir() {
+        out.push(
+            dir.strip_prefix(root)
+                .expect("prefix")
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    for e in entries.flatten() {
+        let p = e.path();
+        let n = e.file_name();
+        if p.is_dir() && n != "cur" && n != "new" && n != "tmp" {
+            collect_folders(root, &p, out);
+        }
+    }
+}
+
+pub fn read_maildir(folder: &Path) -> Vec<LocalMessage> {
+    let mut out = Vec::new();
+    for sub in ["new", "cur"] {
+        let Ok(entries) = fs::read_dir(folder.join(sub)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let flags = name
+                .split_once(":2,")
+                .or_else(|| name.split_once("!2,"))
+                .map(|(_, f)| f.to_string())
+                .unwrap_or_default();
+            let uid = name.split(',').find_map(|part| {
+                part.strip_prefix("U=")
+                    .and_then(|u| u.split(|c: char| !c.is_ascii_digit()).next())
+                    .and_then(|u| u.parse().ok())
+            });
+            out.push(LocalMessage {
+                path: e.path(),
+                flags,
+                uid,
+                bytes: fs::read(e.path()).expect("read message"),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// IMAP wire form of a Maildir file: LF line ends become CRLF.
+pub fn to_crlf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 40);
+    let mut prev = 0u8;
+    for &b in bytes {
+        if b == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        prev = b;
+    }
+    out
+}
+
+/// Counts of each distinct body, to detect duplicates and losses.
+pub fn multiset<'a>(bodies: impl IntoIterator<Item = &'a [u8]>) -> BTreeMap<Vec<u8>, usize> {
+    let mut m = BTreeMap::new();
+    for b in bodies {
+        *m.entry(b.to_vec()).or_insert(0) += 1;
+    }
+    m
+}
