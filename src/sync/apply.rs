@@ -1016,6 +1016,26 @@ mod tests {
         assert_eq!(n, 0);
     }
 
+    /// Workers run `apply` and pairing inside spawned tasks.
+    #[test]
+    fn futures_are_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let mut r = MemStore::server();
+        let mut l = MemStore::maildir();
+        let mut st = MemStatus::default();
+        let p = Plan::default();
+        let mut progress = |_: Progress| {};
+        let fut = apply(&p, &mut r, &mut l, &mut st, &mut progress, &|| false);
+        assert_send(&fut);
+        drop(fut);
+        let rs = Snapshot::default();
+        let mut ls = Snapshot::default();
+        let mut ss = StatusSnapshot::new();
+        let fut = pair_new_messages(&rs, &mut ls, &mut ss, &mut r, &mut l, &mut st);
+        assert_send(&fut);
+        assert_eq!(block_on(fut).unwrap(), 0);
+    }
+
     #[test]
     fn comparable_drops_only_the_header_field() {
         let m = b"A: 1\r\nX-OfflineIMAP: 1-2\r\n  folded\r\nB: 2\r\n\r\nX-OfflineIMAP: body\r\n";
