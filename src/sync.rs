@@ -6,5 +6,11 @@
 //! talks to stores. The engine never names a backend: IMAP and Maildir plug
 //! in from outside.
 
+pub mod apply;
+pub mod memory;
 pub mod model;
+pub mod plan;
 pub mod store;
+
+#[cfg(test)]
+mod tests;
