@@ -211,7 +211,7 @@ async fn sync_selected(
         repo: remote_repo_name.to_string(),
         folder: pair.remote.clone(),
     });
-    let mut remote_snap = remote.snapshot().await.map_err(|e| e.to_string())?;
+    let remote_snap = remote.snapshot().await.map_err(|e| e.to_string())?;
     rep.send(Event::MessageListLoaded {
         worker: me,
         repo: remote_repo_name.to_string(),
@@ -220,7 +220,7 @@ async fn sync_selected(
     });
 
     let paired = apply::pair_new_messages(
-        &mut remote_snap,
+        &remote_snap,
         &mut local_snap,
         &mut status_snap,
         remote,
@@ -252,38 +252,61 @@ async fn sync_selected(
         Side::Remote => remote_repo_name.to_string(),
         Side::Local => local_repo_name.to_string(),
     };
+    let type_of = |side: Side| match side {
+        Side::Remote => "IMAP".to_string(),
+        Side::Local => "Maildir".to_string(),
+    };
     let mut progress = |p: Progress| match p {
-        Progress::Copying { uid, n, total, from } => rep.send(Event::MessageCopying {
+        Progress::Copying { id, n, total, from } => rep.send(Event::MessageCopying {
             worker: me,
-            uid,
+            uid: id.to_string(),
             n,
             total,
             from_repo: repo_of(from),
             to_repo: repo_of(from.other()),
             folder: folder.clone(),
         }),
-        Progress::Copied { bytes } => rep.send(Event::MessageCopied { worker: me, bytes }),
-        Progress::Deleting { side, uids } => rep.send(Event::MessagesDeleting {
+        Progress::Copied { bytes, .. } => rep.send(Event::MessageCopied { worker: me, bytes }),
+        Progress::Deleting { on, uids } => rep.send(Event::MessagesDeleting {
             worker: me,
             uids,
-            repo: repo_of(side),
+            repo: type_of(on),
             folder: folder.clone(),
         }),
-        Progress::FlagsAdding { side, uids, flags } => rep.send(Event::FlagsAdding {
-            worker: me,
-            uids,
-            flags: flags.to_string(),
-            repo: repo_of(side),
-            folder: folder.clone(),
-        }),
-        Progress::FlagsRemoving { side, uids, flags } => rep.send(Event::FlagsRemoving {
+        Progress::FlagsAdding { on, uids, flags } => rep.send(Event::FlagsAdding {
             worker: me,
             uids,
             flags: flags.to_string(),
-            repo: repo_of(side),
+            repo: repo_of(on),
             folder: folder.clone(),
         }),
-        Progress::Warning(text) => rep.log(Some(me), Level::Warning, text),
+        Progress::FlagsRemoving { on, uids, flags } => rep.send(Event::FlagsRemoving {
+            worker: me,
+            uids,
+            flags: flags.to_string(),
+            repo: repo_of(on),
+            folder: folder.clone(),
+        }),
+        Progress::Skipped { on, ids, error } => {
+            let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+            rep.log(
+                Some(me),
+                Level::Error,
+                format!(
+                    "could not copy message(s) {} to {}: {error}",
+                    ids.join(", "),
+                    repo_of(on)
+                ),
+            );
+        }
+        Progress::UidUnknown { local } => rep.log(
+            Some(me),
+            Level::Warning,
+            format!(
+                "message {local} was uploaded to {} but the server did not say its UID; it will be matched on the next sync",
+                repo_of(Side::Remote)
+            ),
+        ),
     };
     let cancel = shared.cancel.clone();
     apply::apply(

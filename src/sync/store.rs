@@ -35,8 +35,10 @@ pub trait Store: Send {
     /// UIDPLUS and the header search failed); the next sync pairs it up.
     async fn append(&mut self, msg: &Message, uid: Option<Uid>) -> Result<Option<Uid>, StoreError>;
 
-    /// Give a message without a UID the UID the other side assigned to its
-    /// copy (a Maildir renames the file to carry `,U=<uid>`).
+    /// Give a local message the UID the other side assigned to its copy (a
+    /// Maildir renames the file to carry `,U=<uid>`). `id` is a message
+    /// without a UID, or `MsgRef::Uid(old)` when a message whose UID the
+    /// server does not know was uploaded again and is relabelled.
     async fn assign_uid(&mut self, id: MsgRef, uid: Uid) -> Result<(), StoreError>;
 
     async fn add_flags(&mut self, uids: &[Uid], flags: Flags) -> Result<(), StoreError>;
