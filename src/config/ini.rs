@@ -310,6 +310,7 @@ fn section_header(stripped: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests may unwrap (house rules).
 mod tests {
     use super::*;
 
@@ -319,7 +320,7 @@ mod tests {
 
     #[test]
     fn names_values_and_separators() {
-        let ini = Ini::parse("[Sec]\nFoo = bar baz \nx: y = z\n  Indented = 1\n").unwrap();
+        let ini = Ini::parse("[Sec]\n  Indented = 1\nFoo = bar baz \nx: y = z\n").unwrap();
         assert_eq!(get(&ini, "Sec", "foo").as_deref(), Some("bar baz"));
         assert_eq!(get(&ini, "Sec", "x").as_deref(), Some("y = z"));
         assert_eq!(get(&ini, "Sec", "indented").as_deref(), Some("1"));

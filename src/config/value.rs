@@ -124,6 +124,7 @@ fn expand_vars(s: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests may unwrap (house rules).
 mod tests {
     use super::*;
 
