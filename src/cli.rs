@@ -327,7 +327,7 @@ mod tests {
             "{v}"
         );
         // --version is the plain form.
-        let mut cmd = <Cli as clap::CommandFactory>::command();
+        let cmd = <Cli as clap::CommandFactory>::command();
         assert_eq!(
             cmd.render_version(),
             format!("offlineimap {}\n", env!("CARGO_PKG_VERSION"))
