@@ -52,11 +52,20 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn config(&mut self) -> Result<Config, Error> {
         if self.ini.section("general").is_none() {
-            return Err(Error::new(
-                self.file,
-                ErrorKind::Missing,
-                "no [general] section",
-            ));
+            // Section names are case-sensitive, which surprises people.
+            let message = match self
+                .ini
+                .sections
+                .iter()
+                .find(|s| s.name.trim().eq_ignore_ascii_case("general"))
+            {
+                Some(s) => format!(
+                    "no [general] section ([{}] does not count: section names are case-sensitive)",
+                    s.name
+                ),
+                None => "no [general] section".to_owned(),
+            };
+            return Err(Error::new(self.file, ErrorKind::Missing, message));
         }
         let general = self.general()?;
         let defined_accounts: Vec<String> = self

@@ -401,6 +401,12 @@ fn errors() {
             format!("{FILE}: no [general] section"),
         ),
         (
+            "[General]\naccounts = Work\n".to_owned(),
+            format!(
+                "{FILE}: no [general] section ([General] does not count: section names are case-sensitive)"
+            ),
+        ),
+        (
             "[general]\n".to_owned(),
             format!("{FILE}: [general] accounts: required, but not set"),
         ),
