@@ -1,11 +1,23 @@
 //! `~/.offlineimaprc` to a typed [`Config`].
 //!
-//! Parsing is pure (`parse(text, origin, overrides)`); reading the file
-//! happens at the edge in `load`. Every error is one line naming the file,
-//! the section and the option.
+//! Parsing is pure (`parse(text, origin, overrides, env)`); reading the
+//! file happens at the edge in `load`. Every error is one line naming the
+//! file, the section and the option.
+//!
+//! Submodules: `ini` reads ConfigParser's dialect, `options` is the table of
+//! known options and defaults, `value` converts strings to typed values and
+//! `reader` turns the parsed file into [`Config`].
+
+mod ini;
+pub mod options;
+mod reader;
+mod value;
+
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// A secret that never prints: `Debug` and `Display` show `<redacted>`, so
@@ -37,6 +49,16 @@ pub struct Config {
     pub general: General,
     /// The accounts to sync, in the order of `accounts =` (or `-a`).
     pub accounts: Vec<Account>,
+    /// Names of every `[Account NAME]` section in the file, in file order,
+    /// whether or not this run syncs it.
+    pub defined_accounts: Vec<String>,
+    /// Options this build does not read, as (section, option), in file
+    /// order; `[DEFAULT]` options that no section type knows are listed
+    /// under `DEFAULT`. The caller decides whether to warn.
+    pub unknown: Vec<(String, String)>,
+    /// Things that are accepted but probably not what the user meant, one
+    /// line each (e.g. a negative `autorefresh`).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -117,4 +139,145 @@ pub struct ImapRepository {
     pub expunge: bool,
     /// `maxconnections`, default 1 (`-1` forces 1).
     pub maxconnections: usize,
+}
+
+/// What the command line changes in the configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `-a`: sync these accounts instead of `[general] accounts`.
+    pub accounts: Option<Vec<String>>,
+    /// `-o`: sync once; every `autorefresh` is ignored.
+    pub run_once: bool,
+    /// `-1`: one connection per repository (`maxconnections` forced to 1).
+    pub single_thread: bool,
+    /// `-k [section:]option=value`, applied in order before anything is
+    /// read from the file.
+    pub settings: Vec<Setting>,
+}
+
+/// One `-k [section:]option=value`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setting {
+    pub section: String,
+    pub option: String,
+    pub value: String,
+}
+
+impl Setting {
+    /// Parses the argument of `-k`. As in OfflineIMAP, the section defaults
+    /// to `general` and `_` in a section name stands for a space
+    /// (`Account_Work:autorefresh=30`).
+    pub fn parse(arg: &str) -> Result<Setting, String> {
+        let Some((key, value)) = arg.split_once('=') else {
+            return Err(format!("-k: expected [section:]option=value, got '{arg}'"));
+        };
+        let (section, option) = match key.split_once(':') {
+            Some((s, o)) => (s.replace('_', " "), o),
+            None => ("general".to_owned(), key),
+        };
+        let option = option.trim();
+        if option.is_empty() || section.trim().is_empty() {
+            return Err(format!("-k: expected [section:]option=value, got '{arg}'"));
+        }
+        Ok(Setting {
+            section,
+            option: option.to_lowercase(),
+            value: value.trim().to_owned(),
+        })
+    }
+}
+
+/// What went wrong, for callers that branch on it; the message says the
+/// rest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The file could not be read (missing, unreadable, not UTF-8), or a
+    /// file an option names could not be (`remotepassfile`).
+    Read,
+    /// The text is not valid ConfigParser syntax (or interpolation).
+    Syntax,
+    /// A required section or option is absent.
+    Missing,
+    /// A value does not have the expected form.
+    Invalid,
+    /// A name refers to an account or repository that is not defined.
+    Undefined,
+    /// Valid for OfflineIMAP, but this build does not do it yet.
+    Unsupported,
+}
+
+/// A configuration error. Its `Display` is one line:
+/// `<file>[:<line>]: [<section>] <option>: <message>`, leaving out the
+/// parts that do not apply.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct Error {
+    pub file: PathBuf,
+    /// 1-based line, for syntax errors.
+    pub line: Option<usize>,
+    pub section: Option<String>,
+    /// The option, or the command-line flag (`-a`, `-k`) the value came from.
+    pub option: Option<String>,
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Error {
+    fn new(file: &Path, kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            file: file.to_owned(),
+            line: None,
+            section: None,
+            option: None,
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        f.write_str(":")?;
+        if let Some(section) = &self.section {
+            write!(f, " [{section}]")?;
+        }
+        if let Some(option) = &self.option {
+            write!(f, " {option}:")?;
+        }
+        write!(f, " {}", self.message)
+    }
+}
+
+/// Reads and parses the configuration file at `path`, expanding `~` and
+/// `$VAR` from the process environment.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let message = if e.kind() == std::io::ErrorKind::NotFound {
+            "configuration file not found".to_owned()
+        } else {
+            format!("cannot read the configuration file: {e}")
+        };
+        Error::new(path, ErrorKind::Read, message)
+    })?;
+    parse(text.as_str(), path, overrides, &|name| {
+        std::env::var(name).ok()
+    })
+}
+
+/// Parses configuration `text` that came from `path` (used only in
+/// messages). `env` looks up environment variables (`HOME` for `~`, and
+/// `$VAR`s in paths), so tests need not touch the real environment.
+///
+/// The only file this reads is a `remotepassfile` of an account being
+/// synced.
+pub fn parse(
+    text: &str,
+    path: &Path,
+    overrides: &Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Error> {
+    reader::read(text, path, overrides, env)
 }

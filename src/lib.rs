@@ -7,6 +7,7 @@
 //! `config`; `ui` depends only on `event` and `config`; `account` wires
 //! backends to the engine; `app` wires everything.
 
+pub mod cli;
 pub mod config;
 pub mod event;
 pub mod sync;
