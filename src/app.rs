@@ -36,11 +36,12 @@ async fn run(cli: Cli) -> ExitCode {
         eprintln!("offlineimap: option {flag} is not implemented yet");
         return ExitCode::from(EXIT_ERROR);
     }
-    let path = crate::cli::config_path(cli.config.as_deref(), &|k| std::env::var(k).ok());
+    let path = crate::cli::config_path_from_env(cli.config.as_deref());
     let overrides = config::Overrides {
-        accounts: cli.accounts(),
+        accounts: cli.accounts.clone(),
         run_once: cli.run_once,
-        single_thread: cli.single_thread,
+        single_thread: cli.single_thread || cli.profile_dir.is_some(),
+        settings: Vec::new(),
     };
     let cfg = match config::load(&path, &overrides) {
         Ok(c) => c,

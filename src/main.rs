@@ -4,10 +4,6 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = offlineimap::cli::parse();
-    if cli.version {
-        println!("offlineimap {}", env!("CARGO_PKG_VERSION"));
-        return ExitCode::SUCCESS;
-    }
     if cli.version_info {
         println!("{}", offlineimap::cli::version_info());
         return ExitCode::SUCCESS;
