@@ -9,4 +9,5 @@
 
 pub mod config;
 pub mod event;
+pub mod maildir;
 pub mod sync;
