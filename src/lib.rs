@@ -10,4 +10,5 @@
 pub mod config;
 pub mod event;
 pub mod maildir;
+pub mod status;
 pub mod sync;
