@@ -187,7 +187,8 @@ impl MaildirFolder {
                     Ok(m) => m,
                     // Removed by a mail client while we listed.
                     Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(Error::message_io(path, "stat", e)),
+                    // The snapshot would be incomplete: a folder error.
+                    Err(e) => return Err(Error::folder_io(path, "stat message file", e)),
                 };
                 if !meta.is_file() {
                     continue;
