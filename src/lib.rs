@@ -10,6 +10,8 @@
 pub mod cli;
 pub mod config;
 pub mod event;
+pub mod maildir;
+pub mod status;
 pub mod sync;
 pub mod account;
 pub mod app;

@@ -1,0 +1,256 @@
+//! Maildir file names as OfflineIMAP writes and reads them: parsing
+//! (`,U=`, `,FMD5=`, flags after `:2,` or `!2,`), building fresh unique
+//! names, and rewriting the flags or UID of an existing name.
+//!
+//! Pure string functions, apart from the clock, pid and host name that a
+//! fresh name needs (`new_name`). Nothing here touches the disk.
+
+use std::fmt::Write as _;
+use std::sync::{Mutex, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use md5::{Digest, Md5};
+
+use crate::sync::model::{Flags, Uid};
+
+/// The info separator OfflineIMAP writes by default (`maildir-windows-compatible = no`).
+pub const INFO_SEP: char = ':';
+/// The info separator used with `maildir-windows-compatible = yes`, since
+/// `:` is not allowed in Windows file names.
+pub const WINDOWS_INFO_SEP: char = '!';
+
+/// The separator to write for a folder.
+pub fn info_sep(windows_compatible: bool) -> char {
+    if windows_compatible {
+        WINDOWS_INFO_SEP
+    } else {
+        INFO_SEP
+    }
+}
+
+/// Lowercase hex MD5 of a folder's visible (nametrans'd) name, as
+/// OfflineIMAP stores it in `,FMD5=` to tell its own files from files a
+/// mail client moved in from another folder.
+pub fn fmd5(visible_folder_name: &str) -> String {
+    let digest = Md5::digest(visible_folder_name.as_bytes());
+    let mut s = String::with_capacity(32);
+    for b in digest {
+        // Writing to a String cannot fail.
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// The parts of a Maildir file name that matter to a sync. Borrowed from
+/// the name, so parsing a large folder allocates nothing per file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParsedName<'a> {
+    /// Everything before the info separator: the unique part plus any
+    /// `,X=` fields (ours or Dovecot's `,S=`/`,W=`). Kept verbatim when
+    /// flags change.
+    pub base: &'a str,
+    /// The `,U=` value, if the name has one that is a valid non-zero UID.
+    /// Whether it can be trusted depends on [`ParsedName::fmd5`].
+    pub uid: Option<Uid>,
+    /// The `,FMD5=` value, if any.
+    pub fmd5: Option<&'a str>,
+    /// The flags after `2,` (empty when the name has no `2,` info).
+    pub flags: Flags,
+}
+
+impl ParsedName<'_> {
+    /// The UID, but only when the name's FMD5 is this folder's: a file
+    /// copied in from another folder carries that folder's UID, which means
+    /// nothing here (OfflineIMAP treats it as a new message).
+    pub fn trusted_uid(&self, folder_md5: &str) -> Option<Uid> {
+        match self.fmd5 {
+            Some(m) if m == folder_md5 => self.uid,
+            _ => None,
+        }
+    }
+}
+
+/// Split a name at its info separator. Both `:` and `!` are accepted when
+/// reading, whatever the folder's setting, so a Maildir can switch
+/// `maildir-windows-compatible` without losing its flags. `:` never occurs
+/// in a unique name (the Maildir spec escapes it), so its last occurrence
+/// starts the info; `!` only counts when followed by `2,`, because some
+/// clients do put `!` in unique names.
+fn split_info(name: &str) -> (&str, Option<&str>) {
+    if let Some(i) = name.rfind(INFO_SEP) {
+        return (&name[..i], Some(&name[i + 1..]));
+    }
+    if let Some(i) = name.rfind("!2,") {
+        return (&name[..i], Some(&name[i + 1..]));
+    }
+    (name, None)
+}
+
+/// Parse a file name (no directory part).
+///
+/// Never fails: a name we do not understand is a message without a UID
+/// and without flags, which the sync uploads as new.
+pub fn parse(name: &str) -> ParsedName<'_> {
+    let (base, info) = split_info(name);
+    let flags = match info.and_then(|i| i.strip_prefix("2,")) {
+        // OfflineIMAP reads `\w*` after `2,`; non-letters in that run are
+        // not flags and Flags ignores them.
+        Some(f) => {
+            let end = f
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(f.len());
+            Flags::from_letters(&f[..end])
+        }
+        None => Flags::EMPTY,
+    };
+    let mut uid_field = None;
+    let mut fmd5 = None;
+    // The unique part comes first and may itself contain `=`; only the
+    // comma-separated fields after it are `KEY=value`. The first of each
+    // field counts, as OfflineIMAP's regex search finds the first.
+    for field in base.split(',').skip(1) {
+        if let Some(v) = field.strip_prefix("U=") {
+            uid_field.get_or_insert(v);
+        } else if let Some(v) = field.strip_prefix("FMD5=") {
+            fmd5.get_or_insert(v);
+        }
+    }
+    // UID 0 is not a valid IMAP UID; such a file is new.
+    let uid = uid_field
+        .and_then(|v| v.parse::<Uid>().ok())
+        .filter(|u| *u != 0);
+    ParsedName {
+        base,
+        uid,
+        fmd5,
+        flags,
+    }
+}
+
+/// The time-and-sequence part of a fresh name: OfflineIMAP numbers the
+/// files it creates within one second 0, 1, 2, … per process.
+fn time_seq() -> (u64, u64) {
+    static LAST: Mutex<(u64, u64)> = Mutex::new((0, 0));
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    // A poisoned lock only means another thread panicked mid-update of two
+    // integers; the values are still usable.
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    // A clock that steps back keeps the old second, so names stay unique.
+    if now > last.0 {
+        *last = (now, 0);
+    } else {
+        last.1 += 1;
+    }
+    *last
+}
+
+/// This host's name with the characters that would break the name grammar
+/// replaced (`/` by `-` as OfflineIMAP does; also `:`, `!` and `,`, which
+/// OfflineIMAP leaves alone but which would confuse a parser).
+fn hostname() -> &'static str {
+    static HOST: OnceLock<String> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let h = gethostname::gethostname().to_string_lossy().into_owned();
+        let h: String = h
+            .chars()
+            .map(|c| match c {
+                '/' | ':' | '!' | ',' => '-',
+                c => c,
+            })
+            .collect();
+        if h.is_empty() { "localhost".into() } else { h }
+    })
+}
+
+/// A fresh unique name
+/// `<secs>_<seq>.<pid>.<host>,U=<uid>,FMD5=<md5>:2,<flags>`.
+/// With `uid = None` the `,U=` and `,FMD5=` fields are left out, so the
+/// file is a new message to the next scan.
+pub fn new_name(
+    uid: Option<Uid>,
+    folder_md5: &str,
+    flags: Flags,
+    windows_compatible: bool,
+) -> String {
+    let (secs, seq) = time_seq();
+    let mut name = format!("{secs}_{seq}.{}.{}", std::process::id(), hostname());
+    if let Some(uid) = uid {
+        let _ = write!(name, ",U={uid},FMD5={folder_md5}");
+    }
+    let _ = write!(name, "{}2,{flags}", info_sep(windows_compatible));
+    name.replace('/', "-")
+}
+
+/// `name` with its flags replaced: everything before the info separator is
+/// kept, the info becomes `2,<sorted flags>` behind this folder's separator.
+pub fn with_flags(name: &str, flags: Flags, windows_compatible: bool) -> String {
+    let (base, _) = split_info(name);
+    format!("{base}{}2,{flags}", info_sep(windows_compatible))
+}
+
+/// `name` carrying `,U=<uid>,FMD5=<md5>`: any old `U=`/`FMD5=` fields are
+/// dropped and the new ones appended to the base, the unique part and other
+/// fields (e.g. Dovecot's `,S=`) are kept, and so are the flags.
+///
+/// OfflineIMAP instead generates a whole fresh name here; keeping the
+/// unique part preserves the file's timestamp prefix (used by `maxage`)
+/// and is just as unique within the folder.
+pub fn with_uid(name: &str, uid: Uid, folder_md5: &str, windows_compatible: bool) -> String {
+    let parsed = parse(name);
+    let mut fields = parsed.base.split(',');
+    let mut base = fields.next().unwrap_or("").to_owned();
+    for f in fields {
+        if !(f.starts_with("U=") || f.starts_with("FMD5=")) {
+            base.push(',');
+            base.push_str(f);
+        }
+    }
+    let _ = write!(
+        base,
+        ",U={uid},FMD5={folder_md5}{}2,{}",
+        info_sep(windows_compatible),
+        parsed.flags
+    );
+    base
+}
+
+/// `\n` not preceded by `\r` becomes `\r\n`: a Maildir file (LF) to IMAP's
+/// wire form. Existing CRLF pairs are left alone, so CRLF files pass
+/// through unchanged.
+pub fn lf_to_crlf(bytes: &[u8]) -> Vec<u8> {
+    let extra = bytes.iter().filter(|b| **b == b'\n').count();
+    let mut out = Vec::with_capacity(bytes.len() + extra);
+    let mut prev = 0u8;
+    for &b in bytes {
+        if b == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        prev = b;
+    }
+    out
+}
+
+/// `\r\n` becomes `\n`; a lone `\r` or `\n` is left alone. The inverse of
+/// [`lf_to_crlf`] for every input without a bare LF and without a CR
+/// directly before a CRLF (see docs/formats.md).
+pub fn crlf_to_lf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+            out.push(b'\n');
+            i += 2;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,609 @@
+//! One Maildir folder as a [`Store`]: scanning `cur/` and `new/`, reading
+//! and writing message files, and renaming them to carry UIDs and flags.
+//!
+//! The folder remembers, from its last snapshot, only the path and flags
+//! of each message, never a body. It touches only the files the engine
+//! names: a new message goes to `tmp/` first and is renamed into place;
+//! renames never overwrite; a file that a mail client removed or renamed
+//! meanwhile is looked up again by its unique part, or skipped.
+//!
+//! File I/O here is blocking `std::fs`: each call is short and local, and
+//! keeping it synchronous keeps the rename/fsync order obvious.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+
+use super::filename::{self, crlf_to_lf, lf_to_crlf};
+use super::{Error, ErrorKind};
+use crate::sync::model::{Flags, Message, MessageMeta, MsgRef, NewId, NewMessage, Snapshot, Uid};
+use crate::sync::store::{MessageSink, Store, StoreError};
+
+/// Where a message file lives. OfflineIMAP's rule, applied on every write:
+/// `cur/` when the message has `S`, `new/` otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sub {
+    New,
+    Cur,
+}
+
+impl Sub {
+    fn dir(self) -> &'static str {
+        match self {
+            Sub::New => "new",
+            Sub::Cur => "cur",
+        }
+    }
+
+    fn for_flags(flags: Flags) -> Sub {
+        if flags.contains('S') {
+            Sub::Cur
+        } else {
+            Sub::New
+        }
+    }
+}
+
+/// A message file as last seen.
+#[derive(Clone, Debug)]
+struct Entry {
+    sub: Sub,
+    /// Kept as an `OsString` so a non-UTF-8 name written by some other
+    /// program can still be read and renamed.
+    name: OsString,
+    flags: Flags,
+}
+
+/// One Maildir folder (the directory holding `cur/`, `new/`, `tmp/`).
+#[derive(Debug)]
+pub struct MaildirFolder {
+    root: PathBuf,
+    md5: String,
+    windows_compatible: bool,
+    fsync: bool,
+    uids: HashMap<Uid, Entry>,
+    /// Indexed by [`NewId`]; `None` once the message got a UID.
+    new: Vec<Option<Entry>>,
+    /// Messages of the snapshot whose file vanished or that we deleted:
+    /// later requests for them are skipped, not errors.
+    gone: HashSet<MsgRef>,
+}
+
+/// Seconds since the epoch of a file's mtime (negative before 1970).
+fn mtime_secs(meta: &fs::Metadata) -> Option<i64> {
+    let t = meta.modified().ok()?;
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).ok(),
+        Err(e) => i64::try_from(e.duration().as_secs()).ok().map(|s| -s),
+    }
+}
+
+fn time_from_secs(secs: i64) -> Option<SystemTime> {
+    if secs >= 0 {
+        UNIX_EPOCH.checked_add(Duration::from_secs(secs.unsigned_abs()))
+    } else {
+        UNIX_EPOCH.checked_sub(Duration::from_secs(secs.unsigned_abs()))
+    }
+}
+
+fn lossy(name: &OsStr) -> std::borrow::Cow<'_, str> {
+    name.to_string_lossy()
+}
+
+impl MaildirFolder {
+    /// Open the folder at `root`. `visible_name` is the folder's
+    /// nametrans'd name, whose MD5 goes into `,FMD5=`.
+    pub fn open(
+        root: impl Into<PathBuf>,
+        visible_name: &str,
+        windows_compatible: bool,
+        fsync: bool,
+    ) -> Result<Self, Error> {
+        let root = root.into();
+        for sub in ["cur", "new", "tmp"] {
+            let p = root.join(sub);
+            match fs::metadata(&p) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(Error {
+                        path: root,
+                        kind: ErrorKind::NotAMaildir,
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(Error {
+                        path: root,
+                        kind: ErrorKind::NotAMaildir,
+                    });
+                }
+                Err(e) => return Err(Error::folder_io(p, "open folder", e)),
+            }
+        }
+        Ok(MaildirFolder {
+            root,
+            md5: filename::fmd5(visible_name),
+            windows_compatible,
+            fsync,
+            uids: HashMap::new(),
+            new: Vec::new(),
+            gone: HashSet::new(),
+        })
+    }
+
+    /// The folder's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The `FMD5` this folder writes and trusts.
+    pub fn fmd5(&self) -> &str {
+        &self.md5
+    }
+
+    fn path_of(&self, e: &Entry) -> PathBuf {
+        self.root.join(e.sub.dir()).join(&e.name)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> Result<(), Error> {
+        if self.fsync {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Error::folder_io(dir, "fsync directory", e))?;
+        }
+        Ok(())
+    }
+
+    /// Scan `new/` then `cur/` (each in name order) and remember every
+    /// message's location. Dot files are skipped and `tmp/` is never read,
+    /// as OfflineIMAP does.
+    pub fn scan(&mut self) -> Result<Snapshot, Error> {
+        let mut uids: HashMap<Uid, Entry> = HashMap::new();
+        let mut new: Vec<Option<Entry>> = Vec::new();
+        let mut snap = Snapshot {
+            uids: BTreeMap::new(),
+            new: Vec::new(),
+        };
+        for sub in [Sub::New, Sub::Cur] {
+            let dir = self.root.join(sub.dir());
+            let mut names: Vec<OsString> = Vec::new();
+            let rd = fs::read_dir(&dir).map_err(|e| Error::folder_io(&dir, "list directory", e))?;
+            for ent in rd {
+                let ent = ent.map_err(|e| Error::folder_io(&dir, "list directory", e))?;
+                let name = ent.file_name();
+                if name.as_encoded_bytes().first() == Some(&b'.') {
+                    continue;
+                }
+                names.push(name);
+            }
+            names.sort();
+            for name in names {
+                let path = dir.join(&name);
+                let meta = match fs::metadata(&path) {
+                    Ok(m) => m,
+                    // Removed by a mail client while we listed.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    // The snapshot would be incomplete: a folder error.
+                    Err(e) => return Err(Error::folder_io(path, "stat message file", e)),
+                };
+                if !meta.is_file() {
+                    continue;
+                }
+                let text = lossy(&name);
+                let parsed = filename::parse(&text);
+                // A non-UTF-8 name is never trusted: the lossy text is not
+                // the name, so we could not rebuild it when renaming.
+                let uid = if name.to_str().is_some() {
+                    parsed.trusted_uid(&self.md5)
+                } else {
+                    None
+                };
+                let entry = Entry {
+                    sub,
+                    name: name.clone(),
+                    flags: parsed.flags,
+                };
+                let meta_out = MessageMeta {
+                    flags: parsed.flags,
+                    size: meta.len(),
+                };
+                match uid {
+                    Some(uid) => {
+                        if let Some(first) = uids.get(&uid) {
+                            return Err(Error {
+                                path: self.root.clone(),
+                                kind: ErrorKind::DuplicateUid {
+                                    uid,
+                                    first: self.path_of(first),
+                                    second: path,
+                                },
+                            });
+                        }
+                        uids.insert(uid, entry);
+                        snap.uids.insert(uid, meta_out);
+                    }
+                    None => {
+                        let id = NewId(u32::try_from(new.len()).unwrap_or(u32::MAX));
+                        new.push(Some(entry));
+                        snap.new.push(NewMessage { id, meta: meta_out });
+                    }
+                }
+            }
+        }
+        self.uids = uids;
+        self.new = new;
+        self.gone.clear();
+        Ok(snap)
+    }
+
+    fn entry(&self, id: MsgRef) -> Result<&Entry, Error> {
+        let found = match id {
+            MsgRef::Uid(u) => self.uids.get(&u),
+            MsgRef::New(NewId(n)) => self.new.get(n as usize).and_then(Option::as_ref),
+        };
+        found.ok_or_else(|| Error {
+            path: self.root.clone(),
+            kind: ErrorKind::UnknownMessage(id.to_string()),
+        })
+    }
+
+    fn entry_mut(&mut self, id: MsgRef) -> Option<&mut Entry> {
+        match id {
+            MsgRef::Uid(u) => self.uids.get_mut(&u),
+            MsgRef::New(NewId(n)) => self.new.get_mut(n as usize).and_then(Option::as_mut),
+        }
+    }
+
+    fn forget(&mut self, id: MsgRef) -> Option<Entry> {
+        self.gone.insert(id);
+        match id {
+            MsgRef::Uid(u) => self.uids.remove(&u),
+            MsgRef::New(NewId(n)) => self.new.get_mut(n as usize).and_then(Option::take),
+        }
+    }
+
+    /// Make sure `id`'s entry names an existing file. A mail client may
+    /// have renamed it (flag change, new/ -> cur/) since the snapshot: then
+    /// it is found again by its unique part and the entry updated, flags
+    /// included. Returns false (and forgets the entry) when it is gone.
+    fn locate(&mut self, id: MsgRef) -> Result<bool, Error> {
+        if self.gone.contains(&id) {
+            return Ok(false);
+        }
+        let entry = self.entry(id)?.clone();
+        let path = self.path_of(&entry);
+        match fs::symlink_metadata(&path) {
+            Ok(_) => return Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::message_io(path, "stat", e)),
+        }
+        let Some(name) = entry.name.to_str() else {
+            self.forget(id);
+            return Ok(false);
+        };
+        let base = filename::parse(name).base.to_owned();
+        for sub in [Sub::New, Sub::Cur] {
+            let dir = self.root.join(sub.dir());
+            let rd = fs::read_dir(&dir).map_err(|e| Error::folder_io(&dir, "list directory", e))?;
+            for ent in rd {
+                let ent = ent.map_err(|e| Error::folder_io(&dir, "list directory", e))?;
+                let cand = ent.file_name();
+                let Some(c) = cand.to_str() else { continue };
+                let parsed = filename::parse(c);
+                if parsed.base == base {
+                    let flags = parsed.flags;
+                    if let Some(e) = self.entry_mut(id) {
+                        e.sub = sub;
+                        e.name = cand;
+                        e.flags = flags;
+                    }
+                    return Ok(true);
+                }
+            }
+        }
+        self.forget(id);
+        Ok(false)
+    }
+
+    /// Rename `id`'s file to `sub/name` without ever replacing another
+    /// file. Returns false when the file vanished just now.
+    fn rename(
+        &mut self,
+        id: MsgRef,
+        sub: Sub,
+        name: OsString,
+        flags: Flags,
+    ) -> Result<bool, Error> {
+        let entry = self.entry(id)?.clone();
+        if entry.sub == sub && entry.name == name {
+            if let Some(e) = self.entry_mut(id) {
+                e.flags = flags;
+            }
+            return Ok(true);
+        }
+        let from = self.path_of(&entry);
+        let to = self.root.join(sub.dir()).join(&name);
+        // rename(2) replaces silently; a file already there is another
+        // message (or a client's copy) and must survive. The window between
+        // this check and the rename is only open to a client creating that
+        // exact unique name.
+        match fs::symlink_metadata(&to) {
+            Ok(_) => {
+                return Err(Error {
+                    path: from,
+                    kind: ErrorKind::TargetExists(to),
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::message_io(to, "stat", e)),
+        }
+        match fs::rename(&from, &to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !from.exists() => {
+                self.forget(id);
+                return Ok(false);
+            }
+            Err(e) => return Err(Error::message_io(from, "rename", e)),
+        }
+        if let Some(e) = self.entry_mut(id) {
+            e.sub = sub;
+            e.name = name;
+            e.flags = flags;
+        }
+        self.sync_dir(&self.root.join(sub.dir()))?;
+        if entry.sub != sub {
+            self.sync_dir(&self.root.join(entry.sub.dir()))?;
+        }
+        Ok(true)
+    }
+
+    /// Read one message in IMAP form (CRLF). `None` when it vanished.
+    pub fn read(&mut self, id: MsgRef) -> Result<Option<Message>, Error> {
+        if !self.locate(id)? {
+            return Ok(None);
+        }
+        let entry = self.entry(id)?.clone();
+        let path = self.path_of(&entry);
+        let mut f = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.forget(id);
+                return Ok(None);
+            }
+            Err(e) => return Err(Error::message_io(path, "open", e)),
+        };
+        let meta = f
+            .metadata()
+            .map_err(|e| Error::message_io(&path, "stat", e))?;
+        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+        f.read_to_end(&mut bytes)
+            .map_err(|e| Error::message_io(&path, "read", e))?;
+        Ok(Some(Message {
+            id,
+            flags: entry.flags,
+            internal_date: mtime_secs(&meta),
+            bytes: lf_to_crlf(&bytes),
+        }))
+    }
+
+    /// Write `msg` (CRLF) as a new file with LF line ends: `tmp/` first,
+    /// fsync if asked, mtime from `internal_date`, then rename into `cur/`
+    /// or `new/`. `uid = None` writes a name without `,U=`, i.e. a message
+    /// the next scan sees as new.
+    pub fn write(&mut self, msg: &Message, uid: Option<Uid>) -> Result<Option<Uid>, Error> {
+        if let Some(u) = uid {
+            // Already here (e.g. an earlier run stored it but did not record
+            // it): only its flags may need to change, as OfflineIMAP does.
+            if self.uids.contains_key(&u) && self.locate(MsgRef::Uid(u))? {
+                self.set_flags(u, |_| msg.flags)?;
+                return Ok(Some(u));
+            }
+        }
+        let body = crlf_to_lf(&msg.bytes);
+        let tmp_dir = self.root.join("tmp");
+        let mut attempt = 0;
+        let (name, tmp_path) = loop {
+            let name = filename::new_name(uid, &self.md5, msg.flags, self.windows_compatible);
+            let tmp_path = tmp_dir.join(&name);
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp_path)
+            {
+                Ok(f) => {
+                    if let Err(e) = self.fill(f, &body, msg.internal_date, &tmp_path) {
+                        // Our own partial copy; the message is still safe at
+                        // its source.
+                        let _ = fs::remove_file(&tmp_path);
+                        return Err(e);
+                    }
+                    break (name, tmp_path);
+                }
+                // A fresh name is unique per process and second; a clash
+                // means another program used it. Take the next one.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 5 => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(Error::message_io(tmp_path, "create", e)),
+            }
+        };
+        let sub = Sub::for_flags(msg.flags);
+        let dest = self.root.join(sub.dir()).join(&name);
+        if fs::symlink_metadata(&dest).is_ok() {
+            let _ = fs::remove_file(&tmp_path);
+            return Err(Error {
+                path: tmp_path,
+                kind: ErrorKind::TargetExists(dest),
+            });
+        }
+        if let Err(e) = fs::rename(&tmp_path, &dest) {
+            let _ = fs::remove_file(&tmp_path);
+            return Err(Error::message_io(tmp_path, "rename", e));
+        }
+        self.sync_dir(&self.root.join(sub.dir()))?;
+        let entry = Entry {
+            sub,
+            name: name.into(),
+            flags: msg.flags,
+        };
+        match uid {
+            Some(u) => {
+                self.gone.remove(&MsgRef::Uid(u));
+                self.uids.insert(u, entry);
+            }
+            None => self.new.push(Some(entry)),
+        }
+        Ok(uid)
+    }
+
+    fn fill(&self, mut f: File, body: &[u8], date: Option<i64>, path: &Path) -> Result<(), Error> {
+        f.write_all(body)
+            .map_err(|e| Error::message_io(path, "write", e))?;
+        if let Some(t) = date.and_then(time_from_secs) {
+            f.set_modified(t)
+                .map_err(|e| Error::message_io(path, "set mtime of", e))?;
+        }
+        if self.fsync {
+            f.sync_all()
+                .map_err(|e| Error::message_io(path, "fsync", e))?;
+        }
+        Ok(())
+    }
+
+    /// Rename `id`'s file to carry `,U=<uid>,FMD5=<this folder>`, keeping
+    /// its unique part, other fields, flags and directory.
+    pub fn set_uid(&mut self, id: MsgRef, uid: Uid) -> Result<(), Error> {
+        if id == MsgRef::Uid(uid) {
+            return Ok(());
+        }
+        // Make sure the engine's target is known before refusing: it may
+        // be a stale snapshot entry whose file is gone.
+        if self.uids.contains_key(&uid) && self.locate(MsgRef::Uid(uid))? {
+            return Err(Error {
+                path: self.path_of(self.entry(MsgRef::Uid(uid))?),
+                kind: ErrorKind::UidInUse(uid),
+            });
+        }
+        if !self.locate(id)? {
+            return Ok(());
+        }
+        let entry = self.entry(id)?.clone();
+        let name = match entry.name.to_str() {
+            Some(n) => filename::with_uid(n, uid, &self.md5, self.windows_compatible),
+            None => filename::new_name(Some(uid), &self.md5, entry.flags, self.windows_compatible),
+        };
+        if self.rename(id, entry.sub, name.into(), entry.flags)?
+            && let Some(e) = self.forget(id)
+        {
+            {
+                self.gone.remove(&MsgRef::Uid(uid));
+                self.uids.insert(uid, e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Give message `uid` the flags `change(current flags)`, renaming the
+    /// file and moving it by the `S` rule.
+    fn set_flags(&mut self, uid: Uid, change: impl Fn(Flags) -> Flags) -> Result<(), Error> {
+        let id = MsgRef::Uid(uid);
+        if !self.locate(id)? {
+            return Ok(());
+        }
+        let entry = self.entry(id)?.clone();
+        let flags = change(entry.flags);
+        let name: OsString = if flags == entry.flags {
+            entry.name.clone()
+        } else {
+            match entry.name.to_str() {
+                Some(n) => filename::with_flags(n, flags, self.windows_compatible).into(),
+                // Unreachable for trusted UIDs (their names are UTF-8), but
+                // a fresh name is always a safe answer.
+                None => {
+                    filename::new_name(Some(uid), &self.md5, flags, self.windows_compatible).into()
+                }
+            }
+        };
+        self.rename(id, Sub::for_flags(flags), name, flags)?;
+        Ok(())
+    }
+
+    pub fn add(&mut self, uids: &[Uid], flags: Flags) -> Result<(), Error> {
+        for &u in uids {
+            self.set_flags(u, |f| f.union(flags))?;
+        }
+        Ok(())
+    }
+
+    pub fn remove(&mut self, uids: &[Uid], flags: Flags) -> Result<(), Error> {
+        for &u in uids {
+            self.set_flags(u, |f| f.difference(flags))?;
+        }
+        Ok(())
+    }
+
+    /// Unlink these messages' files. Already gone is fine.
+    pub fn unlink(&mut self, uids: &[Uid]) -> Result<(), Error> {
+        for &u in uids {
+            let id = MsgRef::Uid(u);
+            if !self.locate(id)? {
+                continue;
+            }
+            let path = self.path_of(self.entry(id)?);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::message_io(path, "delete", e)),
+            }
+            self.forget(id);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for MaildirFolder {
+    async fn snapshot(&mut self) -> Result<Snapshot, StoreError> {
+        Ok(self.scan()?)
+    }
+
+    async fn fetch(
+        &mut self,
+        ids: &[MsgRef],
+        sink: &mut dyn MessageSink,
+    ) -> Result<(), StoreError> {
+        for &id in ids {
+            if let Some(msg) = self.read(id)? {
+                sink.accept(msg).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn append(&mut self, msg: &Message, uid: Option<Uid>) -> Result<Option<Uid>, StoreError> {
+        Ok(self.write(msg, uid)?)
+    }
+
+    async fn assign_uid(&mut self, id: MsgRef, uid: Uid) -> Result<(), StoreError> {
+        Ok(self.set_uid(id, uid)?)
+    }
+
+    async fn add_flags(&mut self, uids: &[Uid], flags: Flags) -> Result<(), StoreError> {
+        Ok(self.add(uids, flags)?)
+    }
+
+    async fn remove_flags(&mut self, uids: &[Uid], flags: Flags) -> Result<(), StoreError> {
+        Ok(self.remove(uids, flags)?)
+    }
+
+    async fn delete(&mut self, uids: &[Uid]) -> Result<(), StoreError> {
+        Ok(self.unlink(uids)?)
+    }
+}
+
+#[cfg(test)]
+mod tests;

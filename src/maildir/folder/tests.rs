@@ -1,0 +1,376 @@
+//! Tests for the parent module; unwrap is fine here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::Path;
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::sync::store::ErrorKind as StoreErrorKind;
+
+fn make(dir: &Path) -> PathBuf {
+    let root = dir.join("INBOX");
+    for s in ["cur", "new", "tmp"] {
+        fs::create_dir_all(root.join(s)).unwrap();
+    }
+    root
+}
+
+fn md5() -> String {
+    filename::fmd5("INBOX")
+}
+
+fn put(root: &Path, sub: &str, name: &str, body: &[u8]) {
+    fs::write(root.join(sub).join(name), body).unwrap();
+}
+
+fn names(root: &Path, sub: &str) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(root.join(sub))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
+#[derive(Default)]
+struct Collect(Vec<Message>);
+
+#[async_trait]
+impl MessageSink for Collect {
+    async fn accept(&mut self, msg: Message) -> Result<(), StoreError> {
+        self.0.push(msg);
+        Ok(())
+    }
+}
+
+fn msg(bytes: &[u8], flags: &str, date: Option<i64>) -> Message {
+    Message {
+        id: MsgRef::Uid(0),
+        flags: Flags::from_letters(flags),
+        internal_date: date,
+        bytes: bytes.to_vec(),
+    }
+}
+
+#[test]
+fn open_requires_maildir_layout() {
+    let t = tempfile::tempdir().unwrap();
+    let err = MaildirFolder::open(t.path(), "x", false, false).unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::NotAMaildir));
+    assert_eq!(StoreError::from(err).kind, StoreErrorKind::Folder);
+}
+
+#[tokio::test]
+async fn snapshot_sorts_trusted_and_new() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    put(
+        &root,
+        "cur",
+        &format!("1_0.1.h,U=3,FMD5={m}:2,FS"),
+        b"abc\n",
+    );
+    put(&root, "new", &format!("1_1.1.h,U=4,FMD5={m}:2,"), b"x");
+    // Copied from another folder: new.
+    put(&root, "cur", "1_2.1.h,U=5,FMD5=0123:2,S", b"y");
+    // Written by mutt: new.
+    put(&root, "new", "1700000000.M1P2Q3.host", b"zz");
+    put(&root, "cur", ".hidden", b"");
+    put(
+        &root,
+        "tmp",
+        &format!("1_3.1.h,U=9,FMD5={m}:2,"),
+        b"partial",
+    );
+
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    let s = f.snapshot().await.unwrap();
+    assert_eq!(s.uids.keys().copied().collect::<Vec<_>>(), vec![3, 4]);
+    assert_eq!(s.uids[&3].flags.to_string(), "FS");
+    assert_eq!(s.uids[&3].size, 4);
+    assert_eq!(s.new.len(), 2);
+    // new/ before cur/, each in name order.
+    assert_eq!(s.new[0].id, NewId(0));
+    assert_eq!(s.new[0].meta.size, 2);
+    assert_eq!(s.new[1].meta.flags.to_string(), "S");
+}
+
+#[tokio::test]
+async fn duplicate_uid_is_a_folder_error_naming_both_files() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    put(&root, "cur", &format!("1_0.1.h,U=3,FMD5={m}:2,S"), b"a");
+    put(&root, "cur", &format!("1_9.1.h,U=3,FMD5={m}:2,S"), b"a");
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    let err = f.snapshot().await.unwrap_err();
+    assert_eq!(err.kind, StoreErrorKind::Folder);
+    assert!(err.message.contains("1_0.1.h"), "{}", err.message);
+    assert!(err.message.contains("1_9.1.h"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn append_writes_lf_and_fetch_gives_crlf_back() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let mut f = MaildirFolder::open(&root, "INBOX", false, true).unwrap();
+    f.snapshot().await.unwrap();
+    let wire = b"Subject: hi\r\n\r\nbody\r\nbare\rcr\r\n".to_vec();
+    let got = f
+        .append(&msg(&wire, "S", Some(1_000_000_000)), Some(12))
+        .await
+        .unwrap();
+    assert_eq!(got, Some(12));
+    assert!(names(&root, "tmp").is_empty());
+    assert!(names(&root, "new").is_empty());
+    let cur = names(&root, "cur");
+    assert_eq!(cur.len(), 1);
+    assert!(
+        cur[0].ends_with(&format!(",U=12,FMD5={}:2,S", md5())),
+        "{}",
+        cur[0]
+    );
+    let on_disk = fs::read(root.join("cur").join(&cur[0])).unwrap();
+    assert_eq!(on_disk, b"Subject: hi\n\nbody\nbare\rcr\n");
+    let mtime = fs::metadata(root.join("cur").join(&cur[0]))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(mtime, UNIX_EPOCH + Duration::from_secs(1_000_000_000));
+
+    // A fresh folder object sees the same message and gives back the bytes.
+    let mut g = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    let s = g.snapshot().await.unwrap();
+    assert_eq!(s.uids[&12].flags.to_string(), "S");
+    let mut sink = Collect::default();
+    g.fetch(&[MsgRef::Uid(12)], &mut sink).await.unwrap();
+    assert_eq!(sink.0.len(), 1);
+    assert_eq!(sink.0[0].bytes, wire);
+    assert_eq!(sink.0[0].internal_date, Some(1_000_000_000));
+    assert_eq!(sink.0[0].id, MsgRef::Uid(12));
+}
+
+#[tokio::test]
+async fn unseen_goes_to_new_and_windows_separator_is_used() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let mut f = MaildirFolder::open(&root, "INBOX", true, false).unwrap();
+    f.append(&msg(b"x\r\n", "F", None), Some(1)).await.unwrap();
+    let new = names(&root, "new");
+    assert_eq!(new.len(), 1);
+    assert!(new[0].ends_with("!2,F"), "{}", new[0]);
+    assert!(!new[0].contains(':'));
+}
+
+#[tokio::test]
+async fn append_without_uid_is_new_next_time() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    assert_eq!(
+        f.append(&msg(b"x\r\n", "", None), None).await.unwrap(),
+        None
+    );
+    let s = f.snapshot().await.unwrap();
+    assert!(s.uids.is_empty());
+    assert_eq!(s.new.len(), 1);
+}
+
+#[tokio::test]
+async fn append_of_known_uid_only_updates_flags() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    put(&root, "new", &format!("1_0.1.h,U=3,FMD5={m}:2,"), b"a\n");
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    f.snapshot().await.unwrap();
+    f.append(&msg(b"a\r\n", "S", None), Some(3)).await.unwrap();
+    assert!(names(&root, "new").is_empty());
+    assert_eq!(
+        names(&root, "cur"),
+        vec![format!("1_0.1.h,U=3,FMD5={m}:2,S")]
+    );
+}
+
+#[tokio::test]
+async fn flags_rename_and_move_by_seen_rule() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    put(&root, "new", &format!("1_0.1.h,U=3,FMD5={m}:2,F"), b"a");
+    put(&root, "cur", "1700000000.M1.host,S=1,W=1:2,S", b"b");
+    let mut f = MaildirFolder::open(&root, "INBOX", false, true).unwrap();
+    f.snapshot().await.unwrap();
+    f.add_flags(&[3], Flags::from_letters("SR")).await.unwrap();
+    assert!(names(&root, "new").is_empty());
+    assert!(names(&root, "cur").contains(&format!("1_0.1.h,U=3,FMD5={m}:2,FRS")));
+    f.remove_flags(&[3], Flags::from_letters("S"))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&root, "new"),
+        vec![format!("1_0.1.h,U=3,FMD5={m}:2,FR")]
+    );
+    // Nothing else was touched.
+    assert_eq!(
+        names(&root, "cur"),
+        vec!["1700000000.M1.host,S=1,W=1:2,S".to_string()]
+    );
+    let s = f.snapshot().await.unwrap();
+    assert_eq!(s.uids[&3].flags.to_string(), "FR");
+}
+
+#[tokio::test]
+async fn assign_uid_renames_new_message_in_place() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    put(&root, "cur", "1700000000.M1.host,S=1:2,RS", b"b");
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    let s = f.snapshot().await.unwrap();
+    let id = s.new[0].id;
+    f.assign_uid(MsgRef::New(id), 41).await.unwrap();
+    assert_eq!(
+        names(&root, "cur"),
+        vec![format!("1700000000.M1.host,S=1,U=41,FMD5={m}:2,RS")]
+    );
+    // Now reachable by UID.
+    f.add_flags(&[41], Flags::from_letters("F")).await.unwrap();
+    let s = f.snapshot().await.unwrap();
+    assert_eq!(s.uids[&41].flags.to_string(), "FRS");
+    assert!(s.new.is_empty());
+}
+
+#[tokio::test]
+async fn assign_uid_refuses_a_uid_in_use() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    put(&root, "cur", &format!("1_0.1.h,U=3,FMD5={m}:2,S"), b"a");
+    put(&root, "cur", "foreign:2,S", b"b");
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    f.snapshot().await.unwrap();
+    let err = f.assign_uid(MsgRef::New(NewId(0)), 3).await.unwrap_err();
+    assert_eq!(err.kind, StoreErrorKind::Message);
+    assert_eq!(names(&root, "cur").len(), 2);
+}
+
+#[tokio::test]
+async fn delete_unlinks_only_named_files() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    put(&root, "cur", &format!("1_0.1.h,U=3,FMD5={m}:2,S"), b"a");
+    put(&root, "cur", &format!("1_1.1.h,U=4,FMD5={m}:2,S"), b"a");
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    f.snapshot().await.unwrap();
+    f.delete(&[3]).await.unwrap();
+    assert_eq!(
+        names(&root, "cur"),
+        vec![format!("1_1.1.h,U=4,FMD5={m}:2,S")]
+    );
+}
+
+#[tokio::test]
+async fn vanished_files_are_skipped() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    let n = format!("1_0.1.h,U=3,FMD5={m}:2,S");
+    put(&root, "cur", &n, b"a");
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    f.snapshot().await.unwrap();
+    fs::remove_file(root.join("cur").join(&n)).unwrap();
+    let mut sink = Collect::default();
+    f.fetch(&[MsgRef::Uid(3)], &mut sink).await.unwrap();
+    assert!(sink.0.is_empty());
+    f.add_flags(&[3], Flags::from_letters("F")).await.unwrap();
+    f.delete(&[3]).await.unwrap();
+    assert!(names(&root, "cur").is_empty() && names(&root, "new").is_empty());
+}
+
+#[tokio::test]
+async fn file_renamed_by_a_client_is_found_again() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    let n = format!("1_0.1.h,U=3,FMD5={m}:2,");
+    put(&root, "new", &n, b"a");
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    f.snapshot().await.unwrap();
+    // The user read it in mutt meanwhile.
+    let moved = format!("1_0.1.h,U=3,FMD5={m}:2,S");
+    fs::rename(root.join("new").join(&n), root.join("cur").join(&moved)).unwrap();
+    f.add_flags(&[3], Flags::from_letters("F")).await.unwrap();
+    assert_eq!(
+        names(&root, "cur"),
+        vec![format!("1_0.1.h,U=3,FMD5={m}:2,FS")]
+    );
+    assert!(names(&root, "new").is_empty());
+}
+
+#[tokio::test]
+async fn rename_never_overwrites() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    put(&root, "new", &format!("1_0.1.h,U=3,FMD5={m}:2,"), b"mine");
+    // Same unique part already in cur/ under the target name.
+    put(&root, "cur", &format!("1_0.1.h,U=3,FMD5={m}:2,S"), b"other");
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    // The duplicate is caught at scan time.
+    assert!(f.snapshot().await.is_err());
+    // And if it appears after the scan, the rename refuses.
+    fs::remove_file(root.join("cur").join(format!("1_0.1.h,U=3,FMD5={m}:2,S"))).unwrap();
+    f.snapshot().await.unwrap();
+    put(&root, "cur", &format!("1_0.1.h,U=3,FMD5={m}:2,S"), b"other");
+    let err = f
+        .add_flags(&[3], Flags::from_letters("S"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, StoreErrorKind::Message);
+    assert_eq!(
+        fs::read(root.join("new").join(format!("1_0.1.h,U=3,FMD5={m}:2,"))).unwrap(),
+        b"mine"
+    );
+    assert_eq!(
+        fs::read(root.join("cur").join(format!("1_0.1.h,U=3,FMD5={m}:2,S"))).unwrap(),
+        b"other"
+    );
+}
+
+#[tokio::test]
+async fn unknown_refs_are_errors() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    f.snapshot().await.unwrap();
+    let mut sink = Collect::default();
+    let err = f
+        .fetch(&[MsgRef::New(NewId(5))], &mut sink)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, StoreErrorKind::Message);
+    assert!(err.message.contains("-6"), "{}", err.message);
+}
+
+#[test]
+fn out_of_space_is_a_repository_error() {
+    let e = Error::message_io("/x", "write", io::Error::from(io::ErrorKind::StorageFull));
+    assert_eq!(StoreError::from(e).kind, StoreErrorKind::Repository);
+    let e = Error::message_io(
+        "/x/y",
+        "write",
+        io::Error::from(io::ErrorKind::PermissionDenied),
+    );
+    let se = StoreError::from(e);
+    assert_eq!(se.kind, StoreErrorKind::Message);
+    assert!(
+        se.message.starts_with("/x/y: cannot write message file"),
+        "{}",
+        se.message
+    );
+}
