@@ -149,9 +149,21 @@ async fn sync_selected(
         .open_folder(&pair.local)
         .map_err(|e| e.to_string())?;
     let db_path = status::paths::status_db_path(&shared.metadata, &shared.account_name, &pair.status);
-    let (mut status_db, warning) =
+    let mut status_db =
         status::SqliteStatus::open(&db_path, shared.fsync).map_err(|e| e.to_string())?;
-    if let Some(w) = warning {
+    if status_db.is_new() {
+        // A first run after OfflineIMAP's plain-text status: carry it over.
+        let legacy =
+            status::paths::legacy_status_path(&shared.metadata, &shared.account_name, &pair.status);
+        if let Some(n) = status_db.import_plain(&legacy).map_err(|e| e.to_string())? {
+            rep.log(
+                Some(me),
+                Level::Info,
+                format!("Migrated {n} entries from {}", legacy.display()),
+            );
+        }
+    }
+    for w in status_db.take_warnings() {
         rep.log(Some(me), Level::Warning, w);
     }
     let mut status_snap = status_db.load().map_err(|e| e.to_string())?;

@@ -112,7 +112,9 @@ pub fn plan_folders(remote: &[RemoteName], local: &[String], opts: &FolderOption
     }
 
     for l in local {
-        if paired_local.contains(l) {
+        // The Maildir root itself can hold cur/new/tmp; it has no name to
+        // pair with on the server.
+        if l.is_empty() || paired_local.contains(l) {
             continue;
         }
         if !opts.create_remote {
