@@ -9,4 +9,5 @@
 
 pub mod config;
 pub mod event;
+pub mod imap;
 pub mod sync;
