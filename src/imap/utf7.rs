@@ -120,6 +120,7 @@ pub fn decode(wire: &str) -> Result<String, Utf7Error> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
