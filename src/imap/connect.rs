@@ -1,6 +1,7 @@
 //! Getting from a host name to an authenticated session: TCP, TLS
 //! (implicit or STARTTLS, always verified), the greeting, CAPABILITY and
-//! login (AUTHENTICATE PLAIN when offered, else LOGIN).
+//! login (AUTHENTICATE PLAIN when offered, else the LOGIN command, else
+//! AUTHENTICATE LOGIN).
 //!
 //! The password is read from the `Secret` only to build the login command;
 //! no error or trace line ever contains it.
@@ -195,18 +196,28 @@ pub(crate) async fn connect(
             .await
             .map_err(|_| timed_out("LOGIN"))?
             .map_err(|(e, _)| login_failed(e))?
-    } else if has_cap(&caps, "LOGINDISABLED") {
-        return Err(err(
-            "LOGIN",
-            ErrorKind::Unsupported(
-                "server disables LOGIN on this connection and offers no AUTH=PLAIN".into(),
-            ),
-        ));
-    } else {
+    } else if !has_cap(&caps, "LOGINDISABLED") {
         tokio::time::timeout(limit, client.login(user, password.expose()))
             .await
             .map_err(|_| timed_out("LOGIN"))?
             .map_err(|(e, _)| login_failed(e))?
+    } else if has_cap(&caps, "AUTH=LOGIN") {
+        let auth = LoginAuth {
+            user,
+            password: password.expose(),
+            step: 0,
+        };
+        tokio::time::timeout(limit, client.authenticate("LOGIN", auth))
+            .await
+            .map_err(|_| timed_out("LOGIN"))?
+            .map_err(|(e, _)| login_failed(e))?
+    } else {
+        return Err(err(
+            "LOGIN",
+            ErrorKind::Unsupported(
+                "server disables LOGIN and offers neither AUTH=PLAIN nor AUTH=LOGIN".into(),
+            ),
+        ));
     };
     Ok(LoggedIn { session })
 }
@@ -227,6 +238,26 @@ impl Authenticator for PlainAuth<'_> {
         r.push(0);
         r.extend_from_slice(self.password.as_bytes());
         r
+    }
+}
+
+/// The SASL LOGIN mechanism: user name, then password, one per challenge.
+struct LoginAuth<'a> {
+    user: &'a str,
+    password: &'a str,
+    step: u8,
+}
+
+impl Authenticator for LoginAuth<'_> {
+    type Response = Vec<u8>;
+
+    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
+        self.step = self.step.saturating_add(1);
+        match self.step {
+            1 => self.user.as_bytes().to_vec(),
+            2 => self.password.as_bytes().to_vec(),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -458,5 +489,17 @@ mod tests {
             password: "pw",
         };
         assert_eq!(a.process(b""), b"\0bob\0pw");
+    }
+
+    #[test]
+    fn login_authenticator_answers_user_then_password() {
+        let mut a = LoginAuth {
+            user: "bob",
+            password: "pw",
+            step: 0,
+        };
+        assert_eq!(a.process(b"Username:"), b"bob");
+        assert_eq!(a.process(b"Password:"), b"pw");
+        assert_eq!(a.process(b"?"), b"");
     }
 }

@@ -602,3 +602,67 @@ async fn select_sees_a_uidvalidity_changed_by_doveadm() {
     let f = open(d, &user, "Box").await;
     assert_eq!(f.uidvalidity(), 12345);
 }
+
+#[tokio::test]
+async fn a_silent_server_times_out_as_a_transient_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept but never greet.
+    let _keep = std::thread::spawn(move || {
+        let (_conn, _) = listener.accept().unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(5));
+    });
+    let user = User {
+        name: "nobody".into(),
+        password: "x".into(),
+    };
+    let started = std::time::Instant::now();
+    let err = ImapSession::connect(
+        &repo(port, &user, Tls::None, None),
+        Some(std::time::Duration::from_secs(1)),
+    )
+    .await
+    .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    assert_eq!(
+        err.to_string(),
+        "127.0.0.1: greeting failed: timed out after 1 s"
+    );
+    assert!(err.is_transient());
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_a_transient_store_error() {
+    let d = Dovecot::shared();
+    let user = d.add_user("kicked");
+    d.imap(&user).append("INBOX", "", &mail("a", "a"));
+    let mut f = open(d, &user, "INBOX").await;
+    d.doveadm(&["kick", &user.name]);
+    let err = f.snapshot().await.unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert!(
+        err.message
+            .starts_with("127.0.0.1: UID FETCH in INBOX failed: "),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn logs_in_with_sasl_login_when_only_auth_login_is_offered() {
+    // Dovecot then also announces LOGINDISABLED (its LOGIN command needs
+    // the PLAIN mechanism), so AUTHENTICATE LOGIN is the only way in.
+    let d = Dovecot::start_with_config("auth_mechanisms = login\n");
+    let user = d.add_user("loginonly");
+    let mut s = session(&d, &user).await;
+    assert!(!s.list_folders().await.unwrap().is_empty());
+    assert!(d.log().contains("method=LOGIN"), "{}", d.log());
+    let mut r = repo(d.port(), &user, Tls::None, None);
+    r.password = Some(Secret::new("wrong \"quoted\" pw"));
+    let err = ImapSession::connect(&r, None).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("127.0.0.1: LOGIN failed for user {}: ", user.name)),
+        "{text}"
+    );
+    assert!(!text.contains("quoted"), "{text}");
+}
