@@ -5,8 +5,8 @@
 //! It reports what it does as [`Event`]s and obeys [`Command`]s; it never
 //! draws and never waits on a UI.
 
-pub mod folders;
 mod folder_sync;
+pub mod folders;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -150,8 +150,12 @@ impl AccountTask {
 
     async fn sync_account(&mut self, rep: &Reporter) -> Result<Outcome, String> {
         let metadata = self.general.metadata.clone();
-        std::fs::create_dir_all(&metadata)
-            .map_err(|e| format!("cannot create metadata directory {}: {e}", metadata.display()))?;
+        std::fs::create_dir_all(&metadata).map_err(|e| {
+            format!(
+                "cannot create metadata directory {}: {e}",
+                metadata.display()
+            )
+        })?;
         let _lock = AccountLock::acquire(&metadata, &self.account.name)?;
 
         let remote_cfg = &self.account.remote;
@@ -162,11 +166,12 @@ impl AccountTask {
             host: remote_cfg.host.clone(),
             port: remote_cfg.port,
         });
-        let mut session = crate::imap::connect(remote_cfg, self.general.socktimeout)
+        let mut session = crate::imap::ImapSession::connect(remote_cfg, self.general.socktimeout)
             .await
             .map_err(|e| e.to_string())?;
 
-        let local_repo = crate::maildir::MaildirRepository::new(&self.account.local, self.general.fsync);
+        let local_repo =
+            crate::maildir::MaildirRepository::new(&self.account.local, self.general.fsync);
         rep.send(Event::SyncingFolders {
             worker: main_worker,
             from_type: "IMAP".into(),
@@ -174,10 +179,7 @@ impl AccountTask {
         });
         let remote_list = session.list_folders().await.map_err(|e| e.to_string())?;
         let local_list = local_repo.list_folders().map_err(|e| e.to_string())?;
-        let delimiter = remote_list
-            .iter()
-            .find_map(|f| f.delimiter)
-            .unwrap_or('/');
+        let delimiter = remote_list.iter().find_map(|f| f.delimiter).unwrap_or('/');
         let remote_names: Vec<folders::RemoteName> = remote_list
             .iter()
             .filter(|f| !f.noselect)
@@ -248,7 +250,11 @@ impl AccountTask {
             match res {
                 Ok(o) => outcome.merge(o),
                 Err(e) => {
-                    rep.log(Some(main_worker), Level::Error, format!("folder worker failed: {e}"));
+                    rep.log(
+                        Some(main_worker),
+                        Level::Error,
+                        format!("folder worker failed: {e}"),
+                    );
                     outcome.errors = true;
                 }
             }

@@ -7,13 +7,14 @@
 //! `config`; `ui` depends only on `event` and `config`; `account` wires
 //! backends to the engine; `app` wires everything.
 
+pub mod account;
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod event;
+pub mod imap;
 pub mod maildir;
+pub mod signals;
 pub mod status;
 pub mod sync;
-pub mod account;
-pub mod app;
-pub mod signals;
 pub mod ui;

@@ -35,6 +35,31 @@ pub(crate) struct Shared {
     pub(crate) failed: AtomicBool,
 }
 
+/// Why a folder sync stopped: the one-line text, and whether the
+/// connection broke (then it is not reused).
+struct FolderError {
+    text: String,
+    transient: bool,
+}
+
+impl From<String> for FolderError {
+    fn from(text: String) -> Self {
+        FolderError {
+            text,
+            transient: false,
+        }
+    }
+}
+
+impl From<crate::sync::store::StoreError> for FolderError {
+    fn from(e: crate::sync::store::StoreError) -> Self {
+        FolderError {
+            transient: e.is_transient(),
+            text: e.to_string(),
+        }
+    }
+}
+
 /// What happened to one folder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FolderOutcome {
@@ -66,7 +91,7 @@ pub(crate) async fn worker(
                 host: shared.remote_cfg.host.clone(),
                 port: shared.remote_cfg.port,
             });
-            match crate::imap::connect(&shared.remote_cfg, shared.socktimeout).await {
+            match ImapSession::connect(&shared.remote_cfg, shared.socktimeout).await {
                 Ok(s) => session = Some(s),
                 Err(e) => {
                     rep.log(Some(me), Level::Error, e.to_string());
@@ -123,16 +148,23 @@ async fn sync_folder(
         to_type: "Maildir".into(),
     });
 
-    let mut remote = match session
-        .select_folder(&pair.remote, shared.remote_cfg.common.readonly, shared.remote_cfg.expunge)
-        .await
-    {
+    let options = crate::imap::FolderOptions {
+        readonly: shared.remote_cfg.common.readonly,
+        expunge: shared.remote_cfg.expunge,
+    };
+    let mut remote = match session.select_folder_raw(&pair.remote, options).await {
         Ok(f) => f,
-        Err((s, e)) => return (s, Err(e.to_string())),
+        Err(e) => return (Some(e.session), Err(e.error.to_string())),
     };
     let result = sync_selected(shared, &mut remote, pair, me, remote_name, local_name).await;
+    // A connection that broke mid-folder is not reused: the next folder
+    // reconnects.
+    let transient = matches!(&result, Err(e) if e.transient);
     let session = remote.into_session();
-    (session, result)
+    (
+        if transient { None } else { Some(session) },
+        result.map_err(|e| e.text),
+    )
 }
 
 async fn sync_selected(
@@ -142,13 +174,14 @@ async fn sync_selected(
     me: WorkerId,
     remote_repo_name: &str,
     local_repo_name: &str,
-) -> Result<FolderOutcome, String> {
+) -> Result<FolderOutcome, FolderError> {
     let rep = &shared.rep;
     let mut local = shared
         .local_repo
         .open_folder(&pair.local)
         .map_err(|e| e.to_string())?;
-    let db_path = status::paths::status_db_path(&shared.metadata, &shared.account_name, &pair.status);
+    let db_path =
+        status::paths::status_db_path(&shared.metadata, &shared.account_name, &pair.status);
     let mut status_db =
         status::SqliteStatus::open(&db_path, shared.fsync).map_err(|e| e.to_string())?;
     if status_db.is_new() {
@@ -166,14 +199,14 @@ async fn sync_selected(
     for w in status_db.take_warnings() {
         rep.log(Some(me), Level::Warning, w);
     }
-    let mut status_snap = status_db.load().map_err(|e| e.to_string())?;
+    let mut status_snap = status_db.load()?;
 
     rep.send(Event::MessageListLoading {
         worker: me,
         repo: local_repo_name.to_string(),
         folder: pair.local.clone(),
     });
-    let mut local_snap = local.snapshot().await.map_err(|e| e.to_string())?;
+    let mut local_snap = local.snapshot().await?;
     rep.send(Event::MessageListLoaded {
         worker: me,
         repo: local_repo_name.to_string(),
@@ -188,8 +221,10 @@ async fn sync_selected(
     let local_validity_path =
         status::paths::validity_path(&shared.metadata, local_repo_name, &pair.local);
     let current = remote.uidvalidity();
-    let saved = status::validity::read_validity(&remote_validity_path).map_err(|e| e.to_string())?;
-    let has_messages = !local_snap.uids.is_empty() || !local_snap.new.is_empty() || !status_snap.is_empty();
+    let saved =
+        status::validity::read_validity(&remote_validity_path).map_err(|e| e.to_string())?;
+    let has_messages =
+        !local_snap.uids.is_empty() || !local_snap.new.is_empty() || !status_snap.is_empty();
     if has_messages && saved.is_some_and(|s| s != current) {
         rep.log(
             Some(me),
@@ -223,7 +258,7 @@ async fn sync_selected(
         repo: remote_repo_name.to_string(),
         folder: pair.remote.clone(),
     });
-    let remote_snap = remote.snapshot().await.map_err(|e| e.to_string())?;
+    let remote_snap = remote.snapshot().await?;
     rep.send(Event::MessageListLoaded {
         worker: me,
         repo: remote_repo_name.to_string(),
@@ -239,8 +274,7 @@ async fn sync_selected(
         &mut local,
         &mut status_db,
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     if paired > 0 {
         rep.log(
             Some(me),
@@ -268,7 +302,8 @@ async fn sync_selected(
         Side::Remote => "IMAP".to_string(),
         Side::Local => "Maildir".to_string(),
     };
-    let mut progress = |p: Progress| match p {
+    let mut progress = |p: Progress| {
+        match p {
         Progress::Copying { id, n, total, from } => rep.send(Event::MessageCopying {
             worker: me,
             uid: id.to_string(),
@@ -319,9 +354,10 @@ async fn sync_selected(
                 repo_of(Side::Remote)
             ),
         ),
+    }
     };
     let cancel = shared.cancel.clone();
-    apply::apply(
+    let summary = apply::apply(
         &the_plan,
         remote,
         &mut local,
@@ -329,7 +365,9 @@ async fn sync_selected(
         &mut progress,
         &move || cancel.is_cancelled(),
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
+    if summary.skipped > 0 {
+        return Err(format!("{} message(s) could not be copied", summary.skipped).into());
+    }
     Ok(FolderOutcome::Synced)
 }

@@ -202,8 +202,15 @@ mod tests {
 
     #[test]
     fn local_only_folder_is_created_remotely() {
-        let p = plan_folders(&[r("INBOX")], &["INBOX".into(), "Notes.todo".into()], &opts('.'));
-        assert_eq!(p.create_remote, vec![("Notes/todo".into(), "Notes.todo".into())]);
+        let p = plan_folders(
+            &[r("INBOX")],
+            &["INBOX".into(), "Notes.todo".into()],
+            &opts('.'),
+        );
+        assert_eq!(
+            p.create_remote,
+            vec![("Notes/todo".into(), "Notes.todo".into())]
+        );
         assert_eq!(p.pairs.len(), 2);
     }
 

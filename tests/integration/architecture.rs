@@ -34,7 +34,11 @@ fn modules_only_use_what_the_dependency_rule_allows() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
-    assert!(!files.is_empty(), "no sources found under {}", src.display());
+    assert!(
+        !files.is_empty(),
+        "no sources found under {}",
+        src.display()
+    );
     let mut violations = Vec::new();
     for file in files {
         let rel = file.strip_prefix(&src).unwrap();

@@ -95,7 +95,11 @@ impl Env {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(out.status.success(), "offlineimap failed ({}):\n{text}", out.status);
+        assert!(
+            out.status.success(),
+            "offlineimap failed ({}):\n{text}",
+            out.status
+        );
         text
     }
 

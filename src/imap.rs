@@ -1,0 +1,20 @@
+//! The IMAP backend: connecting (TLS always verified), logging in, listing
+//! and creating folders, and a selected folder as a
+//! [`crate::sync::store::Store`].
+//!
+//! Built on async-imap's connection and response parser; commands are
+//! sent and their responses read by our own loop in `session`, so that
+//! server text reaches error messages intact and no untagged response is
+//! lost. Depends only on `sync` and `config`.
+
+mod connect;
+mod error;
+mod folder;
+mod session;
+pub mod utf7;
+mod wire;
+
+pub use connect::{DEFAULT_CONNECT_TIMEOUT, ImapStream};
+pub use error::{Error, ErrorKind};
+pub use folder::{FolderOptions, ImapFolder};
+pub use session::{ImapSession, RemoteFolder, SelectError};

@@ -1,0 +1,505 @@
+//! Getting from a host name to an authenticated session: TCP, TLS
+//! (implicit or STARTTLS, always verified), the greeting, CAPABILITY and
+//! login (AUTHENTICATE PLAIN when offered, else the LOGIN command, else
+//! AUTHENTICATE LOGIN).
+//!
+//! The password is read from the `Secret` only to build the login command;
+//! no error or trace line ever contains it.
+
+use std::fmt;
+use std::io;
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_imap::imap_proto::{Response, Status};
+use async_imap::{Authenticator, Client, Connection, Session};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::error::{Error, ErrorKind};
+use super::wire;
+use crate::config::{ImapRepository, Tls};
+
+/// Connect timeout when `socktimeout` is not set.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The transport under async-imap: plain TCP or TLS over TCP.
+pub enum ImapStream {
+    Plain(TcpStream),
+    Tls(Box<tokio_native_tls::TlsStream<TcpStream>>),
+}
+
+impl fmt::Debug for ImapStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImapStream::Plain(_) => f.write_str("ImapStream::Plain"),
+            ImapStream::Tls(_) => f.write_str("ImapStream::Tls"),
+        }
+    }
+}
+
+impl AsyncRead for ImapStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ImapStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// What a fresh connection knows once logged in.
+pub(crate) struct LoggedIn {
+    pub session: Session<ImapStream>,
+}
+
+/// Open, secure and authenticate a connection to `repo`.
+pub(crate) async fn connect(
+    repo: &ImapRepository,
+    socktimeout: Option<Duration>,
+) -> Result<LoggedIn, Error> {
+    let host = repo.host.as_str();
+    let limit = socktimeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+    let err = |command: &str, kind| Error::new(host, command, kind);
+    let timed_out = |command: &str| err(command, ErrorKind::Timeout(limit.as_secs()));
+
+    let tcp = tokio::time::timeout(limit, TcpStream::connect((host, repo.port)))
+        .await
+        .map_err(|_| timed_out("connect"))?
+        .map_err(|source| {
+            err(
+                "connect",
+                ErrorKind::Connect {
+                    port: repo.port,
+                    source,
+                },
+            )
+        })?;
+    // Commands are small and latency-bound.
+    let _ = tcp.set_nodelay(true);
+
+    let tls = match repo.tls {
+        Tls::None => None,
+        Tls::Implicit | Tls::StartTls => Some(tls_connector(host, repo.ca_file.as_deref())?),
+    };
+
+    let stream = match (&tls, repo.tls) {
+        (Some(connector), Tls::Implicit) => {
+            ImapStream::Tls(Box::new(handshake(connector, host, tcp, limit).await?))
+        }
+        _ => ImapStream::Plain(tcp),
+    };
+
+    let mut client = Client::new(stream);
+    let mut tags = PreAuthTags(0);
+    greeting(&mut client, host, limit).await?;
+    let mut caps = capability(&mut client, host, limit, &mut tags).await?;
+
+    if let (Some(connector), Tls::StartTls) = (&tls, repo.tls) {
+        if !has_cap(&caps, "STARTTLS") {
+            return Err(err("STARTTLS", ErrorKind::NoStartTls));
+        }
+        let tag = tags.next();
+        raw_command(
+            &mut client,
+            host,
+            "STARTTLS",
+            &tag,
+            "STARTTLS",
+            limit,
+            &mut |_| {},
+        )
+        .await?;
+        let ImapStream::Plain(tcp) = client.into_inner() else {
+            return Err(err(
+                "STARTTLS",
+                ErrorKind::Protocol("connection already uses TLS".into()),
+            ));
+        };
+        let stream = ImapStream::Tls(Box::new(handshake(connector, host, tcp, limit).await?));
+        client = Client::new(stream);
+        // RFC 3501 §6.2.1: capabilities learnt before STARTTLS are void.
+        caps = capability(&mut client, host, limit, &mut tags).await?;
+    }
+
+    let user = repo.user.as_deref().ok_or_else(|| {
+        err(
+            "LOGIN",
+            ErrorKind::Unsupported("no remoteuser configured".into()),
+        )
+    })?;
+    let password = repo.password.as_ref().ok_or_else(|| {
+        err(
+            "LOGIN",
+            ErrorKind::Unsupported(format!("no password configured for user {user}")),
+        )
+    })?;
+
+    let login_failed = |e: async_imap::error::Error| {
+        use async_imap::error::Error as E;
+        let kind = match e {
+            E::No(_) | E::Bad(_) => ErrorKind::Login {
+                user: user.to_string(),
+                text: wire::server_text(&e),
+            },
+            E::Io(io) => ErrorKind::Io(io),
+            E::ConnectionLost => ErrorKind::ConnectionLost(None),
+            // Validation errors would echo the offending input; keep the
+            // password out of it.
+            E::Validate(_) => ErrorKind::Login {
+                user: user.to_string(),
+                text: "user name or password contains a character IMAP cannot send".into(),
+            },
+            other => ErrorKind::Protocol(other.to_string()),
+        };
+        err("LOGIN", kind)
+    };
+
+    let session = if has_cap(&caps, "AUTH=PLAIN") {
+        let auth = PlainAuth {
+            user,
+            password: password.expose(),
+        };
+        tokio::time::timeout(limit, client.authenticate("PLAIN", auth))
+            .await
+            .map_err(|_| timed_out("LOGIN"))?
+            .map_err(|(e, _)| login_failed(e))?
+    } else if !has_cap(&caps, "LOGINDISABLED") {
+        tokio::time::timeout(limit, client.login(user, password.expose()))
+            .await
+            .map_err(|_| timed_out("LOGIN"))?
+            .map_err(|(e, _)| login_failed(e))?
+    } else if has_cap(&caps, "AUTH=LOGIN") {
+        let auth = LoginAuth {
+            user,
+            password: password.expose(),
+            step: 0,
+        };
+        tokio::time::timeout(limit, client.authenticate("LOGIN", auth))
+            .await
+            .map_err(|_| timed_out("LOGIN"))?
+            .map_err(|(e, _)| login_failed(e))?
+    } else {
+        return Err(err(
+            "LOGIN",
+            ErrorKind::Unsupported(
+                "server disables LOGIN and offers neither AUTH=PLAIN nor AUTH=LOGIN".into(),
+            ),
+        ));
+    };
+    Ok(LoggedIn { session })
+}
+
+struct PlainAuth<'a> {
+    user: &'a str,
+    password: &'a str,
+}
+
+impl Authenticator for PlainAuth<'_> {
+    type Response = Vec<u8>;
+
+    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
+        // RFC 4616: authzid NUL authcid NUL passwd; empty authzid.
+        let mut r = Vec::with_capacity(self.user.len() + self.password.len() + 2);
+        r.push(0);
+        r.extend_from_slice(self.user.as_bytes());
+        r.push(0);
+        r.extend_from_slice(self.password.as_bytes());
+        r
+    }
+}
+
+/// The SASL LOGIN mechanism: user name, then password, one per challenge.
+struct LoginAuth<'a> {
+    user: &'a str,
+    password: &'a str,
+    step: u8,
+}
+
+impl Authenticator for LoginAuth<'_> {
+    type Response = Vec<u8>;
+
+    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
+        self.step = self.step.saturating_add(1);
+        match self.step {
+            1 => self.user.as_bytes().to_vec(),
+            2 => self.password.as_bytes().to_vec(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+pub(crate) fn has_cap(caps: &[String], name: &str) -> bool {
+    caps.iter().any(|c| c.eq_ignore_ascii_case(name))
+}
+
+fn tls_connector(
+    host: &str,
+    ca_file: Option<&Path>,
+) -> Result<tokio_native_tls::TlsConnector, Error> {
+    let err = |kind| Error::new(host, "TLS setup", kind);
+    let mut builder = native_tls::TlsConnector::builder();
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| {
+            err(ErrorKind::CaFile(format!(
+                "cannot read CA file {}: {e}",
+                path.display()
+            )))
+        })?;
+        let certs = pem_certificates(&pem);
+        if certs.is_empty() {
+            return Err(err(ErrorKind::CaFile(format!(
+                "no PEM certificate in CA file {}",
+                path.display()
+            ))));
+        }
+        for block in certs {
+            let cert = native_tls::Certificate::from_pem(block).map_err(|e| {
+                err(ErrorKind::CaFile(format!(
+                    "bad certificate in CA file {}: {e}",
+                    path.display()
+                )))
+            })?;
+            builder.add_root_certificate(cert);
+        }
+        // sslcacertfile replaces the system roots rather than adding to them.
+        builder.disable_built_in_roots(true);
+    }
+    builder
+        .build()
+        .map(tokio_native_tls::TlsConnector::from)
+        .map_err(|e| err(ErrorKind::Tls(e.to_string())))
+}
+
+/// The `BEGIN CERTIFICATE` blocks of a PEM bundle (native-tls reads only
+/// the first certificate of a PEM buffer).
+fn pem_certificates(pem: &[u8]) -> Vec<&[u8]> {
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let mut out = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = find(rest, BEGIN) {
+        let Some(end_rel) = find(&rest[start..], END) else {
+            break;
+        };
+        let end = start + end_rel + END.len();
+        out.push(&rest[start..end]);
+        rest = &rest[end..];
+    }
+    out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+async fn handshake(
+    connector: &tokio_native_tls::TlsConnector,
+    host: &str,
+    tcp: TcpStream,
+    limit: Duration,
+) -> Result<tokio_native_tls::TlsStream<TcpStream>, Error> {
+    let err = |kind| Error::new(host, "TLS handshake", kind);
+    tokio::time::timeout(limit, connector.connect(host, tcp))
+        .await
+        .map_err(|_| err(ErrorKind::Timeout(limit.as_secs())))?
+        .map_err(|e| err(ErrorKind::Tls(one_line(&e.to_string()))))
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Tags for the few commands sent before login, distinct from
+/// async-imap's own (`A0001`...).
+struct PreAuthTags(u32);
+
+impl PreAuthTags {
+    fn next(&mut self) -> String {
+        self.0 += 1;
+        format!("P{}", self.0)
+    }
+}
+
+async fn greeting(
+    client: &mut Client<ImapStream>,
+    host: &str,
+    limit: Duration,
+) -> Result<(), Error> {
+    let err = |kind| Error::new(host, "greeting", kind);
+    let resp = tokio::time::timeout(limit, client.read_response())
+        .await
+        .map_err(|_| err(ErrorKind::Timeout(limit.as_secs())))?
+        .map_err(|e| err(ErrorKind::Io(e)))?
+        .ok_or_else(|| err(ErrorKind::ConnectionLost(None)))?;
+    match resp.parsed() {
+        Response::Data {
+            status: Status::Ok, ..
+        } => Ok(()),
+        Response::Data {
+            status: Status::Bye,
+            outcome,
+        } => Err(err(ErrorKind::ConnectionLost(
+            outcome.information.as_ref().map(|s| s.to_string()),
+        ))),
+        Response::Data {
+            status: Status::PreAuth,
+            ..
+        } => Err(err(ErrorKind::Unsupported(
+            "server greeted with PREAUTH; a pre-authenticated connection is not supported here"
+                .into(),
+        ))),
+        other => Err(err(ErrorKind::Protocol(format!("{other:?}")))),
+    }
+}
+
+async fn capability(
+    client: &mut Client<ImapStream>,
+    host: &str,
+    limit: Duration,
+    tags: &mut PreAuthTags,
+) -> Result<Vec<String>, Error> {
+    let tag = tags.next();
+    let mut caps = Vec::new();
+    raw_command(
+        client,
+        host,
+        "CAPABILITY",
+        &tag,
+        "CAPABILITY",
+        limit,
+        &mut |r| {
+            if let Response::Capabilities(list) = r {
+                caps = capability_names(list);
+            }
+        },
+    )
+    .await?;
+    Ok(caps)
+}
+
+pub(crate) fn capability_names(list: &[async_imap::imap_proto::Capability<'_>]) -> Vec<String> {
+    use async_imap::imap_proto::Capability as C;
+    list.iter()
+        .map(|c| match c {
+            C::Imap4rev1 => "IMAP4rev1".to_string(),
+            C::Auth(m) => format!("AUTH={m}"),
+            C::Atom(a) => a.to_string(),
+        })
+        .collect()
+}
+
+/// Send one tagged command on a not-yet-authenticated connection and read
+/// up to its tagged answer; untagged responses go to `untagged`.
+async fn raw_command(
+    conn: &mut Connection<ImapStream>,
+    host: &str,
+    name: &str,
+    tag: &str,
+    line: &str,
+    limit: Duration,
+    untagged: &mut (dyn FnMut(&Response<'_>) + Send),
+) -> Result<(), Error> {
+    let err = |kind| Error::new(host, name, kind);
+    let text = format!("{tag} {line}\r\n");
+    let io = async {
+        conn.get_mut().write_all(text.as_bytes()).await?;
+        conn.get_mut().flush().await
+    };
+    tokio::time::timeout(limit, io)
+        .await
+        .map_err(|_| err(ErrorKind::Timeout(limit.as_secs())))?
+        .map_err(|e| err(ErrorKind::Io(e)))?;
+    loop {
+        let resp = tokio::time::timeout(limit, conn.read_response())
+            .await
+            .map_err(|_| err(ErrorKind::Timeout(limit.as_secs())))?
+            .map_err(|e| err(ErrorKind::Io(e)))?
+            .ok_or_else(|| err(ErrorKind::ConnectionLost(None)))?;
+        match resp.parsed() {
+            Response::Done {
+                tag: t,
+                status,
+                outcome,
+            } if t.0 == tag => {
+                let info = outcome.information.as_deref().unwrap_or("").to_string();
+                return match status {
+                    Status::Ok => Ok(()),
+                    Status::No => Err(err(ErrorKind::No(info))),
+                    Status::Bad => Err(err(ErrorKind::Bad(info))),
+                    _ => Err(err(ErrorKind::Protocol(info))),
+                };
+            }
+            other => untagged(other),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_bundle_is_split_into_certificates() {
+        let pem = b"junk\n-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n\
+                    -----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----\n";
+        let certs = pem_certificates(pem);
+        assert_eq!(certs.len(), 2);
+        assert!(certs[1].starts_with(b"-----BEGIN") && certs[1].ends_with(b"-----"));
+        assert!(pem_certificates(b"nothing here").is_empty());
+    }
+
+    #[test]
+    fn plain_authenticator_builds_rfc4616_message() {
+        let mut a = PlainAuth {
+            user: "bob",
+            password: "pw",
+        };
+        assert_eq!(a.process(b""), b"\0bob\0pw");
+    }
+
+    #[test]
+    fn login_authenticator_answers_user_then_password() {
+        let mut a = LoginAuth {
+            user: "bob",
+            password: "pw",
+            step: 0,
+        };
+        assert_eq!(a.process(b"Username:"), b"bob");
+        assert_eq!(a.process(b"Password:"), b"pw");
+        assert_eq!(a.process(b"?"), b"");
+    }
+}

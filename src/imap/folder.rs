@@ -1,0 +1,379 @@
+//! A selected IMAP folder as a [`Store`]: snapshot, streamed fetch,
+//! APPEND with UID discovery, flag changes and deletion.
+//!
+//! Deletion only ever expunges the UIDs it was given when the server has
+//! UIDPLUS; messages another client flagged `\Deleted` stay where they
+//! are. Without UIDPLUS a plain EXPUNGE runs only if `expunge` is on.
+
+use std::collections::HashSet;
+
+use async_imap::imap_proto::{MailboxDatum, Response};
+use async_trait::async_trait;
+
+use super::error::{Error, ErrorKind};
+use super::session::{self, FetchItem, ImapSession, Selected};
+use super::wire;
+use crate::sync::model::{Flags, Message, MessageMeta, MsgRef, Snapshot, Uid};
+use crate::sync::store::{ErrorKind as StoreKind, MessageSink, Store, StoreError};
+
+/// How to open a folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FolderOptions {
+    /// EXAMINE instead of SELECT; every change is refused.
+    pub readonly: bool,
+    /// The repository's `expunge` option: only consulted when the server
+    /// lacks UIDPLUS, where expunging means a folder-wide EXPUNGE.
+    pub expunge: bool,
+}
+
+impl Default for FolderOptions {
+    fn default() -> Self {
+        FolderOptions {
+            readonly: false,
+            expunge: true,
+        }
+    }
+}
+
+/// A selected folder that owns its connection while it is synced.
+#[derive(Debug)]
+pub struct ImapFolder {
+    session: ImapSession,
+    name: String,
+    state: Selected,
+    options: FolderOptions,
+}
+
+impl ImapFolder {
+    pub(crate) fn new(
+        session: ImapSession,
+        name: String,
+        state: Selected,
+        options: FolderOptions,
+    ) -> Self {
+        ImapFolder {
+            session,
+            name,
+            state,
+            options,
+        }
+    }
+
+    /// The folder's UTF-8 name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn uidvalidity(&self) -> u32 {
+        self.state.uidvalidity
+    }
+
+    /// UIDNEXT from SELECT, if the server sent it.
+    pub fn uidnext(&self) -> Option<u32> {
+        self.state.uidnext
+    }
+
+    /// The current message count (kept up to date from EXISTS/EXPUNGE).
+    pub fn exists(&self) -> u32 {
+        self.session.exists
+    }
+
+    /// Whether the server opened the folder read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.state.read_only
+    }
+
+    /// Give the connection back, e.g. to select the next folder.
+    pub fn into_session(self) -> ImapSession {
+        self.session
+    }
+
+    fn command(&self, verb: &str) -> String {
+        format!("{verb} in {}", self.name)
+    }
+
+    fn check_writable(&self, verb: &str) -> Result<(), StoreError> {
+        if self.state.read_only {
+            let e = self.session.error(
+                &self.command(verb),
+                ErrorKind::Unsupported("folder is open read-only".into()),
+            );
+            return Err(e.into_store_error(StoreKind::Folder));
+        }
+        Ok(())
+    }
+
+    async fn store_flags(&mut self, uids: &[Uid], sign: char, flags: &str) -> Result<(), Error> {
+        let command = self.command("UID STORE");
+        for set in wire::uid_sets(uids, wire::MAX_SET_LEN) {
+            let line = format!("UID STORE {set} {sign}FLAGS.SILENT ({flags})");
+            self.session.run(&command, &line, &mut |_| {}).await?;
+        }
+        Ok(())
+    }
+
+    /// Find the UID of a message we uploaded with a marker header.
+    async fn search_marker(&mut self, value: &str) -> Result<Option<Uid>, Error> {
+        let command = self.command("UID SEARCH");
+        let Some(quoted) = wire::quote(value) else {
+            return Ok(None);
+        };
+        let line = format!("UID SEARCH HEADER {} {quoted}", wire::MARKER_HEADER);
+        let mut hits = Vec::new();
+        self.session
+            .run(&command, &line, &mut |r| {
+                if let Response::MailboxData(MailboxDatum::Search(uids)) = r {
+                    hits.extend_from_slice(uids);
+                }
+            })
+            .await?;
+        Ok(match hits.as_slice() {
+            [uid] => Some(*uid),
+            _ => None,
+        })
+    }
+
+    async fn append_inner(&mut self, msg: &Message) -> Result<Option<Uid>, Error> {
+        let command = self.command("APPEND");
+        let uidplus = self.session.has_capability("UIDPLUS");
+        let marker;
+        let bytes: std::borrow::Cow<'_, [u8]> = if uidplus {
+            marker = None;
+            std::borrow::Cow::Borrowed(&msg.bytes)
+        } else {
+            let value = wire::marker_value(&msg.bytes, random_u64());
+            let with_header = wire::add_header(&msg.bytes, wire::MARKER_HEADER, &value);
+            marker = Some(value);
+            std::borrow::Cow::Owned(with_header)
+        };
+
+        let mailbox = wire::quote(&self.state.wire_name).ok_or_else(|| {
+            self.session.error(
+                &command,
+                ErrorKind::Name("folder name cannot be quoted".into()),
+            )
+        })?;
+        let mut line = format!("APPEND {mailbox} ({})", wire::flags_to_imap(msg.flags));
+        if let Some(date) = msg.internal_date.and_then(wire::format_internal_date) {
+            line.push_str(&format!(" \"{date}\""));
+        }
+        line.push_str(&format!(" {{{}}}", bytes.len()));
+
+        let tag = self.session.send(&command, &line).await?;
+        // Wait for the go-ahead; a server that refuses the size answers NO
+        // straight away instead.
+        loop {
+            let step = self
+                .session
+                .next_with(&command, |r| match session::tagged(&tag, r) {
+                    Some(done) => Some(Some(done)),
+                    None if matches!(r, Response::Continue { .. }) => Some(None),
+                    None => None,
+                })
+                .await?;
+            match step {
+                Some(Some(done)) => {
+                    done.map_err(|kind| self.session.error(&command, kind))?;
+                    return Err(self.session.error(
+                        &command,
+                        ErrorKind::Protocol("APPEND completed before the message was sent".into()),
+                    ));
+                }
+                Some(None) => break,
+                None => {}
+            }
+        }
+        self.session.write_raw(&command, &bytes).await?;
+        self.session.write_raw(&command, b"\r\n").await?;
+        let done = self.session.finish(&command, &tag, &mut |_| {}).await?;
+
+        if let Some((validity, uid)) = done.append_uid {
+            // An APPENDUID for another UIDVALIDITY says nothing about the
+            // UIDs we know.
+            return Ok((validity == self.state.uidvalidity).then_some(uid));
+        }
+        match marker {
+            Some(value) => self.search_marker(&value).await,
+            None => Ok(None),
+        }
+    }
+}
+
+/// Randomness for the marker header; it only needs to differ between two
+/// uploads of the same message, so the std hasher's random keys suffice.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}
+
+#[async_trait]
+impl Store for ImapFolder {
+    async fn snapshot(&mut self) -> Result<Snapshot, StoreError> {
+        let mut snap = Snapshot::default();
+        if self.session.exists == 0 {
+            return Ok(snap);
+        }
+        let command = self.command("UID FETCH");
+        let uids = &mut snap.uids;
+        self.session
+            .run(
+                &command,
+                "UID FETCH 1:* (UID FLAGS RFC822.SIZE)",
+                &mut |r| {
+                    if let Response::Fetch(_, attrs) = r {
+                        let item = FetchItem::from_attrs(attrs);
+                        // Unsolicited FETCHes (flag changes by other clients)
+                        // may lack UID or size; the solicited one follows.
+                        if let (Some(uid), Some(flags), Some(size)) =
+                            (item.uid, item.flags, item.size)
+                        {
+                            uids.insert(
+                                uid,
+                                MessageMeta {
+                                    flags,
+                                    size: u64::from(size),
+                                },
+                            );
+                        }
+                    }
+                },
+            )
+            .await?;
+        Ok(snap)
+    }
+
+    async fn fetch(
+        &mut self,
+        ids: &[MsgRef],
+        sink: &mut dyn MessageSink,
+    ) -> Result<(), StoreError> {
+        let uids: Vec<Uid> = ids
+            .iter()
+            .filter_map(|id| match id {
+                MsgRef::Uid(u) => Some(*u),
+                MsgRef::New(_) => None,
+            })
+            .collect();
+        let wanted: HashSet<Uid> = uids.iter().copied().collect();
+        let command = self.command("UID FETCH");
+        for set in wire::uid_sets(&uids, wire::MAX_SET_LEN) {
+            let line = format!("UID FETCH {set} (UID FLAGS INTERNALDATE BODY.PEEK[])");
+            let tag = self.session.send(&command, &line).await?;
+            // If the sink fails we keep reading to the tagged answer so
+            // the connection stays usable, then report the sink's error.
+            let mut sink_error = None;
+            loop {
+                let step = self
+                    .session
+                    .next_with(&command, |r| match session::tagged(&tag, r) {
+                        Some(done) => Some(Err(done)),
+                        None => match r {
+                            Response::Fetch(_, attrs) => Some(Ok(FetchItem::from_attrs(attrs))),
+                            _ => None,
+                        },
+                    })
+                    .await?;
+                let item = match step {
+                    Some(Err(done)) => {
+                        done.map_err(|kind| self.session.error(&command, kind))?;
+                        break;
+                    }
+                    Some(Ok(item)) => item,
+                    None => continue,
+                };
+                let (Some(uid), Some(body)) = (item.uid, item.body) else {
+                    continue;
+                };
+                if !wanted.contains(&uid) || sink_error.is_some() {
+                    continue;
+                }
+                let msg = Message {
+                    id: MsgRef::Uid(uid),
+                    flags: item.flags.unwrap_or(Flags::EMPTY),
+                    internal_date: item.internal_date,
+                    bytes: body,
+                };
+                if let Err(e) = sink.accept(msg).await {
+                    sink_error = Some(e);
+                }
+            }
+            if let Some(e) = sink_error {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    async fn append(&mut self, msg: &Message, uid: Option<Uid>) -> Result<Option<Uid>, StoreError> {
+        if uid.is_some() {
+            let e = self.session.error(
+                &self.command("APPEND"),
+                ErrorKind::Unsupported("an IMAP server assigns its own UIDs".into()),
+            );
+            return Err(e.into_store_error(StoreKind::Message));
+        }
+        self.check_writable("APPEND")?;
+        self.append_inner(msg).await.map_err(|e| {
+            let kind = match e.kind {
+                ErrorKind::No(_) | ErrorKind::Bad(_) => StoreKind::Message,
+                _ => e.store_kind(),
+            };
+            e.into_store_error(kind)
+        })
+    }
+
+    async fn assign_uid(&mut self, id: MsgRef, _uid: Uid) -> Result<(), StoreError> {
+        let e = self.session.error(
+            &self.command("assign UID"),
+            ErrorKind::Unsupported(format!(
+                "cannot give message {id} a UID: an IMAP server assigns its own"
+            )),
+        );
+        Err(e.into_store_error(StoreKind::Folder))
+    }
+
+    async fn add_flags(&mut self, uids: &[Uid], flags: Flags) -> Result<(), StoreError> {
+        let imap = wire::flags_to_imap(flags);
+        if uids.is_empty() || imap.is_empty() {
+            return Ok(());
+        }
+        self.check_writable("UID STORE")?;
+        Ok(self.store_flags(uids, '+', &imap).await?)
+    }
+
+    async fn remove_flags(&mut self, uids: &[Uid], flags: Flags) -> Result<(), StoreError> {
+        let imap = wire::flags_to_imap(flags);
+        if uids.is_empty() || imap.is_empty() {
+            return Ok(());
+        }
+        self.check_writable("UID STORE")?;
+        Ok(self.store_flags(uids, '-', &imap).await?)
+    }
+
+    async fn delete(&mut self, uids: &[Uid]) -> Result<(), StoreError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        self.check_writable("UID STORE")?;
+        self.store_flags(uids, '+', "\\Deleted").await?;
+        if self.session.has_capability("UIDPLUS") {
+            let command = self.command("UID EXPUNGE");
+            for set in wire::uid_sets(uids, wire::MAX_SET_LEN) {
+                self.session
+                    .run(&command, &format!("UID EXPUNGE {set}"), &mut |_| {})
+                    .await?;
+            }
+        } else if self.options.expunge {
+            let command = self.command("EXPUNGE");
+            self.session.run(&command, "EXPUNGE", &mut |_| {}).await?;
+        }
+        Ok(())
+    }
+}

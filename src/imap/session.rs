@@ -1,0 +1,451 @@
+//! One authenticated IMAP connection and the commands that do not need a
+//! selected folder: CAPABILITY, LIST, CREATE, SELECT/EXAMINE.
+//!
+//! Every command goes through one loop (`run`) that reads responses up to
+//! the tagged answer. Untagged responses are handled there, so
+//! async-imap's bounded `unsolicited_responses` channel is never used and
+//! cannot silently drop anything; EXISTS/EXPUNGE keep `exists` current.
+
+use std::time::Duration;
+
+use async_imap::Session;
+use async_imap::imap_proto::rfc4315::UidSetMember;
+use async_imap::imap_proto::{
+    AttributeValue, MailboxDatum, NameAttribute, Response, ResponseCode, Status,
+};
+
+use super::connect::{self, ImapStream};
+use super::error::{Error, ErrorKind};
+use super::folder::{FolderOptions, ImapFolder};
+use super::{utf7, wire};
+use crate::config::ImapRepository;
+
+/// A folder as the server lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteFolder {
+    /// The name decoded from modified UTF-7 (the wire name itself if it
+    /// is not valid modified UTF-7, so that no folder disappears).
+    pub name_utf8: String,
+    /// The name exactly as the server sent it.
+    pub raw_name: String,
+    /// The hierarchy delimiter (`None` for a flat namespace).
+    pub delimiter: Option<char>,
+    /// `\Noselect`: a node in the hierarchy that holds no messages; not
+    /// something to sync.
+    pub noselect: bool,
+}
+
+/// What the tagged answer of a command told us.
+#[derive(Debug, Default)]
+pub(crate) struct Done {
+    /// `[APPENDUID <uidvalidity> <uid>]` (RFC 4315).
+    pub append_uid: Option<(u32, u32)>,
+    /// `[READ-ONLY]`.
+    pub read_only: bool,
+}
+
+/// One logged-in connection to an IMAP server.
+pub struct ImapSession {
+    session: Session<ImapStream>,
+    server: String,
+    caps: Vec<String>,
+    /// `socktimeout`: how long to wait for any one response.
+    timeout: Option<Duration>,
+    /// Message count of the selected folder, kept current from untagged
+    /// EXISTS/EXPUNGE.
+    pub(crate) exists: u32,
+    /// The text of an untagged BYE, reported when the connection then
+    /// drops.
+    bye: Option<String>,
+}
+
+impl std::fmt::Debug for ImapSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImapSession")
+            .field("server", &self.server)
+            .field("caps", &self.caps)
+            .finish_non_exhaustive()
+    }
+}
+
+/// SELECT failed; the session is handed back for other folders.
+#[derive(Debug)]
+pub struct SelectError {
+    pub error: Error,
+    pub session: ImapSession,
+}
+
+impl ImapSession {
+    /// Connect, secure (as configured) and log in. `socktimeout` bounds
+    /// the connect (30 s when `None`) and, when set, every later read.
+    pub async fn connect(
+        repo: &ImapRepository,
+        socktimeout: Option<Duration>,
+    ) -> Result<ImapSession, Error> {
+        let logged_in = connect::connect(repo, socktimeout).await?;
+        let mut s = ImapSession {
+            session: logged_in.session,
+            server: repo.host.clone(),
+            caps: Vec::new(),
+            timeout: socktimeout,
+            exists: 0,
+            bye: None,
+        };
+        s.refresh_capabilities().await?;
+        Ok(s)
+    }
+
+    /// The server's host name, as configured.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// The capabilities announced after login.
+    pub fn capabilities(&self) -> &[String] {
+        &self.caps
+    }
+
+    pub fn has_capability(&self, name: &str) -> bool {
+        connect::has_cap(&self.caps, name)
+    }
+
+    async fn refresh_capabilities(&mut self) -> Result<(), Error> {
+        let mut caps = Vec::new();
+        self.run("CAPABILITY", "CAPABILITY", &mut |r| {
+            if let Response::Capabilities(list) = r {
+                caps = connect::capability_names(list);
+            }
+        })
+        .await?;
+        self.caps = caps;
+        Ok(())
+    }
+
+    /// Every folder the server lists for `LIST "" "*"`, `\NonExistent`
+    /// ones left out, `\Noselect` ones marked.
+    pub async fn list_folders(&mut self) -> Result<Vec<RemoteFolder>, Error> {
+        let mut folders = Vec::new();
+        self.run("LIST", "LIST \"\" \"*\"", &mut |r| {
+            let Response::MailboxData(MailboxDatum::List(data)) = r else {
+                return;
+            };
+            let mut noselect = false;
+            for attr in &data.name_attributes {
+                match attr {
+                    NameAttribute::NoSelect => noselect = true,
+                    NameAttribute::Extension(e) if e.eq_ignore_ascii_case("\\NonExistent") => {
+                        return;
+                    }
+                    _ => {}
+                }
+            }
+            let raw_name = data.name.to_string();
+            folders.push(RemoteFolder {
+                name_utf8: utf7::decode(&raw_name).unwrap_or_else(|_| raw_name.clone()),
+                raw_name,
+                delimiter: data.delimiter.as_deref().and_then(|d| d.chars().next()),
+                noselect,
+            });
+        })
+        .await?;
+        Ok(folders)
+    }
+
+    /// Create a folder given its UTF-8 name (with the server's delimiter).
+    pub async fn create_folder(&mut self, name: &str) -> Result<(), Error> {
+        self.create_folder_raw(&utf7::encode(name)).await
+    }
+
+    /// CREATE a folder by its name as the server spells it (modified
+    /// UTF-7). The sync identifies folders by these names, as OfflineIMAP
+    /// does, so that existing Maildir trees keep matching.
+    pub async fn create_folder_raw(&mut self, name: &str) -> Result<(), Error> {
+        let command = format!("CREATE {}", shown_name(name));
+        let quoted = self.quote_wire(&command, name)?;
+        self.run(&command, &format!("CREATE {quoted}"), &mut |_| {})
+            .await
+            .map(|_| ())
+    }
+
+    /// SELECT (or EXAMINE when `options.readonly`) the folder with this
+    /// UTF-8 name and hand the session to an [`ImapFolder`]; get it back
+    /// with [`ImapFolder::into_session`].
+    pub async fn select_folder(
+        self,
+        name: &str,
+        options: FolderOptions,
+    ) -> Result<ImapFolder, SelectError> {
+        self.select_folder_raw(&utf7::encode(name), options).await
+    }
+
+    /// Like [`ImapSession::select_folder`], with the name as the server
+    /// spells it (modified UTF-7).
+    pub async fn select_folder_raw(
+        mut self,
+        name: &str,
+        options: FolderOptions,
+    ) -> Result<ImapFolder, SelectError> {
+        match self.select(name, options.readonly).await {
+            Ok(state) => Ok(ImapFolder::new(self, name.to_string(), state, options)),
+            Err(error) => Err(SelectError {
+                error,
+                session: self,
+            }),
+        }
+    }
+
+    async fn select(&mut self, name: &str, readonly: bool) -> Result<Selected, Error> {
+        let verb = if readonly { "EXAMINE" } else { "SELECT" };
+        let command = format!("{verb} {}", shown_name(name));
+        let quoted = self.quote_wire(&command, name)?;
+        let mut uidvalidity = None;
+        let mut uidnext = None;
+        self.exists = 0;
+        let done = self
+            .run(&command, &format!("{verb} {quoted}"), &mut |r| {
+                if let Response::Data {
+                    status: Status::Ok,
+                    outcome,
+                } = r
+                {
+                    match outcome.code {
+                        Some(ResponseCode::UidValidity(v)) => uidvalidity = Some(v),
+                        Some(ResponseCode::UidNext(n)) => uidnext = Some(n),
+                        _ => {}
+                    }
+                }
+            })
+            .await?;
+        let uidvalidity = uidvalidity.ok_or_else(|| {
+            Error::new(
+                &self.server,
+                &command,
+                ErrorKind::Protocol("no UIDVALIDITY in the SELECT answer".into()),
+            )
+        })?;
+        Ok(Selected {
+            wire_name: name.to_string(),
+            uidvalidity,
+            uidnext,
+            read_only: done.read_only || readonly,
+        })
+    }
+
+    /// Log out politely; errors are of no interest at this point.
+    pub async fn logout(mut self) {
+        let _ = self.run("LOGOUT", "LOGOUT", &mut |_| {}).await;
+    }
+
+    fn quote_wire(&self, command: &str, name: &str) -> Result<String, Error> {
+        wire::quote(name).ok_or_else(|| {
+            Error::new(
+                &self.server,
+                command,
+                ErrorKind::Name(format!("folder name {name:?} contains CR, LF or NUL")),
+            )
+        })
+    }
+
+    pub(crate) fn error(&self, command: &str, kind: ErrorKind) -> Error {
+        Error::new(&self.server, command, kind)
+    }
+
+    /// Send a tagged command line (CRLF added) and return its tag.
+    pub(crate) async fn send(&mut self, command: &str, line: &str) -> Result<String, Error> {
+        let fut = self.session.run_command(line);
+        let res = match self.timeout {
+            Some(t) => tokio::time::timeout(t, fut)
+                .await
+                .map_err(|_| self.error(command, ErrorKind::Timeout(t.as_secs())))?,
+            None => fut.await,
+        };
+        res.map(|id| id.0)
+            .map_err(|e| self.async_imap_error(command, e))
+    }
+
+    /// Write raw bytes (a literal) to the connection.
+    pub(crate) async fn write_raw(&mut self, command: &str, bytes: &[u8]) -> Result<(), Error> {
+        use tokio::io::AsyncWriteExt;
+        let stream = self.session.get_mut();
+        let fut = async {
+            stream.write_all(bytes).await?;
+            stream.flush().await
+        };
+        let res = match self.timeout {
+            Some(t) => match tokio::time::timeout(t, fut).await {
+                Ok(r) => r,
+                Err(_) => return Err(self.error(command, ErrorKind::Timeout(t.as_secs()))),
+            },
+            None => fut.await,
+        };
+        res.map_err(|e| self.error(command, ErrorKind::Io(e)))
+    }
+
+    /// Read the next response, note EXISTS/EXPUNGE/BYE, and hand it to
+    /// `f` (async-imap does not let us name the response's owner type).
+    pub(crate) async fn next_with<R>(
+        &mut self,
+        command: &str,
+        f: impl FnOnce(&Response<'_>) -> R,
+    ) -> Result<R, Error> {
+        let fut = self.session.read_response();
+        let res = match self.timeout {
+            Some(t) => tokio::time::timeout(t, fut)
+                .await
+                .map_err(|_| self.error(command, ErrorKind::Timeout(t.as_secs())))?,
+            None => fut.await,
+        };
+        let Some(resp) = res.map_err(|e| self.error(command, ErrorKind::Io(e)))? else {
+            return Err(self.error(command, ErrorKind::ConnectionLost(self.bye.clone())));
+        };
+        let parsed = resp.parsed();
+        match parsed {
+            Response::MailboxData(MailboxDatum::Exists(n)) => self.exists = *n,
+            Response::Expunge(_) => self.exists = self.exists.saturating_sub(1),
+            Response::Data {
+                status: Status::Bye,
+                outcome,
+            } => self.bye = Some(outcome.information.as_deref().unwrap_or("BYE").to_string()),
+            _ => {}
+        }
+        Ok(f(parsed))
+    }
+
+    /// Read responses up to the tagged answer to `tag`; untagged ones go
+    /// to `untagged`.
+    pub(crate) async fn finish(
+        &mut self,
+        command: &str,
+        tag: &str,
+        untagged: &mut (dyn FnMut(&Response<'_>) + Send),
+    ) -> Result<Done, Error> {
+        loop {
+            let step = self
+                .next_with(command, |r| match tagged(tag, r) {
+                    Some(done) => Some(done),
+                    None => {
+                        untagged(r);
+                        None
+                    }
+                })
+                .await?;
+            if let Some(done) = step {
+                return done.map_err(|kind| self.error(command, kind));
+            }
+        }
+    }
+
+    /// Run one command to completion; untagged responses go to `untagged`.
+    pub(crate) async fn run(
+        &mut self,
+        command: &str,
+        line: &str,
+        untagged: &mut (dyn FnMut(&Response<'_>) + Send),
+    ) -> Result<Done, Error> {
+        let tag = self.send(command, line).await?;
+        self.finish(command, &tag, untagged).await
+    }
+
+    fn async_imap_error(&self, command: &str, e: async_imap::error::Error) -> Error {
+        use async_imap::error::Error as E;
+        let kind = match e {
+            E::Io(io) => ErrorKind::Io(io),
+            E::ConnectionLost => ErrorKind::ConnectionLost(self.bye.clone()),
+            E::No(_) => ErrorKind::No(wire::server_text(&e)),
+            E::Bad(_) => ErrorKind::Bad(wire::server_text(&e)),
+            other => ErrorKind::Protocol(other.to_string()),
+        };
+        self.error(command, kind)
+    }
+}
+
+/// If `resp` is the tagged answer to `tag`, its outcome.
+pub(crate) fn tagged(tag: &str, resp: &Response<'_>) -> Option<Result<Done, ErrorKind>> {
+    let Response::Done {
+        tag: t,
+        status,
+        outcome,
+    } = resp
+    else {
+        return None;
+    };
+    if t.0 != tag {
+        return None;
+    }
+    let info = outcome.information.as_deref().unwrap_or("").to_string();
+    Some(match status {
+        Status::Ok => {
+            let mut done = Done::default();
+            match &outcome.code {
+                Some(ResponseCode::AppendUid(validity, uids)) => {
+                    done.append_uid = match uids.as_slice() {
+                        [UidSetMember::Uid(u)] => Some((*validity, *u)),
+                        [UidSetMember::UidRange(r)] if r.start() == r.end() => {
+                            Some((*validity, *r.start()))
+                        }
+                        _ => None,
+                    };
+                }
+                Some(ResponseCode::ReadOnly) => done.read_only = true,
+                _ => {}
+            }
+            Ok(done)
+        }
+        Status::No => Err(ErrorKind::No(info)),
+        Status::Bad => Err(ErrorKind::Bad(info)),
+        _ => Err(ErrorKind::Protocol(info)),
+    })
+}
+
+/// The state SELECT reported.
+#[derive(Debug, Clone)]
+pub(crate) struct Selected {
+    pub wire_name: String,
+    pub uidvalidity: u32,
+    pub uidnext: Option<u32>,
+    pub read_only: bool,
+}
+
+/// The parts of a FETCH response we use.
+#[derive(Debug, Default)]
+pub(crate) struct FetchItem {
+    pub uid: Option<u32>,
+    pub flags: Option<crate::sync::model::Flags>,
+    pub size: Option<u32>,
+    pub internal_date: Option<i64>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl FetchItem {
+    pub fn from_attrs(attrs: &[AttributeValue<'_>]) -> FetchItem {
+        let mut item = FetchItem::default();
+        for a in attrs {
+            match a {
+                AttributeValue::Uid(u) => item.uid = Some(*u),
+                AttributeValue::Flags(f) => {
+                    item.flags = Some(wire::flags_from_imap(f.iter().map(|s| s.as_ref())));
+                }
+                AttributeValue::Rfc822Size(n) => item.size = Some(*n),
+                AttributeValue::InternalDate(d) => {
+                    item.internal_date = wire::parse_internal_date(d)
+                }
+                AttributeValue::BodySection {
+                    section: None,
+                    data,
+                    ..
+                }
+                | AttributeValue::Rfc822(data) => {
+                    // NIL means the server has no body for it; treat as absent.
+                    item.body = data.as_ref().map(|d| d.to_vec());
+                }
+                _ => {}
+            }
+        }
+        item
+    }
+}
+
+/// A wire (modified UTF-7) folder name as people read it, for messages.
+fn shown_name(wire: &str) -> String {
+    utf7::decode(wire).unwrap_or_else(|_| wire.to_string())
+}
