@@ -178,6 +178,7 @@ impl AccountTask {
             to_type: "Maildir".into(),
         });
         let remote_list = session.list_folders().await.map_err(|e| e.to_string())?;
+        local_repo.ensure_root().map_err(|e| e.to_string())?;
         let local_list = local_repo.list_folders().map_err(|e| e.to_string())?;
         let delimiter = remote_list.iter().find_map(|f| f.delimiter).unwrap_or('/');
         let remote_names: Vec<folders::RemoteName> = remote_list

@@ -143,7 +143,7 @@ async fn sync_folder(
     let local_name = &shared.local_cfg.common.name;
     rep.send(Event::FolderStarted {
         worker: me,
-        folder: pair.local.clone(),
+        folder: shown(&pair.local),
         from_type: "IMAP".into(),
         to_type: "Maildir".into(),
     });
@@ -293,7 +293,7 @@ async fn sync_selected(
     if the_plan.is_empty() {
         return Ok(FolderOutcome::Synced);
     }
-    let folder = pair.local.clone();
+    let folder = shown(&pair.local);
     let repo_of = |side: Side| match side {
         Side::Remote => remote_repo_name.to_string(),
         Side::Local => local_repo_name.to_string(),
@@ -370,4 +370,9 @@ async fn sync_selected(
         return Err(format!("{} message(s) could not be copied", summary.skipped).into());
     }
     Ok(FolderOutcome::Synced)
+}
+
+/// A folder name as people read it: modified UTF-7 decoded to UTF-8.
+fn shown(name: &str) -> String {
+    crate::imap::utf7::decode(name).unwrap_or_else(|_| name.to_string())
 }
