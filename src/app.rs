@@ -93,7 +93,20 @@ async fn run(cli: Cli) -> ExitCode {
             ui::Stream::Stderr => ui::run_line_ui(line_ui, events_rx, std::io::stderr()).await,
         }
     });
-    for w in ui_warning.iter().chain(cfg.warnings.iter()) {
+    // Options OfflineIMAP knows that this build does not act on yet: say so
+    // rather than silently behaving differently.
+    let unknown = cfg.unknown.iter().map(|(section, option)| {
+        format!(
+            "{}: [{section}] {option}: not supported by this version; ignored",
+            cfg.path.display()
+        )
+    });
+    let warnings: Vec<String> = ui_warning
+        .into_iter()
+        .chain(cfg.warnings.iter().cloned())
+        .chain(unknown)
+        .collect();
+    for w in &warnings {
         let _ = events_tx.send(Event::Logged {
             worker: None,
             level: crate::event::Level::Warning,
