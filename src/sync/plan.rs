@@ -280,13 +280,13 @@ pub fn plan(
     // nothing is recorded from it either.
     if !opts.local_readonly {
         sim.remote_copy();
-        sim.remote_delete(opts.remote_sync_deletes);
-        sim.remote_flags();
+        sim.delete_pass(Side::Remote, opts.remote_sync_deletes);
+        sim.flags_pass(Side::Remote);
     }
     if !opts.remote_readonly {
         sim.local_copy(local);
-        sim.local_delete(opts.local_sync_deletes);
-        sim.local_flags();
+        sim.delete_pass(Side::Local, opts.local_sync_deletes);
+        sim.flags_pass(Side::Local);
     }
     sim.record_agreed_flags();
     Plan {
@@ -356,63 +356,88 @@ impl Sim {
         self.actions.extend(downloads);
     }
 
-    /// R2: status UIDs the server no longer has.
-    fn remote_delete(&mut self, sync_deletes: bool) {
+    fn side(&self, side: Side) -> &BTreeMap<Uid, Flags> {
+        match side {
+            Side::Remote => &self.remote,
+            Side::Local => &self.local,
+        }
+    }
+
+    fn side_mut(&mut self, side: Side) -> &mut BTreeMap<Uid, Flags> {
+        match side {
+            Side::Remote => &mut self.remote,
+            Side::Local => &mut self.local,
+        }
+    }
+
+    /// R2 (`source` = Remote) and L2 (`source` = Local): status UIDs that
+    /// `source` no longer has were deleted there.
+    fn delete_pass(&mut self, source: Side, sync_deletes: bool) {
+        let dest = source.other();
         let mut forgets = Vec::new();
         let mut deletes = Vec::new();
         let gone: Vec<Uid> = self
             .status
             .keys()
-            .filter(|u| !self.remote.contains_key(u))
+            .filter(|u| !self.side(source).contains_key(u))
             .copied()
             .collect();
         for uid in gone {
-            if !self.local.contains_key(&uid) {
-                // R2-forget
+            if !self.side(dest).contains_key(&uid) {
+                // R2-forget (L2-forget is reachable only when R2 did not run)
                 forgets.push(Action::Forget {
                     uid,
                     why: Why::GoneFromBoth,
                 });
                 self.remove_status(uid);
             } else if sync_deletes {
-                // R2-delete
+                // R2-delete / L2-delete
                 deletes.push(Action::Delete {
                     uid,
-                    on: Side::Local,
-                    why: Why::DeletedOnRemote,
+                    on: dest,
+                    why: match source {
+                        Side::Remote => Why::DeletedOnRemote,
+                        Side::Local => Why::DeletedLocally,
+                    },
                 });
-                self.local.remove(&uid);
+                self.side_mut(dest).remove(&uid);
                 self.remove_status(uid);
             }
-            // R2-keep: with sync_deletes off the row stays, so the message
-            // is neither deleted nor uploaded again later.
+            // R2-keep / L2-keep: with sync_deletes off the row stays, so
+            // the message is neither deleted nor copied back later.
         }
         self.actions.extend(forgets);
         self.actions.extend(deletes);
     }
 
-    /// R3: per flag, a change on the server since the status wins.
-    fn remote_flags(&mut self) {
+    /// R3 (`source` = Remote) and L3 (`source` = Local): per flag, a change
+    /// on `source` since the status wins on the other side. Run R3 then L3:
+    /// a flag the server changed wins, otherwise the Maildir's value does.
+    fn flags_pass(&mut self, source: Side) {
+        let dest = source.other();
         let both: Vec<(Uid, Flags, Flags, Flags)> = self
-            .remote
+            .side(source)
             .iter()
-            .filter_map(|(u, r)| Some((*u, *r, *self.local.get(u)?, *self.status.get(u)?)))
+            .filter_map(|(u, src)| Some((*u, *src, *self.side(dest).get(u)?, *self.status.get(u)?)))
             .collect();
-        for (uid, r, l, s) in both {
-            let target = l.union(r.difference(s)).difference(s.difference(r));
-            self.status.insert(uid, r);
-            if target != l {
-                // R3-flags
+        for (uid, src, dst, s) in both {
+            let target = dst.union(src.difference(s)).difference(s.difference(src));
+            self.status.insert(uid, src);
+            if target != dst {
+                // R3-flags / L3-flags
                 self.actions.push(Action::SetFlags {
                     uid,
-                    on: Side::Local,
-                    add: target.difference(l),
-                    remove: l.difference(target),
-                    status: r,
-                    why: Why::FlagsChangedOnRemote,
+                    on: dest,
+                    add: target.difference(dst),
+                    remove: dst.difference(target),
+                    status: src,
+                    why: match source {
+                        Side::Remote => Why::FlagsChangedOnRemote,
+                        Side::Local => Why::FlagsChangedLocally,
+                    },
                 });
-                self.local.insert(uid, target);
-                self.written.insert(uid, r);
+                self.side_mut(dest).insert(uid, target);
+                self.written.insert(uid, src);
             }
         }
     }
@@ -459,67 +484,6 @@ impl Sim {
         }
         self.actions.extend(records);
         self.actions.extend(uploads);
-    }
-
-    /// L2: status UIDs the Maildir no longer has.
-    fn local_delete(&mut self, sync_deletes: bool) {
-        let mut forgets = Vec::new();
-        let mut deletes = Vec::new();
-        let gone: Vec<Uid> = self
-            .status
-            .keys()
-            .filter(|u| !self.local.contains_key(u))
-            .copied()
-            .collect();
-        for uid in gone {
-            if !self.remote.contains_key(&uid) {
-                // L2-forget: reachable only when R2 did not run.
-                forgets.push(Action::Forget {
-                    uid,
-                    why: Why::GoneFromBoth,
-                });
-                self.remove_status(uid);
-            } else if sync_deletes {
-                // L2-delete
-                deletes.push(Action::Delete {
-                    uid,
-                    on: Side::Remote,
-                    why: Why::DeletedLocally,
-                });
-                self.remote.remove(&uid);
-                self.remove_status(uid);
-            }
-            // L2-keep: sync_deletes off, the row stays.
-        }
-        self.actions.extend(forgets);
-        self.actions.extend(deletes);
-    }
-
-    /// L3: per flag, a change in the Maildir since the status (as R3 left
-    /// it) wins; after R3 that makes the server equal the Maildir.
-    fn local_flags(&mut self) {
-        let both: Vec<(Uid, Flags, Flags, Flags)> = self
-            .local
-            .iter()
-            .filter_map(|(u, l)| Some((*u, *self.remote.get(u)?, *l, *self.status.get(u)?)))
-            .collect();
-        for (uid, r, l, s) in both {
-            let target = r.union(l.difference(s)).difference(s.difference(l));
-            self.status.insert(uid, l);
-            if target != r {
-                // L3-flags
-                self.actions.push(Action::SetFlags {
-                    uid,
-                    on: Side::Remote,
-                    add: target.difference(r),
-                    remove: r.difference(target),
-                    status: l,
-                    why: Why::FlagsChangedLocally,
-                });
-                self.remote.insert(uid, target);
-                self.written.insert(uid, l);
-            }
-        }
     }
 
     /// F-record: status rows the flag passes moved without any store change.
