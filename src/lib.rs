@@ -14,6 +14,7 @@ pub mod config;
 pub mod event;
 pub mod imap;
 pub mod maildir;
+pub mod runtime;
 pub mod signals;
 pub mod status;
 pub mod sync;

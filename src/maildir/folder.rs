@@ -565,10 +565,12 @@ impl MaildirFolder {
     }
 }
 
+use crate::runtime::off_runtime;
+
 #[async_trait]
 impl Store for MaildirFolder {
     async fn snapshot(&mut self) -> Result<Snapshot, StoreError> {
-        Ok(self.scan()?)
+        Ok(off_runtime(|| self.scan())?)
     }
 
     async fn fetch(
@@ -577,7 +579,7 @@ impl Store for MaildirFolder {
         sink: &mut dyn MessageSink,
     ) -> Result<(), StoreError> {
         for &id in ids {
-            if let Some(msg) = self.read(id)? {
+            if let Some(msg) = off_runtime(|| self.read(id))? {
                 sink.accept(msg).await?;
             }
         }
@@ -585,23 +587,23 @@ impl Store for MaildirFolder {
     }
 
     async fn append(&mut self, msg: &Message, uid: Option<Uid>) -> Result<Option<Uid>, StoreError> {
-        Ok(self.write(msg, uid)?)
+        Ok(off_runtime(|| self.write(msg, uid))?)
     }
 
     async fn assign_uid(&mut self, id: MsgRef, uid: Uid) -> Result<(), StoreError> {
-        Ok(self.set_uid(id, uid)?)
+        Ok(off_runtime(|| self.set_uid(id, uid))?)
     }
 
     async fn add_flags(&mut self, uids: &[Uid], flags: Flags) -> Result<(), StoreError> {
-        Ok(self.add(uids, flags)?)
+        Ok(off_runtime(|| self.add(uids, flags))?)
     }
 
     async fn remove_flags(&mut self, uids: &[Uid], flags: Flags) -> Result<(), StoreError> {
-        Ok(self.remove(uids, flags)?)
+        Ok(off_runtime(|| self.remove(uids, flags))?)
     }
 
     async fn delete(&mut self, uids: &[Uid]) -> Result<(), StoreError> {
-        Ok(self.unlink(uids)?)
+        Ok(off_runtime(|| self.unlink(uids))?)
     }
 }
 

@@ -19,6 +19,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::runtime::off_runtime;
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
@@ -311,10 +312,6 @@ impl SqliteStatus {
         std::mem::take(&mut self.warnings)
     }
 
-    fn err(&self, op: &'static str) -> impl FnOnce(rusqlite::Error) -> Error + '_ {
-        move |e| Error::sqlite(&self.path, op, e)
-    }
-
     fn begin_if_batching(&mut self) -> Result<(), Error> {
         if !self.fsync && !self.in_tx {
             self.conn
@@ -412,12 +409,36 @@ impl SqliteStatus {
 
 impl StatusCache for SqliteStatus {
     fn load(&mut self) -> Result<StatusSnapshot, StoreError> {
-        Ok(self.load_rows()?)
+        Ok(off_runtime(|| self.load_rows())?)
     }
 
+    fn set(&mut self, uid: Uid, flags: Flags) -> Result<(), StoreError> {
+        // With fsync on, every write is a synced commit: keep it off the
+        // runtime. Batched writes only touch the page cache.
+        if self.fsync {
+            Ok(off_runtime(|| self.write_row(uid, flags))?)
+        } else {
+            Ok(self.write_row(uid, flags)?)
+        }
+    }
+
+    fn remove(&mut self, uid: Uid) -> Result<(), StoreError> {
+        if self.fsync {
+            Ok(off_runtime(|| self.delete_row(uid))?)
+        } else {
+            Ok(self.delete_row(uid)?)
+        }
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        Ok(off_runtime(|| self.commit_pending())?)
+    }
+}
+
+impl SqliteStatus {
     /// Insert or update a row. Only `flags` changes on an existing row;
     /// `mtime` and `labels` (GmailMaildir's) are kept, new rows get 0 and `''`.
-    fn set(&mut self, uid: Uid, flags: Flags) -> Result<(), StoreError> {
+    fn write_row(&mut self, uid: Uid, flags: Flags) -> Result<(), Error> {
         self.begin_if_batching()?;
         let mut st = self
             .conn
@@ -425,25 +446,21 @@ impl StatusCache for SqliteStatus {
                 "INSERT INTO status (id,flags,mtime,labels) VALUES (?1,?2,0,'') \
                  ON CONFLICT(id) DO UPDATE SET flags=excluded.flags",
             )
-            .map_err(self.err("write"))?;
+            .map_err(|e| Error::sqlite(&self.path, "write", e))?;
         st.execute(params![uid, flags.to_string()])
             .map_err(|e| Error::sqlite(&self.path, "write", e))?;
         Ok(())
     }
 
-    fn remove(&mut self, uid: Uid) -> Result<(), StoreError> {
+    fn delete_row(&mut self, uid: Uid) -> Result<(), Error> {
         self.begin_if_batching()?;
         let mut st = self
             .conn
             .prepare_cached("DELETE FROM status WHERE id=?1")
-            .map_err(self.err("write"))?;
+            .map_err(|e| Error::sqlite(&self.path, "write", e))?;
         st.execute(params![uid])
             .map_err(|e| Error::sqlite(&self.path, "write", e))?;
         Ok(())
-    }
-
-    fn commit(&mut self) -> Result<(), StoreError> {
-        Ok(self.commit_pending()?)
     }
 }
 
