@@ -25,7 +25,9 @@ pub(super) fn read(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, Error> {
     let mut ini = Ini::parse(text).map_err(|e| Error {
-        line: Some(e.line),
+        line: e.line,
+        section: e.section,
+        option: e.option,
         ..Error::new(file, ErrorKind::Syntax, e.message)
     })?;
     for s in &overrides.settings {

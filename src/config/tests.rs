@@ -525,6 +525,14 @@ fn errors() {
             format!("{FILE}:1: expected a [section] header before 'x = 1'"),
         ),
         (
+            "[general]\naccounts = Work\n# note\nAccounts = Other\n".to_owned(),
+            format!("{FILE}:4: [general] accounts: already set on line 2"),
+        ),
+        (
+            "[general]\naccounts = Work\n  more\nnot an option\n".to_owned(),
+            format!("{FILE}:4: [general] expected 'option = value', got 'not an option'"),
+        ),
+        (
             conf("", "", "", "remotepass = 5%"),
             format!(
                 "{FILE}: [Repository WorkRemote] remotepass: a '%' must be written '%%' (the value is not shown because it is a password)"
@@ -554,6 +562,13 @@ fn error_kinds() {
     assert_eq!(e.option.as_deref(), Some("type"));
     let e = parse_with("[s]\njunk\n", &Overrides::default()).unwrap_err();
     assert_eq!((e.kind, e.line), (ErrorKind::Syntax, Some(2)));
+    assert_eq!(e.section.as_deref(), Some("s"));
+    let e = parse_with("[s]\na = 1\nA = 2\n", &Overrides::default()).unwrap_err();
+    assert_eq!((e.kind, e.line), (ErrorKind::Syntax, Some(3)));
+    assert_eq!(
+        (e.section.as_deref(), e.option.as_deref()),
+        (Some("s"), Some("a"))
+    );
 }
 
 #[test]
