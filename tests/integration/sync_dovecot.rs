@@ -100,11 +100,13 @@ fn assert_in_sync(env: &Env, d: &Dovecot, user: &User, folder: &str) -> Vec<Serv
             "{folder}: {} lacks {fmd5}",
             file_name(l)
         );
-        assert_same_bytes(
-            &l.bytes,
-            &crlf_to_lf(&s.bytes),
-            &format!("{folder} UID {}", s.uid),
-        );
+        // A file saved with CRLF by a client keeps its line ends.
+        let want = if l.bytes.windows(2).any(|w| w == b"\r\n") {
+            s.bytes.clone()
+        } else {
+            crlf_to_lf(&s.bytes)
+        };
+        assert_same_bytes(&l.bytes, &want, &format!("{folder} UID {}", s.uid));
     }
     server
 }
@@ -153,14 +155,15 @@ fn write_local(env: &Env, folder: &str, sub: &str, name: &str, bytes: &[u8]) -> 
     path
 }
 
-const FOLDERS: [&str; 3] = ["INBOX", "Archive/2024", "Entw&APw-rfe"];
+const FOLDERS: [&str; 4] = ["INBOX", "INBOX/Sub", "Archive/2024", "Entw&APw-rfe"];
 
-/// A nested folder, a non-ASCII one (by its modified UTF-7 wire name) and
-/// INBOX, with a mix of flags.
+/// A nested folder, a non-ASCII one (by its modified UTF-7 wire name),
+/// INBOX and a folder inside INBOX, with a mix of flags.
 fn populate(d: &Dovecot, user: &User) {
     let mut c = d.imap(user);
     c.create("Archive/2024");
     c.create("Entw&APw-rfe");
+    c.create("INBOX/Sub");
     c.append("INBOX", "\\Seen", &mail("seen", "one"));
     c.append("INBOX", "", &mail("unseen", "two"));
     c.append("INBOX", "\\Flagged \\Answered", &mail("flagged", "three"));
@@ -168,6 +171,7 @@ fn populate(d: &Dovecot, user: &User) {
     c.append("Archive/2024", "\\Seen", &mail("old", "five"));
     c.append("Archive/2024", "", &mail("older", "six"));
     c.append("Entw&APw-rfe", "\\Draft", &mail("entwurf", "sieben"));
+    c.append("INBOX/Sub", "\\Seen", &mail("sub", "acht"));
     c.logout();
 }
 
@@ -182,11 +186,12 @@ fn first_sync_copies_every_folder_and_message() {
     // Archive is only a \Noselect parent on the server: a plain directory.
     assert_eq!(
         env.local_folders(),
-        ["Archive/2024", "Entw&APw-rfe", "INBOX"]
+        ["Archive/2024", "Entw&APw-rfe", "INBOX", "INBOX/Sub"]
     );
     let meta = env.metadata();
     for (folder, basename) in [
         ("INBOX", "INBOX"),
+        ("INBOX/Sub", "INBOX.Sub"),
         ("Archive/2024", "Archive.2024"),
         ("Entw&APw-rfe", "Entw&APw-rfe"),
     ] {
@@ -294,6 +299,9 @@ fn local_changes_reach_the_server() {
     let plain_new = local_mail("new without info");
     write_local(&env, "INBOX", "new", "1700000000.M1P1.host:2,S", &seen_new);
     write_local(&env, "INBOX", "new", "1700000001.M2P1.host", &plain_new);
+    // Some clients save CRLF line ends: those go up unchanged.
+    let crlf_new = to_crlf(&local_mail("saved with CRLF"));
+    write_local(&env, "INBOX", "cur", "1700000002.M3P1.host:2,RS", &crlf_new);
     // b flagged and read: the client moves it to cur/ with new flags.
     let old_b = by_uid(b).path;
     let base_b = file_name(&by_uid(b));
@@ -315,7 +323,7 @@ fn local_changes_reach_the_server() {
     let out = env.sync();
     let server = server_messages(d, &user, "INBOX");
     let uids: Vec<u32> = server.iter().map(|m| m.uid).collect();
-    assert_eq!(uids.len(), 4, "{uids:?}\n{out}");
+    assert_eq!(uids.len(), 5, "{uids:?}\n{out}");
     assert!(!uids.contains(&a), "a was expunged: {uids:?}");
     let flags_of = |uid: u32| server.iter().find(|m| m.uid == uid).unwrap().flags.clone();
     assert_eq!(flags_of(b), "FS");
@@ -329,9 +337,11 @@ fn local_changes_reach_the_server() {
     };
     let up_seen = uploaded(&seen_new);
     let up_plain = uploaded(&plain_new);
+    let up_crlf = uploaded(&crlf_new);
     assert_eq!(up_seen.flags, "S");
     assert_eq!(up_plain.flags, "");
-    assert!(up_seen.uid > cc && up_plain.uid > cc);
+    assert_eq!(up_crlf.flags, "RS");
+    assert!(up_seen.uid > cc && up_plain.uid > cc && up_crlf.uid > cc);
 
     // The new files now carry the server's UID, keeping their unique part
     // and, as OfflineIMAP's relabel does, their directory.
@@ -340,6 +350,7 @@ fn local_changes_reach_the_server() {
     for (up, prefix, sub) in [
         (&up_seen, "1700000000.M1P1.host,", "new"),
         (&up_plain, "1700000001.M2P1.host,", "new"),
+        (&up_crlf, "1700000002.M3P1.host,", "cur"),
     ] {
         let m = local
             .iter()
@@ -359,7 +370,7 @@ fn local_changes_reach_the_server() {
     let again = env.sync();
     assert_eq!(change_lines(&again), Vec::<&str>::new(), "{again}");
     let server = assert_in_sync(&env, d, &user, "INBOX");
-    assert_eq!(server.len(), 4);
+    assert_eq!(server.len(), 5);
     let counts = multiset(server.iter().map(|m| m.bytes.as_slice()));
     assert!(counts.values().all(|n| *n == 1), "duplicates on the server");
     let local = env.local_messages("INBOX");
@@ -486,6 +497,46 @@ fn a_changed_uidvalidity_skips_only_that_folder() {
     assert_eq!(server_messages(d, &user, "Other"), server_before);
     // INBOX went on as usual.
     assert_eq!(assert_in_sync(&env, d, &user, "INBOX").len(), 2);
+    // The saved value is kept, so the folder stays skipped until the user
+    // deals with it.
+    let saved = env
+        .metadata()
+        .join("Repository-TestRemote/FolderValidity/Other");
+    assert_eq!(fs::read_to_string(&saved).unwrap(), format!("{old}\n"));
+    let again = env.run_capture(&[]);
+    assert_eq!(again.code, Some(2), "{}", again.text());
+    assert_eq!(all_files(&env.maildir().join("Other")), local_before);
+}
+
+#[test]
+fn a_local_folder_is_created_on_the_server() {
+    let d = Dovecot::shared();
+    let user = d.add_user("localfolder");
+    let env = Env::for_user(d, &user);
+    env.sync();
+    for sub in ["cur", "new", "tmp"] {
+        fs::create_dir_all(env.maildir().join("Projects/Rust").join(sub)).unwrap();
+    }
+    let bytes = local_mail("project");
+    write_local(
+        &env,
+        "Projects/Rust",
+        "cur",
+        "1700000000.M1P1.host:2,FS",
+        &bytes,
+    );
+
+    let out = env.sync();
+    assert!(
+        out.contains("Creating folder Projects/Rust[TestRemote]"),
+        "{out}"
+    );
+    let server = assert_in_sync(&env, d, &user, "Projects/Rust");
+    assert_eq!(server.len(), 1);
+    assert_eq!(server[0].bytes, to_crlf(&bytes));
+    assert_eq!(server[0].flags, "FS");
+    let again = env.sync();
+    assert_eq!(change_lines(&again), Vec::<&str>::new(), "{again}");
 }
 
 #[test]
