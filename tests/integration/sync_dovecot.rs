@@ -839,3 +839,39 @@ fn dash_a_selects_one_of_two_accounts() {
         1
     );
 }
+
+#[test]
+fn uploads_without_uidplus_are_not_duplicated() {
+    let d = Dovecot::start_with_config(
+        "protocol imap {\n  imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE\n}\n",
+    );
+    let user = d.add_user("nouidplus");
+    d.imap(&user)
+        .append("INBOX", "\\Seen", &mail("server", "s"));
+    let env = Env::for_user(&d, &user);
+    env.sync();
+    let bytes = local_mail("uploaded without UIDPLUS");
+    write_local(&env, "INBOX", "new", "1700000000.M1P1.host", &bytes);
+    let out = env.sync();
+
+    let server = server_messages(&d, &user, "INBOX");
+    assert_eq!(server.len(), 2, "{out}");
+    let up = &server[1];
+    // The server copy carries the X-OfflineIMAP header used to find it.
+    let text = String::from_utf8_lossy(&up.bytes).into_owned();
+    assert!(text.contains("X-OfflineIMAP: "), "{text}");
+    assert!(text.ends_with("\r\n\r\nWritten locally.\r\n"), "{text}");
+    let local = env.local_messages("INBOX");
+    assert_eq!(local.len(), 2, "{local:?}");
+    assert!(
+        local.iter().any(|m| m.uid == Some(up.uid)),
+        "{local:?}\n{out}"
+    );
+
+    for _ in 0..2 {
+        let again = env.sync();
+        assert_eq!(change_lines(&again), Vec::<&str>::new(), "{again}");
+    }
+    assert_eq!(server_flags(&d, &user, "INBOX").len(), 2);
+    assert_eq!(env.local_messages("INBOX").len(), 2);
+}
