@@ -7,6 +7,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use md5::{Digest, Md5};
+
+use crate::support::dovecot::{Dovecot, User};
+
 /// One test's world: `<tmp>/Mail` (localfolders), `<tmp>/meta`
 /// (metadata), `<tmp>/offlineimaprc`.
 pub struct Env {
@@ -38,6 +42,11 @@ impl Env {
         env
     }
 
+    /// An `Env` for `user` on the plain port of `d`.
+    pub fn for_user(d: &Dovecot, user: &User) -> Env {
+        Env::new(d.port(), &user.name, &user.password)
+    }
+
     pub fn maildir(&self) -> PathBuf {
         self.dir.path().join("Mail")
     }
@@ -57,12 +66,18 @@ impl Env {
     }
 
     pub fn write_config_full(&self, extra_local: &str, extra_remote: &str) {
+        self.write_config_tls(extra_local, "ssl = no\nstarttls = no\n", extra_remote);
+    }
+
+    /// As [`Env::write_config_full`], with the remote's TLS lines given
+    /// (e.g. `ssl = yes\nsslcacertfile = ...\n`).
+    pub fn write_config_tls(&self, extra_local: &str, tls: &str, extra_remote: &str) {
         let text = format!(
             "[general]\naccounts = Test\nmetadata = {meta}\nfsync = no\n\n\
              [Account Test]\nlocalrepository = TestLocal\nremoterepository = TestRemote\n\n\
              [Repository TestLocal]\ntype = Maildir\nlocalfolders = {mail}\n{extra_local}\n\
              [Repository TestRemote]\ntype = IMAP\nremotehost = 127.0.0.1\nremoteport = {port}\n\
-             remoteuser = {user}\nremotepass = {pass}\nssl = no\nstarttls = no\n{extra_remote}\n",
+             remoteuser = {user}\nremotepass = {pass}\n{tls}{extra_remote}\n",
             meta = self.metadata().display(),
             mail = self.maildir().display(),
             port = self.port,
@@ -85,6 +100,12 @@ impl Env {
         let mut all = vec!["-o", "-u", "basic"];
         all.extend_from_slice(args);
         self.command(&all).output().expect("run offlineimap")
+    }
+
+    /// Runs `offlineimap -c CONF -o -u basic ARGS` and collects what it
+    /// said.
+    pub fn run_capture(&self, args: &[&str]) -> Run {
+        Run::from(self.run(args))
     }
 
     /// Runs a sync and fails the test with its output unless it exits 0.
@@ -192,4 +213,132 @@ pub fn multiset<'a>(bodies: impl IntoIterator<Item = &'a [u8]>) -> BTreeMap<Vec<
         *m.entry(b.to_vec()).or_insert(0) += 1;
     }
     m
+}
+
+/// A finished run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    /// `None` when killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout and stderr together, for searching and assertion messages.
+    pub fn text(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// Maildir form of an IMAP message: every CR LF pair becomes LF
+/// (docs/formats.md, "Line ends").
+pub fn crlf_to_lf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+            i += 1;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Lowercase hex MD5, as in a file name's `FMD5=`.
+pub fn md5_hex(text: &str) -> String {
+    Md5::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// One message as the server holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerMessage {
+    pub uid: u32,
+    /// Maildir letters of its system flags (`\Seen` -> `S`), sorted.
+    pub flags: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Every message of a server folder (wire name), read with the raw client
+/// (EXAMINE, so that reading changes nothing), by UID.
+pub fn server_messages(d: &Dovecot, user: &User, wire_folder: &str) -> Vec<ServerMessage> {
+    let mut c = d.imap(user);
+    c.ok(&format!("EXAMINE \"{wire_folder}\""));
+    let uids = c.uids();
+    let out = uids
+        .into_iter()
+        .map(|uid| ServerMessage {
+            uid,
+            flags: maildir_letters(&c.flags(uid)),
+            bytes: c.body(uid),
+        })
+        .collect();
+    c.logout();
+    out
+}
+
+/// UIDs and flags only (cheap, for "nothing changed" checks).
+pub fn server_flags(d: &Dovecot, user: &User, wire_folder: &str) -> Vec<(u32, String)> {
+    let mut c = d.imap(user);
+    c.ok(&format!("EXAMINE \"{wire_folder}\""));
+    let uids = c.uids();
+    let out = uids
+        .into_iter()
+        .map(|uid| (uid, maildir_letters(&c.flags(uid))))
+        .collect();
+    c.logout();
+    out
+}
+
+/// IMAP system flags to sorted Maildir letters; keywords are ignored.
+pub fn maildir_letters(flags: &[String]) -> String {
+    let mut letters: Vec<char> = flags
+        .iter()
+        .filter_map(|f| match f.as_str() {
+            "\\Draft" => Some('D'),
+            "\\Flagged" => Some('F'),
+            "\\Answered" => Some('R'),
+            "\\Seen" => Some('S'),
+            "\\Deleted" => Some('T'),
+            _ => None,
+        })
+        .collect();
+    letters.sort_unstable();
+    letters.into_iter().collect()
+}
+
+/// Every regular file under `root`, relative paths, sorted.
+pub fn all_files(root: &Path) -> Vec<PathBuf> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).expect("prefix").to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
 }

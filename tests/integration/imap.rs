@@ -610,7 +610,9 @@ async fn a_silent_server_times_out_as_a_transient_error() {
     // Accept but never greet.
     let _keep = std::thread::spawn(move || {
         let (_conn, _) = listener.accept().unwrap();
-        std::thread::sleep(std::time::Duration::from_secs(5));
+        // Longer than any plausible delay of the 1 s timeout on a loaded
+        // machine, so only the timeout can end the wait.
+        std::thread::sleep(std::time::Duration::from_secs(60));
     });
     let user = User {
         name: "nobody".into(),
@@ -623,7 +625,7 @@ async fn a_silent_server_times_out_as_a_transient_error() {
     )
     .await
     .unwrap_err();
-    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
     assert_eq!(
         err.to_string(),
         "127.0.0.1: greeting failed: timed out after 1 s"
@@ -631,13 +633,62 @@ async fn a_silent_server_times_out_as_a_transient_error() {
     assert!(err.is_transient());
 }
 
+/// A TCP relay in front of Dovecot for exactly one connection. It tells
+/// the test when the server has closed its side, so a test can wait for a
+/// server-side disconnect to be complete instead of racing it.
+struct Relay {
+    port: u16,
+    server_closed: std::sync::mpsc::Receiver<()>,
+}
+
+impl Relay {
+    fn start(target: u16) -> Relay {
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (closed_tx, server_closed) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (client, _) = listener.accept().unwrap();
+            let server = TcpStream::connect(("127.0.0.1", target)).unwrap();
+            let (mut c_in, mut c_out) = (client.try_clone().unwrap(), client);
+            let (mut s_in, mut s_out) = (server.try_clone().unwrap(), server);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_in, &mut s_out);
+                let _ = s_out.shutdown(Shutdown::Write);
+            });
+            // Everything the server sent (a BYE, say) reaches the client,
+            // then the client sees the close too.
+            let _ = std::io::copy(&mut s_in, &mut c_out);
+            let _ = c_out.shutdown(Shutdown::Both);
+            let _ = closed_tx.send(());
+        });
+        Relay {
+            port,
+            server_closed,
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_dropped_connection_is_a_transient_store_error() {
     let d = Dovecot::shared();
     let user = d.add_user("kicked");
     d.imap(&user).append("INBOX", "", &mail("a", "a"));
-    let mut f = open(d, &user, "INBOX").await;
+    let relay = Relay::start(d.port());
+    let mut f = ImapSession::connect(&repo(relay.port, &user, Tls::None, None), None)
+        .await
+        .unwrap()
+        .select_folder("INBOX", FolderOptions::default())
+        .await
+        .map_err(|e| e.error)
+        .unwrap();
     d.doveadm(&["kick", &user.name]);
+    // `doveadm kick` only signals the imap process; wait until it has
+    // really closed the connection, or the next command may still succeed.
+    relay
+        .server_closed
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("Dovecot did not close the kicked connection");
     let err = f.snapshot().await.unwrap_err();
     assert!(err.is_transient(), "{err}");
     assert!(
@@ -655,6 +706,11 @@ async fn logs_in_with_sasl_login_when_only_auth_login_is_offered() {
     let user = d.add_user("loginonly");
     let mut s = session(&d, &user).await;
     assert!(!s.list_folders().await.unwrap().is_empty());
+    // Dovecot's log process writes the line asynchronously.
+    let started = std::time::Instant::now();
+    while !d.log().contains("method=LOGIN") && started.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     assert!(d.log().contains("method=LOGIN"), "{}", d.log());
     let mut r = repo(d.port(), &user, Tls::None, None);
     r.password = Some(Secret::new("wrong \"quoted\" pw"));

@@ -10,3 +10,5 @@ mod imap;
 mod architecture;
 // Running the real binary against a private Dovecot.
 mod harness;
+// The real binary end to end against a private Dovecot.
+mod sync_dovecot;
