@@ -76,7 +76,6 @@ pub struct AccountHandle {
 
 /// What the UI needs from `app`.
 pub struct Context {
-    pub events: UnboundedReceiver<Event>,
     pub accounts: Vec<AccountHandle>,
     /// Cancelled by `q`; the UI itself ends when every event sender is gone.
     pub shutdown: CancellationToken,
@@ -134,11 +133,35 @@ pub struct Error(#[from] io::Error);
 /// slowed by drawing.
 const FRAME: Duration = Duration::from_millis(50);
 
+/// Runs the UI until every event sender is gone (all accounts finished),
+/// then prints the warnings and errors seen on the normal screen, as
+/// OfflineIMAP does after tearing curses down. If the terminal fails, the
+/// rest of the run is shown by ttyui on stderr instead: a sync never loses
+/// its UI halfway.
+pub async fn run_or_fall_back(mut events: UnboundedReceiver<Event>, ctx: Context) {
+    match run(&mut events, ctx).await {
+        Ok(problems) => {
+            for p in problems {
+                eprintln!("{p}");
+            }
+        }
+        Err(e) => {
+            restore_terminal();
+            eprintln!("offlineimap: {e}; continuing with the ttyui UI");
+            let _ =
+                crate::ui::run_line_ui(crate::ui::TtyUi::new(false), events, io::stderr()).await;
+        }
+    }
+}
+
 /// Runs the UI until every event sender is gone (all accounts finished).
 /// Returns the warnings and errors seen, for printing on the normal screen.
-pub async fn run(ctx: Context) -> Result<Vec<String>, Error> {
+/// The caller keeps `events`, to go on without this UI after an error.
+pub async fn run(
+    events: &mut UnboundedReceiver<Event>,
+    ctx: Context,
+) -> Result<Vec<String>, Error> {
     let Context {
-        mut events,
         accounts,
         shutdown,
         theme,

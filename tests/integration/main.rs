@@ -10,3 +10,5 @@ mod imap;
 mod architecture;
 // Running the real binary against a private Dovecot.
 mod harness;
+// Blinkenlights in a real terminal (tmux) against Dovecot.
+mod ui_tmux;
