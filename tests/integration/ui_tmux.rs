@@ -278,3 +278,51 @@ fn default_ui_on_a_pipe_is_ttyui() {
     assert!(out.stdout.is_empty());
     assert_eq!(count_messages(&dir.path().join("Mail").join("INBOX")), 1);
 }
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let d = Dovecot::shared();
+    let user = d.add_user("blinkterm");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write_config(dir.path(), d.port(), &user.name, &user.password);
+    let bin = env!("CARGO_BIN_EXE_offlineimap");
+    let script = format!(
+        "env HOME='{home}' TERM=xterm '{bin}' -c '{conf}' -u blinkenlights; \
+         echo EXIT=$?; stty -a; sleep 120",
+        home = dir.path().display(),
+        conf = conf.display(),
+    );
+    let tmux = Tmux::new();
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "-s",
+        "t",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    tmux.wait_for("the countdown", Duration::from_secs(30), |s| {
+        s.contains("1: [  4:5")
+    });
+    // `env` execs, so the shell's child is offlineimap itself.
+    let shell = tmux.run(&["list-panes", "-t", "t", "-F", "#{pane_pid}"]);
+    let shell = String::from_utf8_lossy(&shell.stdout).trim().to_string();
+    let child = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
+    let child = String::from_utf8_lossy(&child.stdout).trim().to_string();
+    assert!(!child.is_empty(), "no child of {shell}");
+    let kill = Command::new("kill")
+        .args(["-TERM", &child])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let screen = tmux.wait_for("the exit", Duration::from_secs(15), |s| {
+        s.contains("EXIT=") && s.contains("icanon")
+    });
+    assert!(!screen.contains("*Control"), "{screen}");
+    assert!(stty_is_restored(&screen), "{screen}");
+}
