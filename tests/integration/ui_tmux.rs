@@ -38,8 +38,10 @@ impl Tmux {
         out
     }
 
+    /// The visible pane, plus what scrolled off it above.
     fn capture(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+        let out = self.run(&["capture-pane", "-p", "-S", "-", "-t", "t"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// The pane with colours as escape sequences.
@@ -218,6 +220,20 @@ fn blinkenlights_countdown_digit_resync_and_quit() {
     tmux.keys("Escape");
     tmux.wait_for("the help to close", Duration::from_secs(2), |s| {
         !s.contains("sync that account now")
+    });
+
+    // A resize lays the screen out again: the hint moves to the new edge
+    // and the account lines to the new bottom.
+    tmux.run(&["resize-window", "-t", "t", "-x", "60", "-y", "12"]);
+    tmux.wait_for("the new layout", Duration::from_secs(3), |s| {
+        let all: Vec<&str> = s.lines().collect();
+        let lines = &all[all.len().saturating_sub(12)..];
+        lines.len() == 12
+            // capture-pane drops the trailing blank of the banner.
+            && lines[0].len() == 59
+            && lines[0].ends_with("? help  q quit")
+            && lines[11].starts_with("0: [active]     *Control: ")
+            && lines[10].starts_with("1: [  4:")
     });
 
     // q: graceful exit, status 0, terminal restored.
