@@ -53,22 +53,36 @@ async fn run(cli: Cli) -> ExitCode {
 
     // `-u` forces a UI; `[general] ui` only prefers one, so an unavailable
     // configured UI falls back to ttyui (OfflineIMAP's default) instead of
-    // refusing to sync.
+    // refusing to sync. With neither, Blinkenlights if the terminal can
+    // host it.
     let forced = cli.ui.is_some();
-    let ui_name = cli
-        .ui
-        .clone()
-        .or_else(|| cfg.general.ui.clone())
-        .unwrap_or_else(|| "ttyui".to_string());
-    let mut ui_kind = match ui::by_name(&ui_name) {
-        Ok(k) => k,
-        Err(e) => {
+    let ui_name = cli.ui.clone().or_else(|| cfg.general.ui.clone());
+    let mut ui_kind = match ui_name.as_deref().map(ui::by_name) {
+        None => ui::UiKind::Blinkenlights,
+        Some(Ok(k)) => k,
+        Some(Err(e)) => {
             eprintln!("offlineimap: {e}");
             return ExitCode::from(EXIT_ERROR);
         }
     };
     let mut ui_warning = None;
-    if ui_kind.line_ui(false).is_none() {
+    if ui_kind == ui::UiKind::Blinkenlights
+        && let Err(why) = ui::blinkenlights::can_host()
+    {
+        if forced {
+            eprintln!(
+                "offlineimap: cannot use the blinkenlights UI: {why}; choose another one with -u (ttyui, basic, quiet)"
+            );
+            return ExitCode::from(EXIT_ERROR);
+        }
+        if ui_name.is_some() {
+            ui_warning = Some(format!(
+                "Cannot use the blinkenlights UI ({why}); using ttyui"
+            ));
+        }
+        ui_kind = ui::UiKind::TtyUi;
+    }
+    if ui_kind != ui::UiKind::Blinkenlights && ui_kind.line_ui(false).is_none() {
         if forced {
             eprintln!(
                 "offlineimap: the {} UI is not implemented yet; use -u basic, quiet or ttyui",
@@ -82,17 +96,22 @@ async fn run(cli: Cli) -> ExitCode {
         ));
         ui_kind = ui::UiKind::TtyUi;
     }
-    let (events_tx, events_rx) = mpsc::unbounded_channel::<Event>();
-    let Some((line_ui, stream)) = ui_kind.line_ui(false) else {
-        eprintln!("offlineimap: no line UI for {}", ui_kind.name());
-        return ExitCode::from(EXIT_ERROR);
-    };
-    let ui_task = tokio::spawn(async move {
-        match stream {
-            ui::Stream::Stdout => ui::run_line_ui(line_ui, events_rx, std::io::stdout()).await,
-            ui::Stream::Stderr => ui::run_line_ui(line_ui, events_rx, std::io::stderr()).await,
+    // TODO(config): pass `[ui.blinkenlights] theme` and `statuschar` here.
+    let theme = match ui::theme::select(
+        None,
+        None,
+        std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        std::env::var_os("HOME")
+            .map(std::path::PathBuf::from)
+            .as_deref(),
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("offlineimap: [ui.blinkenlights]: {e}");
+            return ExitCode::from(EXIT_ERROR);
         }
-    });
+    };
+    let (events_tx, events_rx) = mpsc::unbounded_channel::<Event>();
     // Options OfflineIMAP knows that this build does not act on yet: say so
     // rather than silently behaving differently.
     let unknown = cfg.unknown.iter().map(|(section, option)| {
@@ -137,6 +156,7 @@ async fn run(cli: Cli) -> ExitCode {
         });
     }
     drop(events_tx);
+    let ui_task = spawn_ui(ui_kind, events_rx, &cfg, &command_senders, &cancel, theme);
     let signals = tokio::spawn(crate::signals::watch(cancel.clone(), command_senders));
 
     let mut outcome = Outcome::default();
@@ -160,4 +180,38 @@ async fn run(cli: Cli) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Starts the chosen UI on the event stream. Events sent before this are
+/// buffered in the channel, so nothing is lost by starting it late.
+fn spawn_ui(
+    kind: ui::UiKind,
+    events: mpsc::UnboundedReceiver<Event>,
+    cfg: &config::Config,
+    commands: &[mpsc::Sender<Command>],
+    cancel: &CancellationToken,
+    theme: ui::theme::Theme,
+) -> tokio::task::JoinHandle<()> {
+    if let Some((line_ui, stream)) = kind.line_ui(false) {
+        return tokio::spawn(async move {
+            let _ = match stream {
+                ui::Stream::Stdout => ui::run_line_ui(line_ui, events, std::io::stdout()).await,
+                ui::Stream::Stderr => ui::run_line_ui(line_ui, events, std::io::stderr()).await,
+            };
+        });
+    }
+    let ctx = ui::blinkenlights::Context {
+        accounts: cfg
+            .accounts
+            .iter()
+            .zip(commands)
+            .map(|(a, tx)| ui::blinkenlights::AccountHandle {
+                name: a.name.clone(),
+                commands: tx.clone(),
+            })
+            .collect(),
+        shutdown: cancel.clone(),
+        theme,
+    };
+    tokio::spawn(ui::blinkenlights::run_or_fall_back(events, ctx))
 }

@@ -5,7 +5,9 @@
 //! events and sends commands; it must not name the backends, the engine or
 //! the accounts (see docs/architecture.md).
 
+pub mod blinkenlights;
 pub mod line;
+pub mod theme;
 
 pub use line::{Basic, LineUi, Quiet, TtyUi, run_line_ui, uid_sequence};
 

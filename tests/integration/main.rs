@@ -12,3 +12,5 @@ mod architecture;
 mod harness;
 // The real binary end to end against a private Dovecot.
 mod sync_dovecot;
+// Blinkenlights in a real terminal (tmux) against Dovecot.
+mod ui_tmux;
