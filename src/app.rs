@@ -96,10 +96,9 @@ async fn run(cli: Cli) -> ExitCode {
         ));
         ui_kind = ui::UiKind::TtyUi;
     }
-    // TODO(config): pass `[ui.blinkenlights] theme` and `statuschar` here.
     let theme = match ui::theme::select(
-        None,
-        None,
+        cfg.general.ui_theme.as_deref(),
+        cfg.general.ui_statuschar.as_deref(),
         std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         std::env::var_os("HOME")
             .map(std::path::PathBuf::from)

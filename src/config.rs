@@ -73,6 +73,10 @@ pub struct General {
     pub maxsyncaccounts: usize,
     /// `socktimeout` in seconds, if set.
     pub socktimeout: Option<Duration>,
+    /// `[ui.blinkenlights] theme`: a theme name or a file path, if set.
+    pub ui_theme: Option<String>,
+    /// `[ui.blinkenlights] statuschar`, if set.
+    pub ui_statuschar: Option<String>,
 }
 
 #[derive(Clone, Debug)]

@@ -34,6 +34,9 @@ pub async fn watch(cancel: CancellationToken, accounts: Vec<mpsc::Sender<Command
             cancel.cancel();
         }
         if stops >= 3 {
+            // Leaving now skips every destructor: put the terminal back
+            // first if Blinkenlights had it.
+            crate::ui::blinkenlights::restore_terminal();
             std::process::exit(1);
         }
     }

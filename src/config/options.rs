@@ -18,6 +18,9 @@ pub enum Scope {
     Maildir,
     /// `[Repository NAME]` with `type = IMAP`.
     Imap,
+    /// `[ui.blinkenlights]` (also read from OfflineIMAP's old
+    /// `[ui.Curses.Blinkenlights]`).
+    Blinkenlights,
 }
 
 impl Scope {
@@ -70,10 +73,22 @@ const fn opt(
 }
 
 use DefaultValue::{Derived, Required, Unset, Value};
-use Scope::{Account, General, Imap, Maildir, Repository};
+use Scope::{Account, Blinkenlights, General, Imap, Maildir, Repository};
 
 /// Every option this build reads.
 pub const OPTIONS: &[OptionSpec] = &[
+    opt(
+        Blinkenlights,
+        "theme",
+        Value("classic"),
+        "Blinkenlights colour theme: a name from ui-themes/ or a file path",
+    ),
+    opt(
+        Blinkenlights,
+        "statuschar",
+        Value("@"),
+        "the character drawn for each worker light",
+    ),
     opt(
         General,
         "accounts",

@@ -18,6 +18,9 @@ use super::{
 const ACCOUNT_PREFIX: &str = "Account ";
 const REPOSITORY_PREFIX: &str = "Repository ";
 
+/// The Blinkenlights section, and its pre-2011 OfflineIMAP name.
+const UI_SECTIONS: [&str; 2] = ["ui.blinkenlights", "ui.Curses.Blinkenlights"];
+
 pub(super) fn read(
     text: &str,
     file: &Path,
@@ -144,6 +147,8 @@ impl Reader<'_> {
             socktimeout: self
                 .typed(g, scope, "socktimeout", value::seconds)?
                 .flatten(),
+            ui_theme: self.blinkenlights("theme")?,
+            ui_statuschar: self.blinkenlights("statuschar")?,
         })
     }
 
@@ -361,6 +366,23 @@ impl Reader<'_> {
         Ok(Some(Secret::new(first)))
     }
 
+    /// An option of `[ui.blinkenlights]`, or of the section OfflineIMAP
+    /// used until 2011, `[ui.Curses.Blinkenlights]`, which old configs
+    /// still carry.
+    fn blinkenlights(&self, option: &str) -> Result<Option<String>, Error> {
+        for sec in UI_SECTIONS {
+            if self.ini.section(sec).is_some()
+                && let Some(v) = self.get(sec, option)?
+            {
+                let v = v.trim().to_owned();
+                if !v.is_empty() {
+                    return Ok(Some(v));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Options the file sets that this build does not read.
     fn unknown(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
@@ -372,6 +394,8 @@ impl Reader<'_> {
         for s in &self.ini.sections {
             let scopes: &[Scope] = if s.name == "general" {
                 &[Scope::General]
+            } else if UI_SECTIONS.contains(&s.name.as_str()) {
+                &[Scope::Blinkenlights]
             } else if s.name.starts_with(ACCOUNT_PREFIX) {
                 &[Scope::Account]
             } else if s.name.starts_with(REPOSITORY_PREFIX) {

@@ -119,6 +119,8 @@ fn every_table_default_is_valid() {
                     local.push_str(&line);
                     remote.push_str(&line);
                 }
+                // Its own section; covered by `blinkenlights_options`.
+                options::Scope::Blinkenlights => {}
             }
         }
     }
@@ -729,4 +731,24 @@ fn sample_config_documents_every_option() {
         missing.is_empty(),
         "offlineimap.conf does not document: {missing:?}"
     );
+}
+
+#[test]
+fn blinkenlights_options() {
+    let text = format!(
+        "{}\n[ui.blinkenlights]\ntheme = mono\nstatuschar = *\n",
+        base()
+    );
+    let c = ok(&text);
+    assert_eq!(c.general.ui_theme.as_deref(), Some("mono"));
+    assert_eq!(c.general.ui_statuschar.as_deref(), Some("*"));
+    assert!(c.unknown.is_empty(), "{:?}", c.unknown);
+
+    // OfflineIMAP's pre-2011 section name still works.
+    let old = format!("{}\n[ui.Curses.Blinkenlights]\nstatuschar = .\n", base());
+    assert_eq!(ok(&old).general.ui_statuschar.as_deref(), Some("."));
+
+    let none = ok(&base());
+    assert_eq!(none.general.ui_theme, None);
+    assert_eq!(none.general.ui_statuschar, None);
 }
