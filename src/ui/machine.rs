@@ -122,6 +122,15 @@ impl MachineUi {
         }
     }
 
+    /// OfflineIMAP's main thread notices an exited thread and
+    /// unregisters it.
+    fn exited(&mut self, thread: &str, out: &mut Vec<String>) {
+        if self.registered.remove(thread) {
+            out.push(line("msg", "threadExited", MAIN_THREAD, thread));
+            out.push(line("msg", "unregisterthread", MAIN_THREAD, thread));
+        }
+    }
+
     fn lines(&mut self, ev: &Event) -> Vec<String> {
         let mut out = Vec::new();
         match ev {
@@ -144,13 +153,12 @@ impl MachineUi {
                 self.register(name, &account, &mut out);
             }
             Event::WorkerFinished { worker } => {
+                // The account's own thread ends after its `acctdone`, as
+                // in OfflineIMAP, not when its worker light goes out.
                 if let Some(name) = self.workers.remove(worker)
-                    && self.registered.remove(&name)
+                    && name != self.account_thread(worker.account)
                 {
-                    // OfflineIMAP's main thread notices an exited thread
-                    // and unregisters it.
-                    out.push(line("msg", "threadExited", MAIN_THREAD, &name));
-                    out.push(line("msg", "unregisterthread", MAIN_THREAD, &name));
+                    self.exited(&name, &mut out);
                 }
             }
             Event::Connecting {
@@ -284,12 +292,11 @@ impl MachineUi {
                     ));
                 }
             }
-            Event::AccountFinished { account, name, .. } => out.push(line(
-                "msg",
-                "acctdone",
-                &self.account_thread(*account),
-                name,
-            )),
+            Event::AccountFinished { account, name, .. } => {
+                let thread = self.account_thread(*account);
+                out.push(line("msg", "acctdone", &thread, name));
+                self.exited(&thread, &mut out);
+            }
             Event::Logged {
                 worker,
                 level,

@@ -10,3 +10,5 @@ mod imap;
 mod architecture;
 // Running the real binary against a private Dovecot.
 mod harness;
+// Line UIs (machineui, quiet) and the -l / -s outputs through the binary.
+mod ui_lines;

@@ -33,6 +33,8 @@ error::Folder+Sent+%5Bacc%3A+Work%5D:ERROR%3A+could+not+read+folder+Sent
 msg:threadExited:MainThread:Folder+Sent+%5Bacc%3A+Work%5D
 msg:unregisterthread:MainThread:Folder+Sent+%5Bacc%3A+Work%5D
 msg:acctdone:Account+sync+Work:Work
+msg:threadExited:MainThread:Account+sync+Work
+msg:unregisterthread:MainThread:Account+sync+Work
 msg:sleeping:Account+sync+Work:10%0A300
 msg:_display:MainThread:from+the+main+thread
 ";
@@ -172,7 +174,7 @@ fn validity_warnings_become_validityproblem() {
 }
 
 #[test]
-fn a_new_sync_after_sleeping_ends_the_sleep_and_keeps_the_thread() {
+fn a_new_sync_after_sleeping_ends_the_sleep_and_registers_again() {
     let now = Instant::now();
     let mut ui = MachineUi::with_clock(false, move || now);
     let start = Event::AccountStarted {
@@ -183,14 +185,37 @@ fn a_new_sync_after_sleeping_ends_the_sleep_and_keeps_the_thread() {
         account: ACCT,
         until: now + Duration::from_millis(89_600),
     };
-    let events = [start.clone(), sleep, start];
+    let worker = Event::WorkerStarted {
+        worker: w(0),
+        name: "Account sync Work".into(),
+    };
+    let done = Event::AccountFinished {
+        account: ACCT,
+        name: "Work".into(),
+        elapsed_secs: 1,
+    };
+    let finished = Event::WorkerFinished { worker: w(0) };
+    let events = [
+        start.clone(),
+        worker.clone(),
+        finished.clone(),
+        done,
+        sleep,
+        start,
+        worker,
+        finished,
+    ];
     assert_eq!(
         render(&mut ui, &events),
         "\
 msg:registerthread:Account+sync+Work:Work
 msg:acct:Account+sync+Work:Work
+msg:acctdone:Account+sync+Work:Work
+msg:threadExited:MainThread:Account+sync+Work
+msg:unregisterthread:MainThread:Account+sync+Work
 msg:sleeping:Account+sync+Work:10%0A90
 msg:sleeping:Account+sync+Work:0%0A0
+msg:registerthread:Account+sync+Work:Work
 msg:acct:Account+sync+Work:Work
 "
     );
