@@ -110,7 +110,26 @@ async fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    // -l FILE and -s (or the syslog UI): opened now, so a bad FILE or a
+    // missing /dev/log stops the run before any sync.
+    let syslog_path = (cli.syslog || ui_kind == ui::UiKind::Syslog)
+        .then(|| std::path::Path::new(ui::syslog::DEV_LOG));
+    let outputs = match ui::outputs::Outputs::open(
+        cli.logfile.as_deref(),
+        syslog_path,
+        cli.dry_run,
+        std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+    ) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("offlineimap: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
     let (events_tx, events_rx) = mpsc::unbounded_channel::<Event>();
+    let (events_rx, outputs) = outputs.attach(events_rx);
     // Options OfflineIMAP knows that this build does not act on yet: say so
     // rather than silently behaving differently.
     let unknown = cfg.unknown.iter().map(|(section, option)| {
@@ -171,6 +190,7 @@ async fn run(cli: Cli) -> ExitCode {
     signals.abort();
     // The UI ends when every sender is gone; wait so its last lines appear.
     let _ = ui_task.await;
+    outputs.finish().await;
 
     if outcome.errors {
         ExitCode::from(EXIT_ERROR)

@@ -131,8 +131,6 @@ impl Cli {
             (self.info, "--info"),
             (self.profile_dir.is_some(), "-P"),
             (self.debug.is_some(), "-d"),
-            (self.logfile.is_some(), "-l"),
-            (self.syslog, "-s"),
             (self.folders.is_some(), "-f"),
             (!self.settings.is_empty(), "-k"),
             (self.quick, "-q"),
@@ -248,6 +246,10 @@ mod tests {
         assert_eq!(c.ui.as_deref(), Some("basic"));
         assert!(c.single_thread);
         assert_eq!(c.not_implemented(), None);
+        let c = cli(&["-l", "/tmp/log", "-s"]);
+        assert_eq!(c.logfile, Some(PathBuf::from("/tmp/log")));
+        assert!(c.syslog);
+        assert_eq!(c.not_implemented(), None);
         // Short options cluster as with optparse.
         let c = cli(&["-o1", "-cfile"]);
         assert!(c.run_once && c.single_thread);
@@ -268,8 +270,6 @@ mod tests {
             (&["--info"], "--info"),
             (&["-P", "/tmp/prof"], "-P"),
             (&["-d", "imap,maildir"], "-d"),
-            (&["-l", "/tmp/log"], "-l"),
-            (&["-s"], "-s"),
             (&["-f", "INBOX,Sent"], "-f"),
             (&["-k", "fsync=no"], "-k"),
             (&["-q"], "-q"),

@@ -7,9 +7,14 @@
 
 pub mod blinkenlights;
 pub mod line;
+pub mod logfile;
+pub mod machine;
+pub mod outputs;
+pub mod syslog;
 pub mod theme;
 
 pub use line::{Basic, LineUi, Quiet, TtyUi, run_line_ui, uid_sequence};
+pub use machine::MachineUi;
 
 use thiserror::Error;
 
@@ -60,7 +65,11 @@ impl UiKind {
             UiKind::Basic => Some((Box::new(Basic::new(dry_run)), Stream::Stdout)),
             UiKind::Quiet => Some((Box::new(Quiet::new(dry_run)), Stream::Stdout)),
             UiKind::TtyUi => Some((Box::new(TtyUi::new(dry_run)), Stream::Stderr)),
-            UiKind::Blinkenlights | UiKind::Syslog | UiKind::MachineUi => None,
+            UiKind::MachineUi => Some((Box::new(MachineUi::new(dry_run)), Stream::Stdout)),
+            // The syslog UI prints nothing itself: its lines go through the
+            // syslog output, which `outputs::Outputs` adds for it.
+            UiKind::Syslog => Some((Box::new(syslog::Silent), Stream::Stdout)),
+            UiKind::Blinkenlights => None,
         }
     }
 }
@@ -163,6 +172,11 @@ mod tests {
             UiKind::TtyUi.line_ui(false).map(|u| u.1),
             Some(Stream::Stderr)
         );
+        assert_eq!(
+            UiKind::MachineUi.line_ui(false).map(|u| u.1),
+            Some(Stream::Stdout)
+        );
+        assert!(UiKind::Syslog.line_ui(false).is_some());
         assert!(UiKind::Blinkenlights.line_ui(false).is_none());
     }
 }

@@ -16,17 +16,27 @@ use crate::event::{AccountId, Event, Level, WorkerId};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests;
+pub(crate) mod tests;
 
 /// A line UI: turns one event into at most one piece of text (which may span
 /// several lines, without the final newline).
 pub trait LineUi {
     fn line(&mut self, ev: &Event) -> Option<String>;
+
+    /// Text written once before any event (machineui's protocol line, the
+    /// log file's start blurb); none by default.
+    fn header(&mut self) -> Option<String> {
+        None
+    }
 }
 
 impl<T: LineUi + ?Sized> LineUi for Box<T> {
     fn line(&mut self, ev: &Event) -> Option<String> {
         (**self).line(ev)
+    }
+
+    fn header(&mut self) -> Option<String> {
+        (**self).header()
     }
 }
 
@@ -45,6 +55,11 @@ pub async fn run_line_ui(
     const BATCH: usize = 256;
     let mut batch = Vec::with_capacity(BATCH);
     let mut text = String::new();
+    if let Some(header) = ui.header() {
+        out.write_all(header.as_bytes())?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+    }
     while events.recv_many(&mut batch, BATCH).await > 0 {
         text.clear();
         for ev in batch.drain(..) {
@@ -225,6 +240,13 @@ fn next_refresh(remaining: std::time::Duration) -> Option<String> {
     }
     let minutes = secs as f64 / 60.0;
     Some(format!("Next refresh in {minutes:.1} minutes"))
+}
+
+/// The level and plain text OfflineIMAP's UIBase logs for `ev` (what Basic
+/// prints, before filtering by level); `None` for events it does not log.
+/// The log file and syslog outputs format these.
+pub fn log_record(ev: &Event, dry_run: bool) -> Option<(Level, String)> {
+    record(ev, dry_run).map(|r| (r.level, r.text))
 }
 
 /// What OfflineIMAP's UIBase would log for one event.

@@ -14,3 +14,5 @@ mod harness;
 mod sync_dovecot;
 // Blinkenlights in a real terminal (tmux) against Dovecot.
 mod ui_tmux;
+// Line UIs (machineui, quiet) and the -l / -s outputs through the binary.
+mod ui_lines;

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::event::{AccountId, Event, Level, WorkerId};
 
-const ACCT: AccountId = AccountId(0);
+pub(crate) const ACCT: AccountId = AccountId(0);
 
-fn w(slot: u16) -> WorkerId {
+pub(crate) fn w(slot: u16) -> WorkerId {
     WorkerId {
         account: ACCT,
         slot,
@@ -15,7 +15,7 @@ fn w(slot: u16) -> WorkerId {
 }
 
 /// A first sync of one account, in the order the workers would report it.
-fn script(now: Instant) -> Vec<Event> {
+pub(crate) fn script(now: Instant) -> Vec<Event> {
     vec![
         Event::AccountStarted {
             account: ACCT,
@@ -138,7 +138,7 @@ fn script(now: Instant) -> Vec<Event> {
     ]
 }
 
-fn render(ui: &mut dyn LineUi, events: &[Event]) -> String {
+pub(crate) fn render(ui: &mut dyn LineUi, events: &[Event]) -> String {
     let mut out = String::new();
     for ev in events {
         if let Some(line) = ui.line(ev) {
