@@ -115,6 +115,15 @@ pub enum Event {
         repo: String,
         folder: String,
     },
+    /// A folder's UIDVALIDITY differs from the one saved: the folder is
+    /// skipped (exit code 2) and nothing in it is touched.
+    ValidityProblem {
+        worker: WorkerId,
+        folder: String,
+        repo: String,
+        saved: u32,
+        current: u32,
+    },
     /// A worker light went out.
     WorkerFinished { worker: WorkerId },
     /// The account sleeps until `until` (autorefresh); UIs derive the countdown.

@@ -226,15 +226,13 @@ async fn sync_selected(
     let has_messages =
         !local_snap.uids.is_empty() || !local_snap.new.is_empty() || !status_snap.is_empty();
     if has_messages && saved.is_some_and(|s| s != current) {
-        rep.log(
-            Some(me),
-            Level::Warning,
-            format!(
-                "UID validity problem for folder {} (repo {remote_repo_name}) (saved {}; got {current}); skipping it. Please see FAQ and manual on how to handle this.",
-                pair.remote,
-                saved.unwrap_or_default()
-            ),
-        );
+        rep.send(Event::ValidityProblem {
+            worker: me,
+            folder: pair.remote.clone(),
+            repo: remote_repo_name.to_string(),
+            saved: saved.unwrap_or_default(),
+            current,
+        });
         return Ok(FolderOutcome::ValidityProblem);
     }
     if saved != Some(current) {

@@ -177,6 +177,7 @@ impl TtyUi {
             | Event::FolderCreating { worker, .. }
             | Event::FolderStarted { worker, .. }
             | Event::FolderSkipped { worker, .. }
+            | Event::ValidityProblem { worker, .. }
             | Event::MessageListLoading { worker, .. }
             | Event::MessageListLoaded { worker, .. }
             | Event::MessageCopying { worker, .. }
@@ -359,6 +360,18 @@ fn record(ev: &Event, dry_run: bool) -> Option<Record> {
             elapsed_secs / 60,
             elapsed_secs % 60
         )),
+        Event::ValidityProblem {
+            folder,
+            repo,
+            saved,
+            current,
+            ..
+        } => Some(Record {
+            level: Level::Warning,
+            text: format!(
+                "UID validity problem for folder {folder} (repo {repo}) (saved {saved}; got {current}); skipping it. Please see FAQ and manual on how to handle this."
+            ),
+        }),
         Event::Logged { level, text, .. } => Some(Record {
             level: *level,
             text: match level {

@@ -309,10 +309,7 @@ impl MachineUi {
                 match level {
                     Level::Debug => {}
                     Level::Info => out.push(line("msg", "_display", &thread, text)),
-                    Level::Warning => match validity_fields(text) {
-                        Some(fields) => out.push(line("warn", "validityproblem", &thread, &fields)),
-                        None => out.push(line("warn", "", &thread, text)),
-                    },
+                    Level::Warning => out.push(line("warn", "", &thread, text)),
                     Level::Error => out.push(line("error", "", &thread, &format!("ERROR: {text}"))),
                 }
             }
@@ -322,6 +319,21 @@ impl MachineUi {
                 if let Some((_, text)) = log_record(ev, self.dry_run) {
                     out.push(line("msg", "", &self.worker_thread(*worker), &text));
                 }
+            }
+            Event::ValidityProblem {
+                worker,
+                folder,
+                repo,
+                saved,
+                current,
+            } => {
+                let thread = self.worker_thread(*worker);
+                out.push(line(
+                    "warn",
+                    "validityproblem",
+                    &thread,
+                    &format!("{folder}\n{repo}\n{saved}\n{current}"),
+                ));
             }
             Event::MessageCopied { .. } => {}
         }
@@ -362,16 +374,4 @@ fn uid_list(uids: &[u32]) -> String {
 fn flag_list(flags: &str) -> String {
     let parts: Vec<String> = flags.chars().map(String::from).collect();
     parts.join("\x0c")
-}
-
-/// The `validityproblem` payload (folder, repo, saved, current) recovered
-/// from the warning the sync logs, or `None` for any other warning.
-fn validity_fields(text: &str) -> Option<String> {
-    let rest = text.strip_prefix("UID validity problem for folder ")?;
-    let (head, tail) = rest.rsplit_once(" (saved ")?;
-    let (folder, repo) = head.strip_suffix(')')?.rsplit_once(" (repo ")?;
-    let (saved, tail) = tail.split_once("; got ")?;
-    let (got, _) = tail.split_once(')')?;
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    (numeric(saved) && numeric(got)).then(|| format!("{folder}\n{repo}\n{saved}\n{got}"))
 }

@@ -171,7 +171,8 @@ impl State {
             Event::Logged {
                 level: Level::Warning | Level::Error,
                 ..
-            } => return Light::Warning,
+            }
+            | Event::ValidityProblem { .. } => return Light::Warning,
             Event::Logged { worker: None, .. } => return self.control,
             Event::AccountStarted { .. } => return Light::Account,
             Event::AccountFinished { .. } => return Light::Finished,
@@ -229,6 +230,7 @@ impl State {
             Event::FolderStarted { worker, .. } | Event::FolderSkipped { worker, .. } => {
                 self.set(*worker, Light::Folder);
             }
+            Event::ValidityProblem { worker, .. } => self.set(*worker, Light::Warning),
             Event::MessageListLoading { worker, .. } | Event::MessageListLoaded { worker, .. } => {
                 self.set(*worker, Light::MessageList);
             }

@@ -380,3 +380,19 @@ async fn writer_loop_stops_on_a_write_error() {
     assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
     drop(tx);
 }
+
+#[test]
+fn validity_problem_reads_as_offlineimap_warns_it() {
+    let ev = Event::ValidityProblem {
+        worker: w(1),
+        folder: "INBOX".into(),
+        repo: "Remote".into(),
+        saved: 7,
+        current: 9,
+    };
+    let want = "UID validity problem for folder INBOX (repo Remote) (saved 7; got 9); \
+                skipping it. Please see FAQ and manual on how to handle this.\n";
+    assert_eq!(render(&mut Basic::new(false), std::slice::from_ref(&ev)), want);
+    // Quiet shows warnings too.
+    assert_eq!(render(&mut Quiet::new(false), &[ev]), want);
+}
