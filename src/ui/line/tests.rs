@@ -392,7 +392,10 @@ fn validity_problem_reads_as_offlineimap_warns_it() {
     };
     let want = "UID validity problem for folder INBOX (repo Remote) (saved 7; got 9); \
                 skipping it. Please see FAQ and manual on how to handle this.\n";
-    assert_eq!(render(&mut Basic::new(false), std::slice::from_ref(&ev)), want);
+    assert_eq!(
+        render(&mut Basic::new(false), std::slice::from_ref(&ev)),
+        want
+    );
     // Quiet shows warnings too.
     assert_eq!(render(&mut Quiet::new(false), &[ev]), want);
 }

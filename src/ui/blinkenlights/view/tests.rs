@@ -461,7 +461,7 @@ fn quitting_is_shown_in_the_banner() {
     s.input(crate::ui::blinkenlights::keys::Input::Quit, 6);
     let buf = draw(&s, now, &Theme::classic(), 80, 24);
     let got = text(&buf);
-    assert!(got[0].ends_with("shutting down after the current folders"));
+    assert!(got[0].ends_with("shutting down after the current folders; q again stops now"));
     assert_eq!(
         got[11],
         "Requested shutdown via 'q': finishing the current folders"
