@@ -16,3 +16,5 @@ mod sync_dovecot;
 mod ui_tmux;
 // Line UIs (machineui, quiet) and the -l / -s outputs through the binary.
 mod ui_lines;
+// Password prompts (Blinkenlights, ttyui, machineui, basic) and the second q.
+mod prompt;
