@@ -17,7 +17,7 @@ use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::config;
-use crate::event::{AccountId, Command, Event, Level, WorkerId};
+use crate::event::{AccountId, Command, Event, Level, PasswordAnswer, PasswordRequest, WorkerId};
 
 pub use folder_sync::FolderOutcome;
 
@@ -46,6 +46,19 @@ pub struct AccountTask {
     pub commands: mpsc::Receiver<Command>,
     /// Graceful shutdown: finish the current folder, skip the rest.
     pub cancel: CancellationToken,
+    /// Where to ask for a password the configuration does not give; `None`
+    /// when nothing can ask (the account then fails with a clear line).
+    pub passwords: Option<mpsc::UnboundedSender<PasswordRequest>>,
+}
+
+/// Whether the account asked for its password: asked passwords are kept
+/// for the account's other connections and later runs, and forgotten when
+/// the server refuses them (so the next run asks again).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Asked {
+    #[default]
+    No,
+    Yes,
 }
 
 /// Sends events, ignoring a UI that has gone away.
@@ -86,8 +99,9 @@ impl AccountTask {
             events: self.events.clone(),
         };
         let mut total = Outcome::default();
+        let mut asked = Asked::No;
         loop {
-            let outcome = self.sync_once(&rep).await;
+            let outcome = self.sync_once(&rep, &mut asked).await;
             total.merge(outcome);
             let Some(period) = self.account.autorefresh else {
                 break;
@@ -115,7 +129,7 @@ impl AccountTask {
         total
     }
 
-    async fn sync_once(&mut self, rep: &Reporter) -> Outcome {
+    async fn sync_once(&mut self, rep: &Reporter, asked: &mut Asked) -> Outcome {
         let started = Instant::now();
         let name = self.account.name.clone();
         rep.send(Event::AccountStarted {
@@ -127,7 +141,7 @@ impl AccountTask {
             worker: main_worker,
             name: format!("Account sync {name}"),
         });
-        let outcome = match self.sync_account(rep).await {
+        let outcome = match self.sync_account(rep, asked).await {
             Ok(o) => o,
             Err(e) => {
                 rep.log(Some(main_worker), Level::Error, e);
@@ -148,7 +162,7 @@ impl AccountTask {
         outcome
     }
 
-    async fn sync_account(&mut self, rep: &Reporter) -> Result<Outcome, String> {
+    async fn sync_account(&mut self, rep: &Reporter, asked: &mut Asked) -> Result<Outcome, String> {
         let metadata = self.general.metadata.clone();
         std::fs::create_dir_all(&metadata).map_err(|e| {
             format!(
@@ -158,6 +172,19 @@ impl AccountTask {
         })?;
         let _lock = AccountLock::acquire(&metadata, &self.account.name)?;
 
+        if self.account.remote.password.is_none()
+            && let Some(user) = self.account.remote.user.clone()
+        {
+            match self.ask_password(&user).await? {
+                Some(secret) => {
+                    self.account.remote.password = Some(secret);
+                    *asked = Asked::Yes;
+                }
+                // Shut down while asking: nothing to sync, nothing failed.
+                None => return Ok(Outcome::default()),
+            }
+        }
+
         let remote_cfg = &self.account.remote;
         let main_worker = rep.worker(0);
         rep.send(Event::Connecting {
@@ -166,9 +193,21 @@ impl AccountTask {
             host: remote_cfg.host.clone(),
             port: remote_cfg.port,
         });
-        let mut session = crate::imap::ImapSession::connect(remote_cfg, self.general.socktimeout)
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut session =
+            match crate::imap::ImapSession::connect(remote_cfg, self.general.socktimeout).await {
+                Ok(s) => s,
+                Err(e) => {
+                    if *asked == Asked::Yes
+                        && matches!(e.kind, crate::imap::ErrorKind::Login { .. })
+                    {
+                        // A typo: ask again on the next run instead of
+                        // failing with the same password forever.
+                        self.account.remote.password = None;
+                        *asked = Asked::No;
+                    }
+                    return Err(e.to_string());
+                }
+            };
 
         let local_repo =
             crate::maildir::MaildirRepository::new(&self.account.local, self.general.fsync);
@@ -265,6 +304,62 @@ impl AccountTask {
         }
         Ok(outcome)
     }
+}
+
+impl AccountTask {
+    /// Asks the UI for the password of `user`. `Ok(None)` when a shutdown
+    /// came first; an error line (without the password, which it never
+    /// sees) when the UI cannot ask or the user declined.
+    async fn ask_password(&mut self, user: &str) -> Result<Option<config::Secret>, String> {
+        if self.cancel.is_cancelled() {
+            return Ok(None);
+        }
+        let host = self.account.remote.host.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let request = PasswordRequest::new(
+            self.id,
+            self.account.name.clone(),
+            user,
+            host.clone(),
+            move |answer| {
+                // The account may have stopped waiting; nothing to do then.
+                let _ = tx.send(answer);
+            },
+        );
+        let sent = match &self.passwords {
+            Some(ui) => ui.send(request).is_ok(),
+            None => false,
+        };
+        let answer = if sent {
+            tokio::select! {
+                answer = rx => answer.ok(),
+                _ = self.cancel.cancelled() => return Ok(None),
+            }
+        } else {
+            None
+        };
+        match answer {
+            Some(PasswordAnswer::Given(p)) => Ok(Some(config::Secret::new(p))),
+            Some(PasswordAnswer::Cancelled) if self.cancel.is_cancelled() => Ok(None),
+            Some(PasswordAnswer::Cancelled) => Err(format!(
+                "no password configured for user {user} at {host}, and none was entered"
+            )),
+            Some(PasswordAnswer::CannotPrompt { reason }) => {
+                Err(cannot_prompt(user, &host, &reason))
+            }
+            // The UI went away (or never could take requests).
+            None => Err(cannot_prompt(user, &host, "the UI cannot prompt for one")),
+        }
+    }
+}
+
+/// The one line an account fails with when its UI cannot ask for a
+/// password; `reason` says why (`the basic UI cannot prompt for one`).
+fn cannot_prompt(user: &str, host: &str, reason: &str) -> String {
+    format!(
+        "no password configured for user {user} at {host}, and {reason} \
+         (set remotepass or remotepassfile, or use -u blinkenlights or -u ttyui)"
+    )
 }
 
 /// `<metadata>/<Account>.lock`, held while the account syncs so that two

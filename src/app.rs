@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::account::{AccountTask, Outcome};
 use crate::cli::Cli;
 use crate::config;
-use crate::event::{AccountId, Command, Event};
+use crate::event::{AccountId, Command, Event, PasswordRequest};
 use crate::ui;
 
 /// Exit codes, as OfflineIMAP sets them.
@@ -152,6 +152,9 @@ async fn run(cli: Cli) -> ExitCode {
     }
 
     let cancel = CancellationToken::new();
+    // A second `q` in Blinkenlights: stop the accounts mid-folder.
+    let abort = CancellationToken::new();
+    let (passwords_tx, passwords_rx) = mpsc::unbounded_channel::<PasswordRequest>();
     let mut command_senders: Vec<mpsc::Sender<Command>> = Vec::new();
     let limit = Arc::new(Semaphore::new(cfg.general.maxsyncaccounts.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
@@ -165,6 +168,7 @@ async fn run(cli: Cli) -> ExitCode {
             events: events_tx.clone(),
             commands: rx,
             cancel: cancel.child_token(),
+            passwords: Some(passwords_tx.clone()),
         };
         let limit = limit.clone();
         tasks.spawn(async move {
@@ -174,13 +178,36 @@ async fn run(cli: Cli) -> ExitCode {
         });
     }
     drop(events_tx);
-    let ui_task = spawn_ui(ui_kind, events_rx, &cfg, &command_senders, &cancel, theme);
+    drop(passwords_tx);
+    let ui_task = spawn_ui(
+        ui_kind,
+        events_rx,
+        passwords_rx,
+        &cfg,
+        &command_senders,
+        (&cancel, &abort),
+        theme,
+    );
     let signals = tokio::spawn(crate::signals::watch(cancel.clone(), command_senders));
 
     let mut outcome = Outcome::default();
-    while let Some(res) = tasks.join_next().await {
+    let mut aborted = false;
+    loop {
+        let res = tokio::select! {
+            res = tasks.join_next() => res,
+            _ = abort.cancelled(), if !aborted => {
+                aborted = true;
+                // Dropping an account's future drops its folder workers;
+                // a message being written stays in tmp/, as after a crash.
+                tasks.abort_all();
+                outcome.errors = true;
+                continue;
+            }
+        };
+        let Some(res) = res else { break };
         match res {
             Ok(o) => outcome.merge(o),
+            Err(e) if e.is_cancelled() => outcome.errors = true,
             Err(e) => {
                 eprintln!("offlineimap: account task failed: {e}");
                 outcome.errors = true;
@@ -203,19 +230,28 @@ async fn run(cli: Cli) -> ExitCode {
 
 /// Starts the chosen UI on the event stream. Events sent before this are
 /// buffered in the channel, so nothing is lost by starting it late.
+/// `shutdown` is (graceful, abort).
 fn spawn_ui(
     kind: ui::UiKind,
     events: mpsc::UnboundedReceiver<Event>,
+    passwords: mpsc::UnboundedReceiver<PasswordRequest>,
     cfg: &config::Config,
     commands: &[mpsc::Sender<Command>],
-    cancel: &CancellationToken,
+    (cancel, abort): (&CancellationToken, &CancellationToken),
     theme: ui::theme::Theme,
 ) -> tokio::task::JoinHandle<()> {
     if let Some((line_ui, stream)) = kind.line_ui(false) {
+        let asker = kind.asker();
+        let cancel = cancel.clone();
         return tokio::spawn(async move {
+            use ui::prompt::run_line_ui_asking as run;
             let _ = match stream {
-                ui::Stream::Stdout => ui::run_line_ui(line_ui, events, std::io::stdout()).await,
-                ui::Stream::Stderr => ui::run_line_ui(line_ui, events, std::io::stderr()).await,
+                ui::Stream::Stdout => {
+                    run(line_ui, events, passwords, asker, cancel, std::io::stdout()).await
+                }
+                ui::Stream::Stderr => {
+                    run(line_ui, events, passwords, asker, cancel, std::io::stderr()).await
+                }
             };
         });
     }
@@ -230,6 +266,8 @@ fn spawn_ui(
             })
             .collect(),
         shutdown: cancel.clone(),
+        abort: abort.clone(),
+        passwords,
         theme,
     };
     tokio::spawn(ui::blinkenlights::run_or_fall_back(events, ctx))

@@ -150,3 +150,97 @@ pub enum Command {
     /// SIGUSR2: finish this sync, then stop instead of sleeping.
     StopAfterSync,
 }
+
+/// An account needs a password its configuration does not give (no
+/// `remotepass`, no `remotepassfile`). Requests travel on a channel of
+/// their own, from the account to the UI, because they carry a reply and
+/// are neither `Clone` nor comparable like [`Event`]s.
+pub struct PasswordRequest {
+    pub account: AccountId,
+    /// The account's name, for prompts that name it.
+    pub account_name: String,
+    pub user: String,
+    pub host: String,
+    reply: Box<dyn FnOnce(PasswordAnswer) + Send>,
+}
+
+impl PasswordRequest {
+    /// `reply` is called once with the answer; a request dropped without an
+    /// answer never calls it (the asker sees its reply channel close).
+    pub fn new(
+        account: AccountId,
+        account_name: impl Into<String>,
+        user: impl Into<String>,
+        host: impl Into<String>,
+        reply: impl FnOnce(PasswordAnswer) + Send + 'static,
+    ) -> PasswordRequest {
+        PasswordRequest {
+            account,
+            account_name: account_name.into(),
+            user: user.into(),
+            host: host.into(),
+            reply: Box::new(reply),
+        }
+    }
+
+    /// Answers the request, consuming it.
+    pub fn answer(self, answer: PasswordAnswer) {
+        (self.reply)(answer);
+    }
+}
+
+impl std::fmt::Debug for PasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordRequest")
+            .field("account", &self.account)
+            .field("user", &self.user)
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a UI answers to a [`PasswordRequest`].
+#[derive(Clone, PartialEq, Eq)]
+pub enum PasswordAnswer {
+    /// The password the user typed. The asker wraps it in a
+    /// `config::Secret` at once; it is never logged.
+    Given(String),
+    /// The user declined (Esc, Ctrl-C, end of input).
+    Cancelled,
+    /// This UI cannot prompt (`basic`, `quiet`, `syslog`, or a ttyui
+    /// without a terminal). `reason` completes the sentence "no password
+    /// configured for user X at HOST, and ...", e.g. `the basic UI cannot
+    /// prompt for one`.
+    CannotPrompt { reason: String },
+}
+
+impl std::fmt::Debug for PasswordAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PasswordAnswer::Given(_) => f.write_str("Given(<redacted>)"),
+            PasswordAnswer::Cancelled => f.write_str("Cancelled"),
+            PasswordAnswer::CannotPrompt { reason } => f
+                .debug_struct("CannotPrompt")
+                .field("reason", reason)
+                .finish(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_answers_never_show_the_password() {
+        let given = PasswordAnswer::Given("hunter2".into());
+        assert_eq!(format!("{given:?}"), "Given(<redacted>)");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let req = PasswordRequest::new(AccountId(0), "Work", "joe", "imap.example.org", move |a| {
+            let _ = tx.send(a);
+        });
+        assert!(!format!("{req:?}").contains("hunter2"));
+        req.answer(given.clone());
+        assert_eq!(rx.recv().ok(), Some(given));
+    }
+}

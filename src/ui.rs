@@ -10,6 +10,7 @@ pub mod line;
 pub mod logfile;
 pub mod machine;
 pub mod outputs;
+pub mod prompt;
 pub mod syslog;
 pub mod theme;
 
@@ -70,6 +71,18 @@ impl UiKind {
             // syslog output, which `outputs::Outputs` adds for it.
             UiKind::Syslog => Some((Box::new(syslog::Silent), Stream::Stdout)),
             UiKind::Blinkenlights => None,
+        }
+    }
+}
+
+impl UiKind {
+    /// How this UI answers a password the configuration does not give
+    /// (Blinkenlights asks in its own window and is not a line UI).
+    pub fn asker(self) -> prompt::Asker {
+        match self {
+            UiKind::TtyUi | UiKind::Blinkenlights => prompt::Asker::Tty,
+            UiKind::MachineUi => prompt::Asker::StdinLine,
+            UiKind::Basic | UiKind::Quiet | UiKind::Syslog => prompt::Asker::Refuse(self.name()),
         }
     }
 }
@@ -178,5 +191,15 @@ mod tests {
         );
         assert!(UiKind::Syslog.line_ui(false).is_some());
         assert!(UiKind::Blinkenlights.line_ui(false).is_none());
+    }
+
+    #[test]
+    fn only_interactive_uis_ask_for_passwords() {
+        use prompt::Asker;
+        assert_eq!(UiKind::TtyUi.asker(), Asker::Tty);
+        assert_eq!(UiKind::MachineUi.asker(), Asker::StdinLine);
+        for kind in [UiKind::Basic, UiKind::Quiet, UiKind::Syslog] {
+            assert_eq!(kind.asker(), Asker::Refuse(kind.name()));
+        }
     }
 }

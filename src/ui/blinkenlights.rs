@@ -3,8 +3,9 @@
 //!
 //! This file owns the terminal and the loop: it drains worker events into
 //! [`State`], turns keys into [`Effect`]s (a `try_send` of
-//! [`Command::SyncNow`] or cancelling the shutdown token), and redraws with
-//! [`view::render`]. It never waits on a worker. The terminal is restored
+//! [`Command::SyncNow`], cancelling the shutdown token, or on a second `q`
+//! the abort token), answers password requests through the prompt in
+//! [`State`], and redraws with [`view::render`]. It never waits on a worker. The terminal is restored
 //! on every way out: the end of the loop, an error, a panic (a hook), and
 //! [`restore_terminal`] for anyone who must exit the process early.
 
@@ -26,11 +27,11 @@ use thiserror::Error;
 use tokio::sync::mpsc::{self, UnboundedReceiver, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 
-use crate::event::{AccountId, Command, Event};
+use crate::event::{AccountId, Command, Event, PasswordAnswer, PasswordRequest};
 use crate::ui::theme::Theme;
 
-pub use keys::Input;
-pub use state::{Effect, State};
+pub use keys::{Input, PromptKey};
+pub use state::{Effect, PromptDone, State};
 
 /// The smallest screen the UI draws on: the banner, one log line and a
 /// couple of account lines.
@@ -79,6 +80,10 @@ pub struct Context {
     pub accounts: Vec<AccountHandle>,
     /// Cancelled by `q`; the UI itself ends when every event sender is gone.
     pub shutdown: CancellationToken,
+    /// Cancelled by a second `q`: the caller stops the accounts at once.
+    pub abort: CancellationToken,
+    /// Accounts asking for a password their configuration lacks.
+    pub passwords: mpsc::UnboundedReceiver<PasswordRequest>,
     pub theme: Theme,
 }
 
@@ -138,8 +143,10 @@ const FRAME: Duration = Duration::from_millis(50);
 /// OfflineIMAP does after tearing curses down. If the terminal fails, the
 /// rest of the run is shown by ttyui on stderr instead: a sync never loses
 /// its UI halfway.
-pub async fn run_or_fall_back(mut events: UnboundedReceiver<Event>, ctx: Context) {
-    match run(&mut events, ctx).await {
+pub async fn run_or_fall_back(mut events: UnboundedReceiver<Event>, mut ctx: Context) {
+    let mut passwords = std::mem::replace(&mut ctx.passwords, mpsc::unbounded_channel().1);
+    let shutdown = ctx.shutdown.clone();
+    match run(&mut events, &mut passwords, ctx).await {
         Ok(problems) => {
             for p in problems {
                 eprintln!("{p}");
@@ -148,24 +155,39 @@ pub async fn run_or_fall_back(mut events: UnboundedReceiver<Event>, ctx: Context
         Err(e) => {
             restore_terminal();
             eprintln!("offlineimap: {e}; continuing with the ttyui UI");
-            let _ =
-                crate::ui::run_line_ui(crate::ui::TtyUi::new(false), events, io::stderr()).await;
+            let _ = crate::ui::prompt::run_line_ui_asking(
+                crate::ui::TtyUi::new(false),
+                events,
+                passwords,
+                crate::ui::prompt::Asker::Tty,
+                shutdown,
+                io::stderr(),
+            )
+            .await;
         }
     }
 }
 
 /// Runs the UI until every event sender is gone (all accounts finished).
 /// Returns the warnings and errors seen, for printing on the normal screen.
-/// The caller keeps `events`, to go on without this UI after an error.
+/// The caller keeps `events` and `passwords`, to go on without this UI
+/// after an error (`ctx.passwords` is not read).
 pub async fn run(
     events: &mut UnboundedReceiver<Event>,
+    passwords: &mut UnboundedReceiver<PasswordRequest>,
     ctx: Context,
 ) -> Result<Vec<String>, Error> {
     let Context {
         accounts,
         shutdown,
+        abort,
+        passwords: _,
         theme,
     } = ctx;
+    // The request being answered by the prompt on screen; others wait in
+    // the channel.
+    let mut asking: Option<PasswordRequest> = None;
+    let mut passwords_open = true;
     let mut state = State::new(accounts.iter().map(|a| a.name.clone()));
     let guard = Guard::enter()?;
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
@@ -189,12 +211,54 @@ pub async fn run(
                     state.apply(&ev, now);
                 }
             }
+            req = passwords.recv(), if passwords_open && asking.is_none() => match req {
+                Some(req) if shutdown.is_cancelled() => req.answer(PasswordAnswer::Cancelled),
+                Some(req) if !keys_open => req.answer(PasswordAnswer::CannotPrompt {
+                    reason: "the blinkenlights UI cannot read keys (standard input is closed)"
+                        .into(),
+                }),
+                Some(req) => {
+                    state.begin_prompt(req.account, &req.user);
+                    asking = Some(req);
+                    urgent = true;
+                }
+                // No account can ask any more.
+                None => passwords_open = false,
+            },
+            _ = shutdown.cancelled(), if asking.is_some() => {
+                // A signal while the prompt is up: the account has stopped
+                // waiting for it.
+                state.prompt_key(PromptKey::Cancel);
+                if let Some(req) = asking.take() {
+                    req.answer(PasswordAnswer::Cancelled);
+                }
+                urgent = true;
+            }
             key = keys.next(), if keys_open => match key {
+                Some(Ok(TermEvent::Key(k))) if state.prompt.is_some() => {
+                    if let Some(pk) = keys::map_prompt(k) {
+                        if let Some(done) = state.prompt_key(pk)
+                            && let Some(req) = asking.take()
+                        {
+                            req.answer(match done {
+                                PromptDone::Submitted(p) => PasswordAnswer::Given(p),
+                                PromptDone::Cancelled => PasswordAnswer::Cancelled,
+                            });
+                        }
+                        if pk == PromptKey::Interrupt {
+                            let page = view::log_height(&state, term.size()?.height);
+                            if let Some(effect) = state.input(Input::Quit, page) {
+                                perform(effect, &accounts, &shutdown, &abort, &mut state);
+                            }
+                        }
+                        urgent = true;
+                    }
+                }
                 Some(Ok(TermEvent::Key(k))) => {
                     if let Some(input) = keys::map(k) {
                         let page = view::log_height(&state, term.size()?.height);
                         if let Some(effect) = state.input(input, page) {
-                            perform(effect, &accounts, &shutdown, &mut state);
+                            perform(effect, &accounts, &shutdown, &abort, &mut state);
                         }
                         urgent = true;
                     }
@@ -207,7 +271,13 @@ pub async fn run(
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 // No more keys (stdin closed): keep showing the sync.
-                None => keys_open = false,
+                None => {
+                    keys_open = false;
+                    if let Some(req) = asking.take() {
+                        state.prompt_key(PromptKey::Cancel);
+                        req.answer(PasswordAnswer::Cancelled);
+                    }
+                }
             },
             _ = tick.tick() => {}
         }
@@ -234,10 +304,15 @@ fn perform(
     effect: Effect,
     accounts: &[AccountHandle],
     shutdown: &CancellationToken,
+    abort: &CancellationToken,
     state: &mut State,
 ) {
     match effect {
         Effect::Quit => shutdown.cancel(),
+        Effect::Abort => {
+            shutdown.cancel();
+            abort.cancel();
+        }
         Effect::SyncNow(id) => {
             let Some(a) = accounts.get(usize::from(id.0)) else {
                 return;

@@ -28,11 +28,22 @@ pub trait LineUi {
     fn header(&mut self) -> Option<String> {
         None
     }
+
+    /// The line announcing a password question for `user` of `account`
+    /// (machineui's `getpass`), for UIs that ask on their own output; none
+    /// by default.
+    fn getpass(&mut self, _account: AccountId, _user: &str) -> Option<String> {
+        None
+    }
 }
 
 impl<T: LineUi + ?Sized> LineUi for Box<T> {
     fn line(&mut self, ev: &Event) -> Option<String> {
         (**self).line(ev)
+    }
+
+    fn getpass(&mut self, account: AccountId, user: &str) -> Option<String> {
+        (**self).getpass(account, user)
     }
 
     fn header(&mut self) -> Option<String> {

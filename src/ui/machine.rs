@@ -347,6 +347,10 @@ impl LineUi for MachineUi {
         (!lines.is_empty()).then(|| lines.join("\n"))
     }
 
+    fn getpass(&mut self, account: AccountId, user: &str) -> Option<String> {
+        Some(line("msg", "getpass", &self.account_thread(account), user))
+    }
+
     fn header(&mut self) -> Option<String> {
         Some(format!(
             "{}\n{}",

@@ -18,3 +18,5 @@ mod ui_tmux;
 mod ui_lines;
 // OfflineIMAP's signals on a running autorefresh loop.
 mod signals;
+// Password prompts (Blinkenlights, ttyui, machineui, basic) and the second q.
+mod prompt;

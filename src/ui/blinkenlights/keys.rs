@@ -28,10 +28,59 @@ pub enum Input {
     Bottom,
 }
 
+/// A key while a password is being typed: every printable key is part of
+/// the password (so `q` and digits lose their meaning until it is done).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum PromptKey {
+    Char(char),
+    /// Backspace: forget the last character.
+    Backspace,
+    /// Enter: the password is complete.
+    Submit,
+    /// Esc: give no password (the account fails).
+    Cancel,
+    /// Ctrl-C: give no password and shut down, as `q` does.
+    Interrupt,
+}
+
+// Debug without the character: a typed key is part of a password.
+impl std::fmt::Debug for PromptKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PromptKey::Char(_) => "Char(<hidden>)",
+            PromptKey::Backspace => "Backspace",
+            PromptKey::Submit => "Submit",
+            PromptKey::Cancel => "Cancel",
+            PromptKey::Interrupt => "Interrupt",
+        })
+    }
+}
+
+/// Maps a key press while the password prompt is up; releases and keys
+/// that type nothing give `None`.
+pub fn map_prompt(key: KeyEvent) -> Option<PromptKey> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    Some(match key.code {
+        KeyCode::Char('c' | 'd') if ctrl => PromptKey::Interrupt,
+        KeyCode::Char('u') if ctrl => PromptKey::Cancel,
+        KeyCode::Char('h') if ctrl => PromptKey::Backspace,
+        KeyCode::Char('j' | 'm') if ctrl => PromptKey::Submit,
+        _ if ctrl || key.modifiers.contains(KeyModifiers::ALT) => return None,
+        KeyCode::Char(c) => PromptKey::Char(c),
+        KeyCode::Backspace => PromptKey::Backspace,
+        KeyCode::Enter => PromptKey::Submit,
+        KeyCode::Esc => PromptKey::Cancel,
+        _ => return None,
+    })
+}
+
 /// The key bindings as the help screen lists them.
 pub const HELP: [(&str, &str); 7] = [
     ("1-9", "sync that account now"),
-    ("q", "quit after the current folders"),
+    ("q", "quit after the current folders; again: now"),
     ("PgUp/PgDn", "scroll the log back/forward"),
     ("Up/Down", "scroll one line"),
     ("Home/End", "oldest line / follow the log"),
@@ -72,6 +121,35 @@ pub fn map(key: KeyEvent) -> Option<Input> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prompt_keys_type_everything_printable() {
+        for c in ['q', '1', '?', 'h', ' ', 'é', 'Q'] {
+            assert_eq!(
+                map_prompt(press(KeyCode::Char(c))),
+                Some(PromptKey::Char(c))
+            );
+        }
+        assert_eq!(map_prompt(press(KeyCode::Enter)), Some(PromptKey::Submit));
+        assert_eq!(map_prompt(press(KeyCode::Esc)), Some(PromptKey::Cancel));
+        assert_eq!(
+            map_prompt(press(KeyCode::Backspace)),
+            Some(PromptKey::Backspace)
+        );
+        assert_eq!(
+            map_prompt(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(PromptKey::Interrupt)
+        );
+        assert_eq!(map_prompt(press(KeyCode::PageUp)), None);
+        let mut release = press(KeyCode::Char('x'));
+        release.kind = KeyEventKind::Release;
+        assert_eq!(map_prompt(release), None);
+        // A held key types the character again, as a terminal would.
+        let mut held = press(KeyCode::Char('x'));
+        held.kind = KeyEventKind::Repeat;
+        assert_eq!(map_prompt(held), Some(PromptKey::Char('x')));
+        assert_eq!(format!("{:?}", PromptKey::Char('s')), "Char(<hidden>)");
+    }
 
     fn press(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)

@@ -12,7 +12,7 @@ use crate::event::{AccountId, Event, Level, WorkerId};
 use crate::ui::line::{Basic, LineUi};
 use crate::ui::theme::Light;
 
-use super::keys::Input;
+use super::keys::{Input, PromptKey};
 
 /// How many log lines are kept for scroll-back.
 pub const LOG_CAPACITY: usize = 5000;
@@ -115,6 +115,43 @@ pub enum Effect {
     SyncNow(AccountId),
     /// Shut down gracefully (cancel the shutdown token).
     Quit,
+    /// A second `q`: stop every account now, mid-folder.
+    Abort,
+}
+
+/// Characters typed into the password prompt. Never drawn; `Debug` hides
+/// them so a dump of the [`State`] cannot leak a password.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Hidden(String);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
+/// The password prompt that is up: whose password, and what was typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prompt {
+    pub account: AccountId,
+    pub user: String,
+    typed: Hidden,
+}
+
+/// How a password prompt ended.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PromptDone {
+    Submitted(String),
+    Cancelled,
+}
+
+impl std::fmt::Debug for PromptDone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PromptDone::Submitted(_) => f.write_str("Submitted(<hidden>)"),
+            PromptDone::Cancelled => f.write_str("Cancelled"),
+        }
+    }
 }
 
 /// Everything on the screen.
@@ -127,6 +164,10 @@ pub struct State {
     pub scroll: usize,
     pub help: bool,
     pub quitting: bool,
+    /// A second `q` asked to stop at once.
+    pub aborting: bool,
+    /// The password prompt, while one is up: keys type into it.
+    pub prompt: Option<Prompt>,
     /// Errors and warnings, printed again once the terminal is restored.
     pub problems: Vec<String>,
     /// Something changed since the last draw.
@@ -144,6 +185,8 @@ impl State {
             scroll: 0,
             help: false,
             quitting: false,
+            aborting: false,
+            prompt: None,
             problems: Vec::new(),
             dirty: true,
             formatter: Basic::new(false),
@@ -328,10 +371,18 @@ impl State {
         let max_scroll = self.log.len().saturating_sub(1);
         match input {
             Input::Digit(d) => return self.sync_request(d),
+            Input::Quit if self.aborting => return None,
+            Input::Quit if self.quitting => {
+                self.aborting = true;
+                self.note(
+                    "Requested immediate shutdown via a second 'q': stopping every account now"
+                        .into(),
+                    Light::Warning,
+                    Level::Warning,
+                );
+                return Some(Effect::Abort);
+            }
             Input::Quit => {
-                if self.quitting {
-                    return None;
-                }
                 self.quitting = true;
                 self.control = Light::Warning;
                 self.note(
@@ -351,6 +402,58 @@ impl State {
             Input::Bottom => self.scroll = 0,
         }
         None
+    }
+
+    /// Puts up the password prompt for `user` of `account`, with
+    /// OfflineIMAP's two lines in the log, and follows the log so they are
+    /// seen. Keys go to [`State::prompt_key`] until it ends.
+    pub fn begin_prompt(&mut self, account: AccountId, user: &str) {
+        self.help = false;
+        self.scroll = 0;
+        self.note(" *** Input Required".into(), Light::Warning, Level::Warning);
+        self.note(
+            format!(" *** Please enter password for user '{user}': "),
+            Light::Warning,
+            Level::Warning,
+        );
+        self.prompt = Some(Prompt {
+            account,
+            user: user.to_owned(),
+            typed: Hidden::default(),
+        });
+    }
+
+    /// One key typed into the prompt. Nothing is echoed, not even a `*`
+    /// (OfflineIMAP echoes nothing either). Returns how the prompt ended,
+    /// once it has; without a prompt up, `None`.
+    pub fn prompt_key(&mut self, key: PromptKey) -> Option<PromptDone> {
+        let prompt = self.prompt.as_mut()?;
+        match key {
+            PromptKey::Char(c) => {
+                prompt.typed.0.push(c);
+                None
+            }
+            PromptKey::Backspace => {
+                prompt.typed.0.pop();
+                None
+            }
+            PromptKey::Submit => {
+                let typed = std::mem::take(&mut prompt.typed.0);
+                self.prompt = None;
+                self.dirty = true;
+                Some(PromptDone::Submitted(typed))
+            }
+            PromptKey::Cancel | PromptKey::Interrupt => {
+                let user = std::mem::take(&mut prompt.user);
+                self.prompt = None;
+                self.note(
+                    format!("No password entered for user '{user}'"),
+                    Light::Warning,
+                    Level::Warning,
+                );
+                Some(PromptDone::Cancelled)
+            }
+        }
     }
 
     /// Digit `d`: 0 is `*Control`, 1 the first account, and so on.

@@ -38,8 +38,12 @@ pub fn render(state: &State, now: Instant, theme: &Theme, frame: &mut Frame) {
 
     // Banner.
     let banner = Rect { height: 1, ..area };
-    let hint = if state.quitting {
-        "shutting down after the current folders".to_string()
+    let hint = if state.prompt.is_some() {
+        "typing a password (not shown): Enter sends, Esc gives none".to_string()
+    } else if state.aborting {
+        "stopping now".to_string()
+    } else if state.quitting {
+        "shutting down after the current folders; q again stops now".to_string()
     } else if state.scroll > 0 {
         format!("back {} lines, End follows", state.scroll)
     } else {

@@ -263,3 +263,16 @@ fn dry_run_marks_folder_creation() {
         Some("msg::MainThread:%5BDRYRUN%5D+Creating+folder+New%5BLocal%5D")
     );
 }
+
+#[test]
+fn getpass_names_the_account_thread_and_the_user() {
+    let mut ui = MachineUi::new(false);
+    ui.line(&Event::AccountStarted {
+        account: ACCT,
+        name: "Work".into(),
+    });
+    assert_eq!(
+        ui.getpass(ACCT, "joe@example.org").as_deref(),
+        Some("msg:getpass:Account+sync+Work:joe%40example.org")
+    );
+}

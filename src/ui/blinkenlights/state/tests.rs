@@ -417,16 +417,100 @@ fn digits_sync_a_sleeping_account_and_refuse_otherwise() {
 }
 
 #[test]
-fn quit_once_then_ignored() {
+fn quit_then_abort_then_ignored() {
     let mut s = State::new(["a".to_string()]);
     assert_eq!(s.input(Input::Quit, 10), Some(Effect::Quit));
     assert!(s.quitting);
+    assert!(!s.aborting);
     assert_eq!(s.control, Light::Warning);
     assert_eq!(
         s.log.back().unwrap().text,
         "Requested shutdown via 'q': finishing the current folders"
     );
+    assert_eq!(s.input(Input::Quit, 10), Some(Effect::Abort));
+    assert!(s.aborting);
+    assert_eq!(
+        s.log.back().unwrap().text,
+        "Requested immediate shutdown via a second 'q': stopping every account now"
+    );
     assert_eq!(s.input(Input::Quit, 10), None);
+}
+
+fn typed(s: &mut State, text: &str) {
+    for c in text.chars() {
+        assert_eq!(s.prompt_key(PromptKey::Char(c)), None);
+    }
+}
+
+#[test]
+fn password_prompt_logs_offlineimap_lines_and_submits_the_typed_text() {
+    let mut s = State::new(["a".to_string()]);
+    s.scroll = 0;
+    s.begin_prompt(ACC, "joe");
+    let lines: Vec<&str> = s.log.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(
+        lines,
+        [
+            " *** Input Required",
+            " *** Please enter password for user 'joe': "
+        ]
+    );
+    assert!(s.log.iter().all(|l| l.level == Level::Warning));
+    // Keys that mean something else are part of the password now.
+    typed(&mut s, "q1?hx");
+    assert_eq!(s.prompt_key(PromptKey::Backspace), None);
+    typed(&mut s, "sécret");
+    // Nothing typed reaches the screen, the log or a Debug dump.
+    assert_eq!(s.log.len(), 2);
+    assert!(!format!("{s:?}").contains("sécret"));
+    assert!(!s.quitting);
+    assert_eq!(
+        s.prompt_key(PromptKey::Submit),
+        Some(PromptDone::Submitted("q1?hsécret".into()))
+    );
+    assert!(s.prompt.is_none());
+    assert_eq!(s.log.len(), 2);
+    // Without a prompt, prompt keys do nothing.
+    assert_eq!(s.prompt_key(PromptKey::Submit), None);
+}
+
+#[test]
+fn password_prompt_cancel_and_backspace_on_empty() {
+    let mut s = State::new(["a".to_string()]);
+    s.begin_prompt(ACC, "joe");
+    assert_eq!(s.prompt_key(PromptKey::Backspace), None);
+    typed(&mut s, "pw");
+    assert_eq!(s.prompt_key(PromptKey::Cancel), Some(PromptDone::Cancelled));
+    assert!(s.prompt.is_none());
+    assert_eq!(
+        s.log.back().unwrap().text,
+        "No password entered for user 'joe'"
+    );
+    // A new prompt starts empty.
+    s.begin_prompt(ACC, "joe");
+    assert_eq!(
+        s.prompt_key(PromptKey::Submit),
+        Some(PromptDone::Submitted(String::new()))
+    );
+    s.begin_prompt(ACC, "joe");
+    assert_eq!(
+        s.prompt_key(PromptKey::Interrupt),
+        Some(PromptDone::Cancelled)
+    );
+}
+
+#[test]
+fn password_prompt_follows_the_log_and_hides_help() {
+    let mut s = State::new(["a".to_string()]);
+    for i in 0..20 {
+        s.note(format!("line {i}"), Light::Main, Level::Info);
+    }
+    s.input(Input::PageUp, 5);
+    s.input(Input::Help, 5);
+    assert!(s.scroll > 0 && s.help);
+    s.begin_prompt(ACC, "joe");
+    assert_eq!(s.scroll, 0);
+    assert!(!s.help);
 }
 
 #[test]

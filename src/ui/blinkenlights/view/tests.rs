@@ -461,11 +461,30 @@ fn quitting_is_shown_in_the_banner() {
     s.input(crate::ui::blinkenlights::keys::Input::Quit, 6);
     let buf = draw(&s, now, &Theme::classic(), 80, 24);
     let got = text(&buf);
-    assert!(got[0].ends_with("shutting down after the current folders"));
+    assert!(got[0].ends_with("shutting down after the current folders; q again stops now"));
     assert_eq!(
         got[11],
         "Requested shutdown via 'q': finishing the current folders"
     );
     assert_eq!(colours(&buf)[11], "R".repeat(57));
     assert_eq!(colours(&buf)[23], format!("{}R", ".".repeat(26)));
+}
+
+#[test]
+fn the_password_prompt_draws_nothing_typed() {
+    use crate::ui::blinkenlights::keys::PromptKey;
+    let now = Instant::now();
+    let mut s = scene(now);
+    s.begin_prompt(crate::event::AccountId(0), "joe");
+    for c in "zqsecret".chars() {
+        s.prompt_key(PromptKey::Char(c));
+    }
+    let buf = draw(&s, now, &Theme::classic(), 80, 24);
+    let got = text(&buf);
+    assert!(got[0].ends_with("typing a password (not shown): Enter sends, Esc gives none"));
+    assert!(
+        got.iter()
+            .any(|l| l == " *** Please enter password for user 'joe':")
+    );
+    assert!(got.iter().all(|l| !l.contains("secret")), "{got:#?}");
 }
