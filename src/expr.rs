@@ -22,7 +22,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-pub use value::{Module, Value};
+pub use pyregex::{Match, Pattern};
+pub use value::{Function, Module, Value};
 
 /// Byte range in the expression's source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

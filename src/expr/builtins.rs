@@ -380,6 +380,24 @@ pub(crate) fn attribute(obj: Value, name: &str) -> R<Value> {
                 .map_or(Value::None, |(n, _)| Value::Str(n.clone()))),
             _ => method(obj.clone(), name),
         },
+        Value::Int(_) | Value::Bool(_) => match name {
+            "real" | "numerator" => Ok(Value::Int(obj.as_int().unwrap_or(0))),
+            "imag" => Ok(Value::Int(0)),
+            "denominator" => Ok(Value::Int(1)),
+            "bit_length" | "bit_count" | "conjugate" | "to_bytes" | "from_bytes"
+            | "as_integer_ratio" | "is_integer" => {
+                not_supported(format!("int.{name} is not supported"))
+            }
+            _ => no_attr(&obj, name),
+        },
+        Value::Float(f) => match name {
+            "real" => Ok(Value::Float(*f)),
+            "imag" => Ok(Value::Float(0.0)),
+            "conjugate" | "hex" | "fromhex" | "as_integer_ratio" | "is_integer" => {
+                not_supported(format!("float.{name} is not supported"))
+            }
+            _ => no_attr(&obj, name),
+        },
         _ => method(obj, name),
     }
 }
@@ -1622,8 +1640,9 @@ fn pad(s: &str, width: i64, fill: char, align: char) -> String {
     let (left, right) = match align {
         '<' => (0, total),
         '>' => (total, 0),
-        // Python's str.center puts the odd extra space on the right,
-        // unless the total padding and the width are both odd.
+        // Format specs put the odd extra fill on the right...
+        '^' => (total / 2, total - total / 2),
+        // ...str.center too, unless the padding and the width are both odd.
         _ => {
             let left = total / 2 + (total & usize_of(width) & 1);
             (left, total - left)
@@ -1889,7 +1908,7 @@ fn str_method(s: &str, name: &str, args: Vec<Value>, kwargs: Vec<(String, Value)
             let align = match name {
                 "ljust" => '<',
                 "rjust" => '>',
-                _ => '^',
+                _ => 'c',
             };
             Ok(Value::Str(pad(s, w, fill, align)))
         }

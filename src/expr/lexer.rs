@@ -299,7 +299,19 @@ fn number(src: &str, start: usize) -> Result<(Tok, usize), SyntaxErr> {
     if i < b.len() && (b[i].is_ascii_alphabetic() || b[i] == b'_') {
         return Err(bad(i + 1));
     }
-    let text: String = src[start..i].chars().filter(|c| *c != '_').collect();
+    let raw = &src[start..i];
+    let b2 = raw.as_bytes();
+    // An underscore must sit between two digits.
+    for (k, c) in b2.iter().enumerate() {
+        if *c == b'_'
+            && !(k > 0
+                && b2[k - 1].is_ascii_digit()
+                && b2.get(k + 1).is_some_and(u8::is_ascii_digit))
+        {
+            return Err(bad(i));
+        }
+    }
+    let text: String = raw.chars().filter(|c| *c != '_').collect();
     if is_float {
         text.parse::<f64>()
             .map(|f| (Tok::Float(f), i))

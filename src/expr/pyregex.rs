@@ -790,7 +790,38 @@ pub(crate) enum Piece {
     Group(usize),
 }
 
+impl Pattern {
+    /// The pattern as written in Python.
+    pub fn pattern(&self) -> &str {
+        &self.source
+    }
+
+    /// Python's `Pattern.flags` (including `re.UNICODE`).
+    pub fn flags(&self) -> i64 {
+        self.flags
+    }
+}
+
 impl Match {
+    /// The text of group `g` (0 = the whole match), if it took part.
+    pub fn group(&self, g: usize) -> Option<&str> {
+        self.group_str(g)
+    }
+
+    /// The number of capture groups of the pattern.
+    pub fn groups_len(&self) -> usize {
+        self.group_count()
+    }
+
+    /// Character offsets of group `g`, as Python's `Match.span(g)`.
+    pub fn char_span(&self, g: usize) -> Option<(usize, usize)> {
+        let (s, e) = (*self.spans.get(g)?)?;
+        Some((
+            self.string[..s].chars().count(),
+            self.string[..e].chars().count(),
+        ))
+    }
+
     fn char_index(&self, byte: usize) -> i64 {
         i64::try_from(self.string[..byte].chars().count()).unwrap_or(i64::MAX)
     }

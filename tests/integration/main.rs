@@ -12,3 +12,5 @@ mod architecture;
 mod harness;
 // The real binary end to end against a private Dovecot.
 mod sync_dovecot;
+// The Python expression evaluator against real python3.
+mod expr_python;
