@@ -10,220 +10,77 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
+#[rustfmt::skip]
 const FUNCTIONS: &[&str] = &[
-    "len",
-    "str",
-    "int",
-    "float",
-    "bool",
-    "list",
-    "tuple",
-    "set",
-    "dict",
-    "frozenset",
-    "type",
-    "sorted",
-    "reversed",
-    "min",
-    "max",
-    "sum",
-    "any",
-    "all",
-    "map",
-    "filter",
-    "enumerate",
-    "range",
-    "zip",
-    "isinstance",
-    "abs",
-    "cmp",
-    "repr",
-    "ord",
-    "chr",
-    "round",
-    "callable",
-    "divmod",
-    "hex",
-    "oct",
-    "bin",
+    "len", "str", "int", "float", "bool", "list", "tuple", "set", "dict", "frozenset", "type",
+    "sorted", "reversed", "min", "max", "sum", "any", "all", "map", "filter", "enumerate", "range",
+    "zip", "isinstance", "abs", "cmp", "repr", "ord", "chr", "round", "callable", "divmod", "hex",
+    "oct", "bin",
 ];
 
 /// Python builtins we do not implement: NotSupported, not NameError, so
 /// the caller can fall back to a real Python.
+#[rustfmt::skip]
 const OTHER_BUILTINS: &[&str] = &[
-    "open",
-    "print",
-    "input",
-    "eval",
-    "exec",
-    "compile",
-    "getattr",
-    "setattr",
-    "hasattr",
-    "delattr",
-    "globals",
-    "locals",
-    "vars",
-    "dir",
-    "id",
-    "hash",
-    "iter",
-    "next",
-    "format",
-    "object",
-    "super",
-    "bytes",
-    "bytearray",
-    "complex",
-    "memoryview",
-    "property",
-    "slice",
-    "issubclass",
-    "pow",
-    "ascii",
-    "breakpoint",
-    "classmethod",
-    "staticmethod",
-    "help",
-    "__import__",
-    "Exception",
-    "ValueError",
-    "TypeError",
-    "KeyError",
-    "IndexError",
-    "NotImplemented",
-    "Ellipsis",
-    "exit",
-    "quit",
-    "aiter",
-    "anext",
+    "open", "print", "input", "eval", "exec", "compile", "getattr", "setattr", "hasattr",
+    "delattr", "globals", "locals", "vars", "dir", "id", "hash", "iter", "next", "format",
+    "object", "super", "bytes", "bytearray", "complex", "memoryview", "property", "slice",
+    "issubclass", "pow", "ascii", "breakpoint", "classmethod", "staticmethod", "help",
+    "__import__", "Exception", "ValueError", "TypeError", "KeyError", "IndexError",
+    "NotImplemented", "Ellipsis", "exit", "quit", "aiter", "anext",
 ];
 
+#[rustfmt::skip]
 const STR_METHODS: &[&str] = &[
-    "startswith",
-    "endswith",
-    "lower",
-    "upper",
-    "replace",
-    "split",
-    "rsplit",
-    "join",
-    "strip",
-    "lstrip",
-    "rstrip",
-    "find",
-    "rfind",
-    "index",
-    "rindex",
-    "count",
-    "format",
-    "capitalize",
-    "title",
-    "isdigit",
-    "isalpha",
-    "isalnum",
-    "isspace",
-    "islower",
-    "isupper",
-    "isnumeric",
-    "isdecimal",
-    "swapcase",
-    "casefold",
-    "zfill",
-    "center",
-    "ljust",
-    "rjust",
-    "partition",
-    "rpartition",
-    "splitlines",
-    "removeprefix",
-    "removesuffix",
+    "startswith", "endswith", "lower", "upper", "replace", "split", "rsplit", "join", "strip",
+    "lstrip", "rstrip", "find", "rfind", "index", "rindex", "count", "format", "capitalize",
+    "title", "isdigit", "isalpha", "isalnum", "isspace", "islower", "isupper", "isnumeric",
+    "isdecimal", "swapcase", "casefold", "zfill", "center", "ljust", "rjust", "partition",
+    "rpartition", "splitlines", "removeprefix", "removesuffix",
 ];
+#[rustfmt::skip]
 const STR_OTHER: &[&str] = &[
-    "encode",
-    "format_map",
-    "istitle",
-    "isprintable",
-    "isascii",
-    "isidentifier",
-    "maketrans",
-    "translate",
-    "expandtabs",
+    "encode", "format_map", "istitle", "isprintable", "isascii", "isidentifier", "maketrans",
+    "translate", "expandtabs",
 ];
 const LIST_METHODS: &[&str] = &["index", "count", "copy"];
+#[rustfmt::skip]
 const LIST_OTHER: &[&str] = &[
     "append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse",
 ];
 const TUPLE_METHODS: &[&str] = &["index", "count"];
 const DICT_METHODS: &[&str] = &["get", "keys", "values", "items", "copy"];
+#[rustfmt::skip]
 const DICT_OTHER: &[&str] = &[
-    "pop",
-    "popitem",
-    "setdefault",
-    "update",
-    "clear",
-    "fromkeys",
+    "pop", "popitem", "setdefault", "update", "clear", "fromkeys",
 ];
+#[rustfmt::skip]
 const SET_METHODS: &[&str] = &[
-    "union",
-    "intersection",
-    "difference",
-    "symmetric_difference",
-    "issubset",
-    "issuperset",
-    "isdisjoint",
-    "copy",
+    "union", "intersection", "difference", "symmetric_difference", "issubset", "issuperset",
+    "isdisjoint", "copy",
 ];
+#[rustfmt::skip]
 const SET_OTHER: &[&str] = &[
-    "add",
-    "remove",
-    "discard",
-    "pop",
-    "clear",
-    "update",
-    "intersection_update",
-    "difference_update",
-    "symmetric_difference_update",
+    "add", "remove", "discard", "pop", "clear", "update", "intersection_update",
+    "difference_update", "symmetric_difference_update",
 ];
+#[rustfmt::skip]
 const PATTERN_METHODS: &[&str] = &[
-    "match",
-    "search",
-    "fullmatch",
-    "sub",
-    "subn",
-    "split",
-    "findall",
-    "finditer",
+    "match", "search", "fullmatch", "sub", "subn", "split", "findall", "finditer",
 ];
+#[rustfmt::skip]
 const MATCH_METHODS: &[&str] = &[
-    "group",
-    "groups",
-    "groupdict",
-    "start",
-    "end",
-    "span",
-    "expand",
+    "group", "groups", "groupdict", "start", "end", "span", "expand",
 ];
+#[rustfmt::skip]
 const RE_FUNCS: &[&str] = &[
-    "re.sub",
-    "re.subn",
-    "re.search",
-    "re.match",
-    "re.fullmatch",
-    "re.split",
-    "re.findall",
-    "re.finditer",
-    "re.compile",
-    "re.escape",
+    "re.sub", "re.subn", "re.search", "re.match", "re.fullmatch", "re.split", "re.findall",
+    "re.finditer", "re.compile", "re.escape",
 ];
+#[rustfmt::skip]
 const OSPATH_FUNCS: &[&str] = &[
-    "os.path.join",
-    "os.path.basename",
-    "os.path.dirname",
-    "os.path.splitext",
-    "os.path.split",
-    "os.path.normpath",
-    "os.path.isabs",
+    "os.path.join", "os.path.basename", "os.path.dirname", "os.path.splitext", "os.path.split",
+    "os.path.normpath", "os.path.isabs",
 ];
 
 fn type_err<T>(msg: impl Into<String>) -> R<T> {
@@ -1201,17 +1058,18 @@ pub(crate) fn call_builtin(
     }
 }
 
-static PATTERN_CACHE: LazyLock<Mutex<HashMap<(String, i64), Arc<Pattern>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+type PatternCache = Mutex<HashMap<(String, i64), Arc<Pattern>>>;
+
+static PATTERN_CACHE: LazyLock<PatternCache> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// Compiles through a small cache, as Python's `re` does: nametrans runs
 /// the same `re.sub` once per folder.
 pub(crate) fn compile_pattern(source: &str, flags: i64) -> R<Arc<Pattern>> {
     let key = (source.to_string(), flags);
-    if let Ok(cache) = PATTERN_CACHE.lock() {
-        if let Some(p) = cache.get(&key) {
-            return Ok(p.clone());
-        }
+    if let Ok(cache) = PATTERN_CACHE.lock()
+        && let Some(p) = cache.get(&key)
+    {
+        return Ok(p.clone());
     }
     let p = Arc::new(Pattern::compile(source, flags)?);
     if let Ok(mut cache) = PATTERN_CACHE.lock() {
@@ -2150,10 +2008,13 @@ fn match_method(m: &Match, name: &str, args: Vec<Value>, kwargs: Vec<(String, Va
     }
 }
 
+/// A dict entry.
+type Pair = (Value, Value);
+
 /// `fmt % args`.
 #[allow(clippy::too_many_lines)]
 pub(crate) fn percent_format(fmt: &str, args: &Value) -> R<String> {
-    let (items, mapping): (Vec<Value>, Option<&Vec<(Value, Value)>>) = match args {
+    let (items, mapping): (Vec<Value>, Option<&[Pair]>) = match args {
         Value::Tuple(t) => (t.clone(), None),
         Value::Dict(d) => (vec![args.clone()], Some(d)),
         other => (vec![other.clone()], None),
@@ -2300,10 +2161,10 @@ pub(crate) fn percent_format(fmt: &str, args: &Value) -> R<String> {
                     'o' => format!("{u:o}"),
                     _ => u.to_string(),
                 };
-                if let Some(p) = precision {
-                    if digits.len() < p {
-                        digits = format!("{}{digits}", "0".repeat(p - digits.len()));
-                    }
+                if let Some(p) = precision
+                    && digits.len() < p
+                {
+                    digits = format!("{}{digits}", "0".repeat(p - digits.len()));
                 }
                 if flags.contains('#') && conv != 'd' && conv != 'i' && conv != 'u' {
                     digits = format!("0{}{digits}", if conv == 'o' { 'o' } else { conv });

@@ -146,10 +146,9 @@ impl Interp {
                     [arg],
                     [],
                 ) = (&f, args.as_slice(), kwargs.as_slice())
+                    && let NodeKind::Comp(CompKind::Gen, elt, fors) = &arg.kind
                 {
-                    if let NodeKind::Comp(CompKind::Gen, elt, fors) = &arg.kind {
-                        return self.any_all(cx, *name == "any", elt, fors, scope);
-                    }
+                    return self.any_all(cx, *name == "any", elt, fors, scope);
                 }
                 let args = self.eval_all(cx, args, scope)?;
                 let mut kw = Vec::with_capacity(kwargs.len());
@@ -581,10 +580,10 @@ pub(crate) fn binary(op: BinOp, a: Value, b: Value) -> R<Value> {
             b.type_name()
         ))
     };
-    if op == BinOp::Mod {
-        if let V::Str(fmt) = &a {
-            return builtins::percent_format(fmt, &b).map(V::Str);
-        }
+    if op == BinOp::Mod
+        && let V::Str(fmt) = &a
+    {
+        return builtins::percent_format(fmt, &b).map(V::Str);
     }
     if is_int(&a) && is_int(&b) {
         let (x, y) = (a.as_int().unwrap_or(0), b.as_int().unwrap_or(0));
@@ -651,46 +650,46 @@ pub(crate) fn binary(op: BinOp, a: Value, b: Value) -> R<Value> {
         };
         return r.map_or_else(overflow, |i| Ok(V::Int(i)));
     }
-    if let (Some(x), Some(y)) = (float_of(&a), float_of(&b)) {
-        if !matches!(
+    if let (Some(x), Some(y)) = (float_of(&a), float_of(&b))
+        && !matches!(
             op,
             BinOp::BitOr | BinOp::BitAnd | BinOp::BitXor | BinOp::LShift | BinOp::RShift
-        ) {
-            return Ok(V::Float(match op {
-                BinOp::Add => x + y,
-                BinOp::Sub => x - y,
-                BinOp::Mul => x * y,
-                BinOp::Div | BinOp::FloorDiv | BinOp::Mod if y == 0.0 => {
-                    return exc(ErrorKind::ZeroDivision, "float division by zero");
-                }
-                BinOp::Div => x / y,
-                BinOp::FloorDiv => (x / y).floor(),
-                BinOp::Mod => {
-                    let r = x % y;
-                    if r != 0.0 && (r < 0.0) != (y < 0.0) {
-                        r + y
-                    } else {
-                        r
-                    }
-                }
-                _ => {
-                    if x == 0.0 && y < 0.0 {
-                        return exc(
-                            ErrorKind::ZeroDivision,
-                            "0.0 cannot be raised to a negative power",
-                        );
-                    }
-                    let r = x.powf(y);
-                    if r.is_nan() && !x.is_nan() && !y.is_nan() {
-                        return exc(ErrorKind::NotSupported, "complex results are not supported");
-                    }
-                    if r.is_infinite() && x.is_finite() && y.is_finite() {
-                        return exc(ErrorKind::Overflow, "(34, 'Numerical result out of range')");
-                    }
+        )
+    {
+        return Ok(V::Float(match op {
+            BinOp::Add => x + y,
+            BinOp::Sub => x - y,
+            BinOp::Mul => x * y,
+            BinOp::Div | BinOp::FloorDiv | BinOp::Mod if y == 0.0 => {
+                return exc(ErrorKind::ZeroDivision, "float division by zero");
+            }
+            BinOp::Div => x / y,
+            BinOp::FloorDiv => (x / y).floor(),
+            BinOp::Mod => {
+                let r = x % y;
+                if r != 0.0 && (r < 0.0) != (y < 0.0) {
+                    r + y
+                } else {
                     r
                 }
-            }));
-        }
+            }
+            _ => {
+                if x == 0.0 && y < 0.0 {
+                    return exc(
+                        ErrorKind::ZeroDivision,
+                        "0.0 cannot be raised to a negative power",
+                    );
+                }
+                let r = x.powf(y);
+                if r.is_nan() && !x.is_nan() && !y.is_nan() {
+                    return exc(ErrorKind::NotSupported, "complex results are not supported");
+                }
+                if r.is_infinite() && x.is_finite() && y.is_finite() {
+                    return exc(ErrorKind::Overflow, "(34, 'Numerical result out of range')");
+                }
+                r
+            }
+        }));
     }
     match (op, &a, &b) {
         (BinOp::Add, V::Str(x), V::Str(y)) => Ok(V::Str(format!("{x}{y}"))),

@@ -46,10 +46,10 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxErr> {
         if out.is_empty() && !matches!(c, b' ' | b'\t' | b'\x0c' | b'#' | b'\r' | b'\n') {
             // Python's eval accepts indentation on the first line only.
             let line = src[..i].rfind('\n').map(|k| k + 1);
-            if let Some(ls) = line {
-                if ls < i {
-                    return Err(err(ErrorKind::Syntax, "unexpected indent", ls, i));
-                }
+            if let Some(ls) = line
+                && ls < i
+            {
+                return Err(err(ErrorKind::Syntax, "unexpected indent", ls, i));
             }
         }
         match c {

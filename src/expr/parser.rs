@@ -103,6 +103,7 @@ pub(crate) enum NodeKind {
     Lambda(Arc<LambdaDef>),
 }
 
+#[rustfmt::skip]
 const KEYWORDS: &[&str] = &[
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
     "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
@@ -129,6 +130,9 @@ pub(crate) fn parse(src: &str) -> Result<Node, SyntaxErr> {
     }
     Ok(node)
 }
+
+/// Positional and keyword arguments of a call.
+type CallArgs = (Vec<Node>, Vec<(String, Node)>);
 
 struct Parser {
     toks: Vec<Token>,
@@ -521,7 +525,7 @@ impl Parser {
         }
     }
 
-    fn call_args(&mut self) -> Result<(Vec<Node>, Vec<(String, Node)>), SyntaxErr> {
+    fn call_args(&mut self) -> Result<CallArgs, SyntaxErr> {
         let mut args = Vec::new();
         let mut kwargs: Vec<(String, Node)> = Vec::new();
         while !self.eat_op(")") {

@@ -190,7 +190,7 @@ impl Translator<'_> {
             }
             k += 1;
         }
-        if self.chars.get(k) == Some(&'}') && !(lo.is_empty() && !comma) {
+        if (comma || !lo.is_empty()) && self.chars.get(k) == Some(&'}') {
             self.i = k + 1;
             let lo = if lo.is_empty() { "0".to_string() } else { lo };
             if comma {
@@ -381,7 +381,7 @@ impl Translator<'_> {
                     k += 1;
                 }
                 if v > 0o377 {
-                    return re_err(format!("octal escape value outside of range 0-0o377"));
+                    return re_err("octal escape value outside of range 0-0o377".to_string());
                 }
                 lit(&mut self.out, char::from_u32(v).unwrap_or('\0'));
             }
@@ -888,10 +888,10 @@ impl Match {
         // and among equals the outermost (lowest number).
         let mut best: Option<(usize, usize)> = None;
         for g in 1..self.spans.len() {
-            if let Some((_, e)) = self.spans[g] {
-                if best.is_none_or(|(_, be)| e > be) {
-                    best = Some((g, e));
-                }
+            if let Some((_, e)) = self.spans[g]
+                && best.is_none_or(|(_, be)| e > be)
+            {
+                best = Some((g, e));
             }
         }
         best.map(|(g, _)| g)
