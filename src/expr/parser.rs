@@ -512,11 +512,14 @@ impl Parser {
                     },
                     kind: NodeKind::Call(Box::new(node), args, kwargs),
                 };
-            } else if self.eat_op("[") {
+            } else if self.is_op("[") {
+                let open = self.cur_span();
+                self.pos += 1;
                 let index = self.subscript()?;
                 self.expect_op("]")?;
                 node = Node {
-                    span: span(node.span, self.prev_span()),
+                    // Like calls, subscript errors point at the bracket.
+                    span: span(open, self.prev_span()),
                     kind: NodeKind::Index(Box::new(node), Box::new(index)),
                 };
             } else {
