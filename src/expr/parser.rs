@@ -553,11 +553,9 @@ impl Parser {
                         span: span(start, self.prev_span()),
                         kind: NodeKind::Comp(CompKind::Gen, Box::new(arg), fors),
                     });
-                    if !self.is_op(")") || !args.len() == 1 {
-                        // Python requires a lone generator argument here.
-                        if !self.is_op(")") {
-                            return Err(self.error("Generator expression must be parenthesized"));
-                        }
+                    // Python requires a lone generator argument here.
+                    if args.len() > 1 || !self.is_op(")") {
+                        return Err(self.error("Generator expression must be parenthesized"));
                     }
                 } else {
                     args.push(arg);
