@@ -12,6 +12,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod event;
+pub mod expr;
 pub mod imap;
 pub mod maildir;
 pub mod runtime;

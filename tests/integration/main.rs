@@ -20,3 +20,5 @@ mod ui_lines;
 mod signals;
 // Password prompts (Blinkenlights, ttyui, machineui, basic) and the second q.
 mod prompt;
+// The Python expression evaluator against real python3.
+mod expr_python;
