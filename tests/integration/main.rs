@@ -10,3 +10,5 @@ mod imap;
 mod architecture;
 // Running the real binary against a private Dovecot.
 mod harness;
+// SIGKILL at many points of the passes; nothing lost or duplicated.
+mod crash;
