@@ -113,45 +113,107 @@ impl Rng {
     }
 }
 
-/// A TCP relay between the binary and Dovecot that forwards a set number
-/// of bytes (both directions together) and then nothing more, holding the
-/// connections open: the binary cannot get past that point of the
-/// conversation, however fast or slow the machine is, so killing it a
-/// moment later lands at a known place of the sync.
+/// A TCP relay between the binary and Dovecot that stops forwarding at a
+/// chosen point of the conversation and then holds the connections open,
+/// silent: the binary cannot get past that point, however fast or slow
+/// the machine is, so killing it then lands at a known place of the sync.
 struct Relay {
     port: u16,
     shared: Arc<(Mutex<Budget>, Condvar)>,
 }
 
+/// Where a run's conversation is cut.
+#[derive(Clone, Copy, Debug)]
+enum Cut {
+    Never,
+    /// After this many bytes (both directions together).
+    At(u64),
+    /// This many bytes past the first work command (see [`WORK`]): the
+    /// listing before it varies in size with the state.
+    AfterWork(u64),
+    /// Just before the server's answer to the k-th work command (from 1):
+    /// the server has carried it out, the client never hears of it.
+    Unheard(u32),
+}
+
 struct Budget {
+    rule: Cut,
     limit: u64,
     used: u64,
-    /// When set, the first command that changes something (or fetches a
-    /// body) sets `limit` to this many bytes past it.
-    after_work: Option<u64>,
-    /// Where that first command was.
-    first_work: Option<u64>,
     /// Set when `limit` stopped a transfer.
     cut: bool,
     /// Bumped for each new run; relays of older runs then close.
     epoch: u64,
+    /// Where the first work command was.
+    first_work: Option<u64>,
+    work_commands: u32,
+    /// With `Cut::Unheard`, the tag (and space) of the command whose
+    /// answer is held back.
+    mute_tag: Option<Vec<u8>>,
+}
+
+impl Budget {
+    fn new(rule: Cut, epoch: u64) -> Budget {
+        Budget {
+            rule,
+            limit: match rule {
+                Cut::At(n) => n,
+                _ => u64::MAX,
+            },
+            used: 0,
+            cut: false,
+            epoch,
+            first_work: None,
+            work_commands: 0,
+            mute_tag: None,
+        }
+    }
+
+    /// Bytes of `chunk` that one side may forward, applying the rule.
+    /// `work` are the tags of the work commands the chunk (from the
+    /// client) completed.
+    fn allow(
+        &mut self,
+        chunk: &[u8],
+        from_client: bool,
+        at_line_start: bool,
+        work: Vec<Vec<u8>>,
+    ) -> usize {
+        for tag in work {
+            self.work_commands += 1;
+            if self.first_work.is_none() {
+                self.first_work = Some(self.used);
+                if let Cut::AfterWork(x) = self.rule {
+                    self.limit = self.used + x;
+                }
+            }
+            if matches!(self.rule, Cut::Unheard(k) if k == self.work_commands) {
+                self.mute_tag = Some(tag);
+            }
+        }
+        if let (false, Some(tag)) = (from_client, &self.mute_tag) {
+            let answer = (0..chunk.len()).find(|&p| {
+                (if p == 0 {
+                    at_line_start
+                } else {
+                    chunk[p - 1] == b'\n'
+                }) && chunk[p..].starts_with(tag)
+            });
+            if let Some(p) = answer {
+                self.limit = self.limit.min(self.used + p as u64);
+            }
+        }
+        let allowed = (self.limit.saturating_sub(self.used)).min(chunk.len() as u64) as usize;
+        self.used += allowed as u64;
+        allowed
+    }
 }
 
 impl Relay {
     fn start(target: u16) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let shared = Arc::new((
-            Mutex::new(Budget {
-                limit: u64::MAX,
-                used: 0,
-                after_work: None,
-                first_work: None,
-                cut: false,
-                epoch: 0,
-            }),
-            Condvar::new(),
-        ));
+        let shared = Arc::new((Mutex::new(Budget::new(Cut::Never, 0)), Condvar::new()));
         let s = shared.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
@@ -160,45 +222,35 @@ impl Relay {
                     continue;
                 };
                 let epoch = s.0.lock().unwrap().epoch;
-                let mut from_client = true;
-                for (from, to) in [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                    (server, client),
-                ] {
+                let c2s = (
+                    client.try_clone().unwrap(),
+                    server.try_clone().unwrap(),
+                    true,
+                );
+                for (from, to, from_client) in [c2s, (server, client, false)] {
                     let s = s.clone();
-                    let s_is_client = from_client;
-                    std::thread::spawn(move || pump(from, to, &s, epoch, s_is_client));
-                    // Only the client's bytes carry commands.
-                    from_client = false;
+                    std::thread::spawn(move || pump(from, to, &s, epoch, from_client));
                 }
             }
         });
         Relay { port, shared }
     }
 
-    /// Starts a new run: forward `limit` bytes from now on, or (with
-    /// `after_work`) that many past the first command that does some work.
-    fn reset(&self, limit: u64, after_work: Option<u64>) {
+    /// Starts a new run, cut where `rule` says.
+    fn reset(&self, rule: Cut) {
         let mut b = self.shared.0.lock().unwrap();
-        *b = Budget {
-            limit,
-            used: 0,
-            after_work,
-            first_work: None,
-            cut: false,
-            epoch: b.epoch + 1,
-        };
+        *b = Budget::new(rule, b.epoch + 1);
         self.shared.1.notify_all();
     }
 
-    /// Bytes forwarded since the last reset, and where the first work
-    /// command was.
-    fn used(&self) -> (u64, Option<u64>) {
+    /// Bytes forwarded since the last reset, where the first work command
+    /// was, and how many there were.
+    fn used(&self) -> (u64, Option<u64>, u32) {
         let b = self.shared.0.lock().unwrap();
-        (b.used, b.first_work)
+        (b.used, b.first_work, b.work_commands)
     }
 
-    /// Waits until the budget has stopped a transfer (true) or `child` has
+    /// Waits until the rule has stopped a transfer (true) or `child` has
     /// exited (false).
     fn wait_cut(&self, child: &mut Child) -> bool {
         let (lock, cond) = &*self.shared;
@@ -215,12 +267,39 @@ impl Relay {
     }
 }
 
-/// Commands after which the sync changes things: the listing before them
-/// (whose size varies with the state) is over.
+/// Commands after which the sync changes things (or fetches bodies, which
+/// downloads and pairing do just before changing things).
 const WORK: [&[u8]; 4] = [b"BODY.PEEK[]", b"UID STORE", b" APPEND ", b"EXPUNGE"];
 
-fn is_work(chunk: &[u8]) -> bool {
-    WORK.iter().any(|w| chunk.windows(w.len()).any(|x| x == *w))
+/// The client's current command line (its start), to spot work commands
+/// however the client's writes are split.
+#[derive(Default)]
+struct Lines {
+    current: Vec<u8>,
+    counted: bool,
+}
+
+impl Lines {
+    /// The tags (with their trailing space) of the work commands `chunk`
+    /// completes.
+    fn feed(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
+        let mut found = Vec::new();
+        for &b in chunk {
+            if self.current.len() < 256 {
+                self.current.push(b);
+                if !self.counted && WORK.iter().any(|w| self.current.ends_with(w)) {
+                    self.counted = true;
+                    let end = self.current.iter().position(|c| *c == b' ').unwrap_or(0);
+                    found.push(self.current[..=end].to_vec());
+                }
+            }
+            if b == b'\n' {
+                self.current.clear();
+                self.counted = false;
+            }
+        }
+        found
+    }
 }
 
 fn pump(
@@ -232,30 +311,31 @@ fn pump(
 ) {
     let (lock, cond) = shared;
     let mut buf = vec![0u8; 16 * 1024];
+    let mut at_line_start = true;
+    let mut lines = Lines::default();
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
+        };
+        let work = if from_client {
+            lines.feed(&buf[..n])
+        } else {
+            Vec::new()
         };
         let allowed = {
             let mut b = lock.lock().unwrap();
             if b.epoch != epoch {
                 break;
             }
-            if from_client && b.first_work.is_none() && is_work(&buf[..n]) {
-                b.first_work = Some(b.used);
-                if let Some(x) = b.after_work {
-                    b.limit = b.used + x;
-                }
-            }
-            let allowed = (b.limit.saturating_sub(b.used)).min(n as u64) as usize;
-            b.used += allowed as u64;
+            let allowed = b.allow(&buf[..n], from_client, at_line_start, work);
             if allowed < n {
                 b.cut = true;
                 cond.notify_all();
             }
             allowed
         };
+        at_line_start = buf[n - 1] == b'\n';
         if to.write_all(&buf[..allowed]).is_err() {
             break;
         }
@@ -423,6 +503,22 @@ impl World {
         }
         c.logout();
         s
+    }
+
+    /// See [`Stats::left_for_pairing`].
+    fn left_for_pairing(&self) -> bool {
+        let mut c = self.imap();
+        let mut found = false;
+        for f in Self::server_folders(&mut c) {
+            c.select(&f);
+            let on_server = c.uids();
+            let local = read_maildir(&self.env.maildir().join(&f));
+            let known: Vec<u32> = local.iter().filter_map(|m| m.uid).collect();
+            found |= local.iter().any(|m| m.uid.is_none())
+                && on_server.iter().any(|u| !known.contains(u));
+        }
+        c.logout();
+        found
     }
 
     /// Local message files of `folder` by CRLF body.
@@ -616,6 +712,8 @@ struct Traffic {
     start_up: u64,
     /// From there to the end.
     work: u64,
+    /// How many work commands there were.
+    commands: u32,
 }
 
 /// A run of the binary; warnings and errors are collected (stdout is
@@ -677,15 +775,16 @@ fn kill(mut child: Child) -> (ExitStatus, String) {
 fn measure(scenario: fn(&mut World), name: &str) -> Traffic {
     let mut twin = World::new(&format!("{name}twin"));
     scenario(&mut twin);
-    twin.relay.reset(u64::MAX, None);
+    twin.relay.reset(Cut::Never);
     twin.env.sync();
-    let (full, first_work) = twin.relay.used();
+    let (full, first_work, commands) = twin.relay.used();
     let start_up = first_work.expect("the scenario has no work");
     twin.check("uninterrupted run");
     twin.check_stable();
     Traffic {
         start_up,
         work: full - start_up,
+        commands,
     }
 }
 
@@ -696,51 +795,63 @@ struct Stats {
     killed: usize,
     /// Killed runs after which something had changed on either side.
     killed_after_changes: usize,
-    /// Killed while still busy with the bytes it had got (the others were
-    /// killed waiting for more).
+    /// Killed while still busy with what they had got (the others were
+    /// killed waiting for the server).
     killed_busy: usize,
+    /// Killed after the server carried out a change whose answer never
+    /// reached the client.
+    killed_unheard: usize,
+    /// Kills that left a server message whose UID no local file carries
+    /// beside a local message without a UID: an upload that only the
+    /// server knows of, for pairing to sort out.
+    left_for_pairing: usize,
 }
-
-/// Aimed number of kills after some work per scenario.
-const KILLS: u64 = 20;
 
 /// Kill runs until one finishes by itself, then check the result.
 ///
-/// Each run may exchange a set number of bytes with the server; then the
-/// relay holds the line, so the run stops at a known point of the
-/// conversation whatever the machine's speed. Most runs are cut a random
-/// number of bytes (up to two slices of the twin's work) after their
-/// first work command, so each gets about a slice further into the plan
-/// and the cuts land all over it: inside a download, after an APPEND or
-/// STORE the server did but whose answer never came, between folders.
-/// Three runs in five are then killed once they have done all they could
-/// with what they got (the state a crash while waiting for the server
-/// leaves); the others at a random moment while they may still be busy
-/// with it: writing files, renames, deletions, status rows. Every fifth
-/// run is cut at a random point before the first work command: login,
-/// folder creation, listing, pairing. When cuts change nothing (pairing
-/// fetches bodies that another run will fetch again) the range doubles.
-fn crash_repeatedly(w: &World, traffic: &Traffic, seed: u64) -> Stats {
+/// The relay stops each run at a point of its conversation with the
+/// server, whatever the machine's speed; the cuts walk through the plan:
+///
+/// * every fifth run is cut at a random byte before the twin's first work
+///   command: login, folder creation, listing, pairing;
+/// * one run in four of the others just before the server's answer to
+///   its k-th work command: the server has done the APPEND, STORE or
+///   EXPUNGE (or sent all of a FETCH), the client does not know;
+/// * the rest a random number of bytes (up to two slices of the twin's
+///   work) past the first work command: inside a download, an upload, a
+///   flag store, between folders.
+///
+/// Each run gets about one slice (or `2 * commands / kills` commands)
+/// further into the plan, so the kills spread over all of it. Three runs
+/// in five are then killed once they have done all they could (the state
+/// a crash while waiting for the server leaves), the others at a random
+/// moment while they may still be busy: writing files, renames,
+/// deletions, status rows. When cuts keep changing nothing (pairing
+/// fetches bodies that the next run fetches again) the ranges double.
+fn crash_repeatedly(w: &World, traffic: &Traffic, kills: u64, seed: u64) -> Stats {
     let mut rng = Rng(seed | 1);
     let mut stats = Stats::default();
     let mut before = w.fingerprint();
-    let slice = (traffic.work / KILLS).max(16);
+    let slice = (traffic.work / kills).max(16);
+    let commands = (2 * u64::from(traffic.commands) / kills).max(1);
     let mut unchanged = 0u32;
     // How long a run takes to settle after the cut, as last seen.
     let mut settle = Duration::from_millis(2);
     let debug = std::env::var_os("CRASH_DEBUG").is_some();
     loop {
         assert!(
-            stats.runs < 10 * KILLS as usize,
+            stats.runs < 10 * kills as usize,
             "no run finished: {stats:?}"
         );
-        let early = stats.runs % 5 == 4;
-        if early {
-            w.relay.reset(rng.below(traffic.start_up), None);
+        let widen = unchanged.saturating_sub(1).min(8);
+        let rule = if stats.runs % 5 == 4 {
+            Cut::At(rng.below(traffic.start_up))
+        } else if rng.below(4) == 0 {
+            Cut::Unheard(1 + rng.below(commands << widen) as u32)
         } else {
-            let range = (2 * slice) << unchanged.saturating_sub(1).min(8);
-            w.relay.reset(u64::MAX, Some(rng.below(range)));
-        }
+            Cut::AfterWork(rng.below((2 * slice) << widen))
+        };
+        w.relay.reset(rule);
         let mut child = start(&w.env);
         let busy = w.relay.wait_cut(&mut child) && rng.below(5) < 2;
         if busy {
@@ -761,45 +872,40 @@ fn crash_repeatedly(w: &World, traffic: &Traffic, seed: u64) -> Stats {
         }
         stats.killed += 1;
         stats.killed_busy += usize::from(busy);
+        stats.killed_unheard += usize::from(matches!(rule, Cut::Unheard(_)));
+        let pairing = w.left_for_pairing();
+        stats.left_for_pairing += usize::from(pairing);
         let now = w.fingerprint();
         let changed = now != before;
         before = now;
         if changed {
             stats.killed_after_changes += 1;
             unchanged = 0;
-        } else if !early {
+        } else if !matches!(rule, Cut::At(_)) {
             unchanged += 1;
         }
         if debug {
-            let (used, first) = w.relay.used();
-            let files: Vec<(String, usize)> = w
-                .env
-                .local_folders()
-                .into_iter()
-                .map(|f| {
-                    let n = read_maildir(&w.env.maildir().join(&f)).len();
-                    (f, n)
-                })
-                .collect();
+            let (used, first, n) = w.relay.used();
             eprintln!(
-                "run {}: cut at {used} bytes (work from {first:?}), busy {busy}, settle {settle:?}, changed {changed}, {files:?}",
+                "run {}: {rule:?}: cut at {used} bytes, {n} commands (work from {first:?}), \
+                 busy {busy}, settle {settle:?}, changed {changed}, pairing {pairing}",
                 stats.runs
             );
         }
     }
-    w.relay.reset(u64::MAX, None);
+    w.relay.reset(Cut::Never);
     w.env.sync();
     w.check(&format!("after {} kills", stats.killed));
     w.check_stable();
     stats
 }
 
-fn run_scenario(name: &str, scenario: fn(&mut World), seed: u64) {
+fn run_scenario(name: &str, scenario: fn(&mut World), kills: u64, seed: u64) -> Stats {
     let started = Instant::now();
     let traffic = measure(scenario, name);
     let mut w = World::new(name);
     scenario(&mut w);
-    let stats = crash_repeatedly(&w, &traffic, seed);
+    let stats = crash_repeatedly(&w, &traffic, kills, seed);
     eprintln!(
         "crash {name}: {} bytes of start-up, {} of work, {stats:?}, {:?} in all",
         traffic.start_up,
@@ -811,6 +917,11 @@ fn run_scenario(name: &str, scenario: fn(&mut World), seed: u64) {
         stats.killed_after_changes >= 5,
         "too few kills landed after some work: {stats:?}"
     );
+    assert!(
+        stats.killed_unheard >= 2,
+        "too few kills landed after an unanswered change: {stats:?}"
+    );
+    stats
 }
 
 // ---- scenarios -------------------------------------------------------------
@@ -853,7 +964,7 @@ fn copy_down(w: &mut World) {
 
 #[test]
 fn crash_during_copy_down_loses_and_duplicates_nothing() {
-    run_scenario("crashdown", copy_down, 101);
+    run_scenario("crashdown", copy_down, 20, 101);
 }
 
 /// 150 new messages written by a mail client into three folders that
@@ -965,20 +1076,24 @@ fn mixed(w: &mut World) {
 
 #[test]
 fn crash_during_copy_up_loses_and_duplicates_nothing() {
-    run_scenario("crashup", copy_up, 102);
+    let stats = run_scenario("crashup", copy_up, 20, 102);
+    assert!(
+        stats.left_for_pairing >= 2,
+        "too few kills between an APPEND and its relabelling: {stats:?}"
+    );
 }
 
 #[test]
 fn crash_during_flag_passes_loses_nothing() {
-    run_scenario("crashflags", flags, 103);
+    run_scenario("crashflags", flags, 40, 103);
 }
 
 #[test]
 fn crash_during_delete_passes_loses_and_duplicates_nothing() {
-    run_scenario("crashdel", deletes, 104);
+    run_scenario("crashdel", deletes, 40, 104);
 }
 
 #[test]
 fn crash_during_mixed_changes_loses_and_duplicates_nothing() {
-    run_scenario("crashmixed", mixed, 105);
+    run_scenario("crashmixed", mixed, 20, 105);
 }
