@@ -22,3 +22,5 @@ mod signals;
 mod prompt;
 // The Python expression evaluator against real python3.
 mod expr_python;
+// SIGKILL at many points of the passes; nothing lost or duplicated.
+mod crash;
