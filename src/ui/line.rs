@@ -63,28 +63,48 @@ pub async fn run_line_ui(
     mut events: UnboundedReceiver<Event>,
     mut out: impl Write,
 ) -> io::Result<()> {
-    const BATCH: usize = 256;
     let mut batch = Vec::with_capacity(BATCH);
     let mut text = String::new();
+    write_header(&mut ui, &mut out)?;
+    while events.recv_many(&mut batch, BATCH).await > 0 {
+        write_batch(&mut ui, &mut batch, &mut text, &mut out)?;
+    }
+    out.flush()
+}
+
+/// How many events a line UI takes from its channel at once.
+pub(crate) const BATCH: usize = 256;
+
+/// The UI's header line(s), if it has any (machineui's protocol line).
+pub(crate) fn write_header(ui: &mut impl LineUi, out: &mut impl Write) -> io::Result<()> {
     if let Some(header) = ui.header() {
         out.write_all(header.as_bytes())?;
         out.write_all(b"\n")?;
         out.flush()?;
     }
-    while events.recv_many(&mut batch, BATCH).await > 0 {
-        text.clear();
-        for ev in batch.drain(..) {
-            if let Some(line) = ui.line(&ev) {
-                text.push_str(&line);
-                text.push('\n');
-            }
-        }
-        if !text.is_empty() {
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
+    Ok(())
+}
+
+/// Formats a batch of events (draining it) and writes the lines with one
+/// write and one flush; `text` is a reusable buffer.
+pub(crate) fn write_batch(
+    ui: &mut impl LineUi,
+    batch: &mut Vec<Event>,
+    text: &mut String,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    text.clear();
+    for ev in batch.drain(..) {
+        if let Some(line) = ui.line(&ev) {
+            text.push_str(&line);
+            text.push('\n');
         }
     }
-    out.flush()
+    if !text.is_empty() {
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+    }
+    Ok(())
 }
 
 /// OfflineIMAP's `Noninteractive.Basic`: every INFO, warning and error

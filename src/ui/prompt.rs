@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{AccountId, Event, PasswordAnswer, PasswordRequest};
-use crate::ui::line::LineUi;
+use crate::ui::line::{BATCH, LineUi, write_batch, write_header};
 
 /// How a line UI answers a password request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,15 +40,10 @@ pub async fn run_line_ui_asking(
     shutdown: CancellationToken,
     mut out: impl Write,
 ) -> io::Result<()> {
-    const BATCH: usize = 256;
     let mut batch = Vec::with_capacity(BATCH);
     let mut text = String::new();
     let mut requests_open = true;
-    if let Some(header) = ui.header() {
-        out.write_all(header.as_bytes())?;
-        out.write_all(b"\n")?;
-        out.flush()?;
-    }
+    write_header(&mut ui, &mut out)?;
     loop {
         tokio::select! {
             // Lines already sent are printed before a prompt that came
@@ -58,17 +53,7 @@ pub async fn run_line_ui_asking(
                 if n == 0 {
                     break;
                 }
-                text.clear();
-                for ev in batch.drain(..) {
-                    if let Some(line) = ui.line(&ev) {
-                        text.push_str(&line);
-                        text.push('\n');
-                    }
-                }
-                if !text.is_empty() {
-                    out.write_all(text.as_bytes())?;
-                    out.flush()?;
-                }
+                write_batch(&mut ui, &mut batch, &mut text, &mut out)?;
             }
             req = requests.recv(), if requests_open => match req {
                 None => requests_open = false,
