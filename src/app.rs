@@ -239,11 +239,11 @@ fn spawn_ui(
     commands: &[mpsc::Sender<Command>],
     (cancel, abort): (&CancellationToken, &CancellationToken),
     theme: ui::theme::Theme,
-) -> tokio::task::JoinHandle<()> {
+) -> tokio::sync::oneshot::Receiver<()> {
     if let Some((line_ui, stream)) = kind.line_ui(false) {
         let asker = kind.asker();
         let cancel = cancel.clone();
-        return tokio::spawn(async move {
+        return on_own_thread(async move {
             use ui::prompt::run_line_ui_asking as run;
             let _ = match stream {
                 ui::Stream::Stdout => {
@@ -270,5 +270,32 @@ fn spawn_ui(
         passwords,
         theme,
     };
-    tokio::spawn(ui::blinkenlights::run_or_fall_back(events, ctx))
+    on_own_thread(ui::blinkenlights::run_or_fall_back(events, ctx))
+}
+
+/// Runs the UI on a thread and runtime of its own, so that workers busy
+/// with the disk (an fsync can take tens of milliseconds) never delay a
+/// redraw or a key press. The receiver completes when the UI has ended.
+fn on_own_thread(
+    ui: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::sync::oneshot::Receiver<()> {
+    let (done, finished) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("ui".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(ui),
+                Err(e) => eprintln!("offlineimap: cannot start the UI's runtime: {e}"),
+            }
+            let _ = done.send(());
+        });
+    if let Err(e) = spawned {
+        // `done` was dropped with the closure: the receiver completes at
+        // once and the run goes on without a UI.
+        eprintln!("offlineimap: cannot start the UI thread: {e}");
+    }
+    finished
 }

@@ -15,7 +15,6 @@ pub mod event;
 pub mod expr;
 pub mod imap;
 pub mod maildir;
-pub mod runtime;
 pub mod signals;
 pub mod status;
 pub mod sync;

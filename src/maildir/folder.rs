@@ -565,12 +565,10 @@ impl MaildirFolder {
     }
 }
 
-use crate::runtime::off_runtime;
-
 #[async_trait]
 impl Store for MaildirFolder {
     async fn snapshot(&mut self) -> Result<Snapshot, StoreError> {
-        Ok(off_runtime(|| self.scan())?)
+        Ok(self.scan()?)
     }
 
     async fn fetch(
@@ -579,7 +577,7 @@ impl Store for MaildirFolder {
         sink: &mut dyn MessageSink,
     ) -> Result<(), StoreError> {
         for &id in ids {
-            if let Some(msg) = off_runtime(|| self.read(id))? {
+            if let Some(msg) = self.read(id)? {
                 sink.accept(msg).await?;
             }
         }
@@ -587,23 +585,23 @@ impl Store for MaildirFolder {
     }
 
     async fn append(&mut self, msg: &Message, uid: Option<Uid>) -> Result<Option<Uid>, StoreError> {
-        Ok(off_runtime(|| self.write(msg, uid))?)
+        Ok(self.write(msg, uid)?)
     }
 
     async fn assign_uid(&mut self, id: MsgRef, uid: Uid) -> Result<(), StoreError> {
-        Ok(off_runtime(|| self.set_uid(id, uid))?)
+        Ok(self.set_uid(id, uid)?)
     }
 
     async fn add_flags(&mut self, uids: &[Uid], flags: Flags) -> Result<(), StoreError> {
-        Ok(off_runtime(|| self.add(uids, flags))?)
+        Ok(self.add(uids, flags)?)
     }
 
     async fn remove_flags(&mut self, uids: &[Uid], flags: Flags) -> Result<(), StoreError> {
-        Ok(off_runtime(|| self.remove(uids, flags))?)
+        Ok(self.remove(uids, flags)?)
     }
 
     async fn delete(&mut self, uids: &[Uid]) -> Result<(), StoreError> {
-        Ok(off_runtime(|| self.unlink(uids))?)
+        Ok(self.unlink(uids)?)
     }
 }
 

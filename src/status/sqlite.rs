@@ -19,7 +19,6 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::runtime::off_runtime;
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
@@ -409,29 +408,19 @@ impl SqliteStatus {
 
 impl StatusCache for SqliteStatus {
     fn load(&mut self) -> Result<StatusSnapshot, StoreError> {
-        Ok(off_runtime(|| self.load_rows())?)
+        Ok(self.load_rows()?)
     }
 
     fn set(&mut self, uid: Uid, flags: Flags) -> Result<(), StoreError> {
-        // With fsync on, every write is a synced commit: keep it off the
-        // runtime. Batched writes only touch the page cache.
-        if self.fsync {
-            Ok(off_runtime(|| self.write_row(uid, flags))?)
-        } else {
-            Ok(self.write_row(uid, flags)?)
-        }
+        Ok(self.write_row(uid, flags)?)
     }
 
     fn remove(&mut self, uid: Uid) -> Result<(), StoreError> {
-        if self.fsync {
-            Ok(off_runtime(|| self.delete_row(uid))?)
-        } else {
-            Ok(self.delete_row(uid)?)
-        }
+        Ok(self.delete_row(uid)?)
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
-        Ok(off_runtime(|| self.commit_pending())?)
+        Ok(self.commit_pending()?)
     }
 }
 

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 /// Which top-level modules each module may name via `crate::`.
 fn allowed(module: &str) -> Option<&'static [&'static str]> {
     Some(match module {
-        "sync" | "event" | "config" | "cli" | "runtime" | "expr" => &[],
-        "status" => &["sync", "runtime"],
-        "imap" | "maildir" => &["sync", "config", "runtime"],
+        "sync" | "event" | "config" | "cli" | "expr" => &[],
+        "status" => &["sync"],
+        "imap" | "maildir" => &["sync", "config"],
         "ui" => &["event", "config"],
         "account" => &["sync", "imap", "maildir", "status", "config", "event"],
         // The edge may wire everything.
