@@ -7,112 +7,11 @@ use std::fs;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::dovecot::Dovecot;
-
-/// A tmux server of our own (its own socket, no user config), killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    /// Starts `script` (run by `sh -c`) in a 100x30 pane.
-    fn start(script: &str) -> Tmux {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let tmux = Tmux {
-            socket: format!("oimap-prompt-{}-{nanos}", std::process::id()),
-        };
-        tmux.run(&[
-            "new-session",
-            "-d",
-            "-x",
-            "100",
-            "-y",
-            "30",
-            "-s",
-            "t",
-            "sh",
-            "-c",
-            script,
-        ]);
-        tmux
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("tmux must be installed for the prompt tests");
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    /// The visible pane, plus what scrolled off it above.
-    fn capture(&self) -> String {
-        let out = self.run(&["capture-pane", "-p", "-S", "-", "-t", "t"]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Keys by tmux name (`Enter`, `BSpace`, `q`).
-    fn keys(&self, keys: &str) {
-        self.run(&["send-keys", "-t", "t", keys]);
-    }
-
-    /// Text typed as is, whatever tmux would make of it as key names.
-    fn type_text(&self, text: &str) {
-        self.run(&["send-keys", "-t", "t", "-l", text]);
-    }
-
-    fn wait_for(&self, what: &str, within: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let screen = self.capture();
-            if pred(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out after {within:?} waiting for {what}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
-
-fn message(subject: &str) -> Vec<u8> {
-    format!(
-        "From: a@example.org\r\nTo: b@example.org\r\nSubject: {subject}\r\n\
-         Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <{subject}@example.org>\r\n\r\n\
-         Body of {subject}\r\n"
-    )
-    .into_bytes()
-}
-
-fn count_messages(folder: &Path) -> usize {
-    ["new", "cur"]
-        .iter()
-        .filter_map(|sub| fs::read_dir(folder.join(sub)).ok())
-        .map(|d| d.flatten().count())
-        .sum()
-}
+use crate::support::tmux::{Tmux, count_messages, message, stty_is_restored};
 
 /// A one-shot configuration; `remote_extra` holds `remotepass` or nothing.
 fn write_config(dir: &Path, port: u16, user: &str, remote_extra: &str) -> PathBuf {
@@ -142,12 +41,6 @@ fn script(dir: &Path, conf: &Path, ui: &str) -> String {
     )
 }
 
-/// The line discipline is back to cooked mode with echo.
-fn stty_is_restored(screen: &str) -> bool {
-    let words: Vec<&str> = screen.split_whitespace().collect();
-    words.contains(&"icanon") && words.contains(&"echo") && !words.contains(&"-icanon")
-}
-
 #[test]
 fn blinkenlights_asks_for_the_password_without_echo() {
     let d = Dovecot::shared();
@@ -155,7 +48,7 @@ fn blinkenlights_asks_for_the_password_without_echo() {
     d.imap(&user).append("INBOX", "", &message("asked"));
     let dir = tempfile::tempdir().unwrap();
     let conf = write_config(dir.path(), d.port(), &user.name, "");
-    let tmux = Tmux::start(&script(dir.path(), &conf, "blinkenlights"));
+    let tmux = Tmux::start(&script(dir.path(), &conf, "blinkenlights"), 100, 30);
 
     let screen = tmux.wait_for("the prompt", Duration::from_secs(30), |s| {
         s.contains(&format!(
@@ -191,7 +84,7 @@ fn blinkenlights_escape_gives_no_password_and_the_account_fails() {
     let user = d.add_user("promptesc");
     let dir = tempfile::tempdir().unwrap();
     let conf = write_config(dir.path(), d.port(), &user.name, "");
-    let tmux = Tmux::start(&script(dir.path(), &conf, "blinkenlights"));
+    let tmux = Tmux::start(&script(dir.path(), &conf, "blinkenlights"), 100, 30);
     tmux.wait_for("the prompt", Duration::from_secs(30), |s| {
         s.contains(" *** Please enter password")
     });
@@ -215,7 +108,7 @@ fn ttyui_asks_on_the_terminal_without_echo() {
     d.imap(&user).append("INBOX", "", &message("tty"));
     let dir = tempfile::tempdir().unwrap();
     let conf = write_config(dir.path(), d.port(), &user.name, "");
-    let tmux = Tmux::start(&script(dir.path(), &conf, "ttyui"));
+    let tmux = Tmux::start(&script(dir.path(), &conf, "ttyui"), 100, 30);
 
     tmux.wait_for("the prompt", Duration::from_secs(30), |s| {
         s.contains(&format!("Enter password for user '{}':", user.name))
@@ -310,7 +203,7 @@ fn a_second_q_stops_at_once() {
     });
     let dir = tempfile::tempdir().unwrap();
     let conf = write_config(dir.path(), port, "nobody", "remotepass = x\n");
-    let tmux = Tmux::start(&script(dir.path(), &conf, "blinkenlights"));
+    let tmux = Tmux::start(&script(dir.path(), &conf, "blinkenlights"), 100, 30);
     tmux.wait_for("the connection", Duration::from_secs(30), |s| {
         s.contains(&format!("Establishing connection to 127.0.0.1:{port}"))
     });

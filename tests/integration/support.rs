@@ -5,3 +5,4 @@
 
 pub mod dovecot;
 pub mod imap_client;
+pub mod tmux;

@@ -3,98 +3,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::dovecot::Dovecot;
-
-/// A tmux server of our own (its own socket, no user config), killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn new() -> Tmux {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        Tmux {
-            socket: format!("oimap-test-{}-{nanos}", std::process::id()),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("tmux must be installed for the Blinkenlights test");
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    /// The visible pane, plus what scrolled off it above.
-    fn capture(&self) -> String {
-        let out = self.run(&["capture-pane", "-p", "-S", "-", "-t", "t"]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The pane with colours as escape sequences.
-    fn capture_styled(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-e", "-t", "t"]).stdout)
-            .into_owned()
-    }
-
-    fn keys(&self, keys: &str) {
-        self.run(&["send-keys", "-t", "t", keys]);
-    }
-
-    /// Polls the pane until `pred` holds; fails with the screen otherwise.
-    fn wait_for(&self, what: &str, within: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let screen = self.capture();
-            if pred(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out after {within:?} waiting for {what}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
-
-fn message(subject: &str) -> Vec<u8> {
-    format!(
-        "From: a@example.org\r\nTo: b@example.org\r\nSubject: {subject}\r\n\
-         Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <{subject}@example.org>\r\n\r\n\
-         Body of {subject}\r\n"
-    )
-    .into_bytes()
-}
-
-fn count_messages(folder: &Path) -> usize {
-    ["new", "cur"]
-        .iter()
-        .filter_map(|sub| fs::read_dir(folder.join(sub)).ok())
-        .map(|d| d.flatten().count())
-        .sum()
-}
+use crate::support::tmux::{Tmux, count_messages, message, stty_is_restored};
 
 fn write_config(dir: &Path, port: u16, user: &str, pass: &str) -> PathBuf {
     let path = dir.join("offlineimaprc");
@@ -110,13 +23,6 @@ fn write_config(dir: &Path, port: u16, user: &str, pass: &str) -> PathBuf {
     );
     fs::write(&path, text).unwrap();
     path
-}
-
-/// Whitespace-separated words of `stty -a` say the line discipline is back
-/// to cooked mode with echo.
-fn stty_is_restored(screen: &str) -> bool {
-    let words: Vec<&str> = screen.split_whitespace().collect();
-    words.contains(&"icanon") && words.contains(&"echo") && !words.contains(&"-icanon")
 }
 
 #[test]
@@ -136,20 +42,7 @@ fn blinkenlights_countdown_digit_resync_and_quit() {
         home = dir.path().display(),
         conf = conf.display(),
     );
-    let tmux = Tmux::new();
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "-s",
-        "t",
-        "sh",
-        "-c",
-        &script,
-    ]);
+    let tmux = Tmux::start(&script, 100, 30);
 
     // First sync done, the account asleep with its countdown.
     let screen = tmux.wait_for("the countdown", Duration::from_secs(30), |s| {
@@ -308,20 +201,7 @@ fn sigterm_restores_the_terminal() {
         home = dir.path().display(),
         conf = conf.display(),
     );
-    let tmux = Tmux::new();
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-x",
-        "80",
-        "-y",
-        "24",
-        "-s",
-        "t",
-        "sh",
-        "-c",
-        &script,
-    ]);
+    let tmux = Tmux::start(&script, 80, 24);
     tmux.wait_for("the countdown", Duration::from_secs(30), |s| {
         s.contains("1: [  4:5")
     });
