@@ -393,7 +393,6 @@ fn sort_remotes(side: &Side, mut remotes: Vec<Known>, errors: &mut Vec<String>) 
 /// A stable merge sort with a comparison that may fail (a user's
 /// `foldersort`); std's sorts may panic on an inconsistent order, this one
 /// just gives some order. On failure the items come back unsorted.
-#[allow(clippy::type_complexity)]
 fn merge_sort<T>(
     items: Vec<T>,
     cmp: &dyn Fn(&T, &T) -> Result<Ordering, String>,

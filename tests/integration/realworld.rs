@@ -92,7 +92,7 @@ impl World {
     }
 
     /// Local folders (sep as on disk) with the subjects of their messages.
-    fn local(&self) -> Vec<(String, Vec<String>)> {
+    fn local(&self) -> LocalFolders {
         self.env
             .local_folders()
             .into_iter()
@@ -152,8 +152,11 @@ fn subject(bytes: &[u8]) -> String {
         .to_string()
 }
 
+/// Local folders with the sorted subjects of their messages.
+type LocalFolders = Vec<(String, Vec<String>)>;
+
 /// `(local folder, [subjects])` from literal pairs.
-fn expect(pairs: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+fn expect(pairs: &[(&str, &[&str])]) -> LocalFolders {
     let mut v: Vec<(String, Vec<String>)> = pairs
         .iter()
         .map(|(f, s)| {
@@ -168,7 +171,7 @@ fn expect(pairs: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
 
 /// Syncs twice; the second run must leave local and server folders as
 /// the first left them.
-fn sync_twice(w: &World, args: &[&str]) -> (Run, Vec<(String, Vec<String>)>, Vec<String>) {
+fn sync_twice(w: &World, args: &[&str]) -> (Run, LocalFolders, Vec<String>) {
     let first = w.sync(args);
     let local = w.local();
     let server = w.server_folders();
