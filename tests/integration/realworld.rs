@@ -541,3 +541,25 @@ fn sync_order(out: &str) -> Vec<String> {
     }
     seen
 }
+
+#[test]
+fn a_lambda_raising_on_one_folder_skips_only_that_folder() {
+    let w = World::new("raising");
+    w.server(&["INBOX", "Junk Email"]);
+    w.config("office365.conf", |t| {
+        t.replace(
+            "nametrans = lambda folder: folder.replace(' ', '_')",
+            "nametrans = lambda folder: folder if folder != 'Junk Email' else folder[100]",
+        )
+    });
+    let r = w.run(&[]);
+    assert_eq!(r.code, Some(1), "{}", r.text());
+    assert!(
+        r.text()
+            .contains("[Repository WorkRemote] nametrans failed on folder 'Junk Email'"),
+        "{}",
+        r.text()
+    );
+    assert!(r.text().contains("IndexError"), "{}", r.text());
+    assert_eq!(w.local(), expect(&[("INBOX", &["INBOX"])]));
+}
