@@ -216,11 +216,15 @@ impl AccountTask {
             from_type: "IMAP".into(),
             to_type: "Maildir".into(),
         });
-        let remote_list = session.list_folders().await.map_err(|e| e.to_string())?;
+        let selection = &self.account.folders;
+        let remote_list = session
+            .list_folders_with(selection.subscribedonly, selection.reference.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
         local_repo.ensure_root().map_err(|e| e.to_string())?;
         let local_list = local_repo.list_folders().map_err(|e| e.to_string())?;
         let delimiter = remote_list.iter().find_map(|f| f.delimiter).unwrap_or('/');
-        let remote_names: Vec<folders::RemoteName> = remote_list
+        let mut remote_names: Vec<folders::RemoteName> = remote_list
             .iter()
             .filter(|f| !f.noselect)
             .map(|f| folders::RemoteName {
@@ -228,20 +232,49 @@ impl AccountTask {
                 delimiter: f.delimiter,
             })
             .collect();
+        let mut errors = false;
+        // `folderincludes`: extra names, each checked with a read-only
+        // SELECT; not prefixed by the reference (as in OfflineIMAP).
+        for include in &selection.remote.folderincludes {
+            if remote_names.iter().any(|r| &r.name == include) {
+                continue;
+            }
+            match session.check_folder(include).await {
+                Ok(()) => remote_names.push(folders::RemoteName {
+                    name: include.clone(),
+                    delimiter: Some(delimiter),
+                }),
+                Err(e) => {
+                    errors = true;
+                    rep.log(
+                        Some(main_worker),
+                        Level::Error,
+                        format!("Invalid folderinclude '{include}' (not synced): {e}"),
+                    );
+                }
+            }
+        }
         let local_cfg = &self.account.local;
         let fplan = folders::plan_folders(
             &remote_names,
             &local_list,
             &folders::FolderOptions {
                 local_sep: local_cfg.sep,
-                remote_delimiter: delimiter,
+                remote_sep: delimiter,
                 create_local: local_cfg.common.createfolders && !local_cfg.common.readonly,
                 create_remote: remote_cfg.common.createfolders && !remote_cfg.common.readonly,
                 require_ascii_local: true,
+                local: &selection.local,
+                remote: &selection.remote,
+                reference: selection.reference.as_deref(),
             },
         );
         for msg in &fplan.skipped {
             rep.log(Some(main_worker), Level::Warning, msg.clone());
+        }
+        for msg in &fplan.errors {
+            errors = true;
+            rep.log(Some(main_worker), Level::Error, msg.clone());
         }
         for name in &fplan.create_local {
             rep.send(Event::FolderCreating {
@@ -261,6 +294,12 @@ impl AccountTask {
                 .create_folder_raw(remote_name)
                 .await
                 .map_err(|e| e.to_string())?;
+        }
+        if fplan.pairs.is_empty() {
+            return Err(format!(
+                "Account {}: no folder to sync (folderfilter issue?)",
+                self.account.name
+            ));
         }
 
         let queue = Arc::new(Mutex::new(fplan.pairs.into_iter()));
@@ -285,7 +324,10 @@ impl AccountTask {
             let session = first.take();
             tasks.spawn(folder_sync::worker(shared, queue, session, slot as u16 + 1));
         }
-        let mut outcome = Outcome::default();
+        let mut outcome = Outcome {
+            errors,
+            ..Outcome::default()
+        };
         while let Some(res) = tasks.join_next().await {
             match res {
                 Ok(o) => outcome.merge(o),

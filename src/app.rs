@@ -42,6 +42,7 @@ async fn run(cli: Cli) -> ExitCode {
         run_once: cli.run_once,
         single_thread: cli.single_thread || cli.profile_dir.is_some(),
         settings: Vec::new(),
+        folders: cli.folders.clone(),
     };
     let cfg = match config::load(&path, &overrides) {
         Ok(c) => c,

@@ -16,6 +16,9 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod folder_tests;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -87,6 +90,53 @@ pub struct Account {
     /// `autorefresh` in minutes (fractional allowed); `None` when unset,
     /// zero or removed by `-o`.
     pub autorefresh: Option<Duration>,
+    /// Which folders of the two repositories are synced and under which
+    /// names. Kept beside the repositories rather than in them so that code
+    /// building repository values by hand is unaffected.
+    pub folders: Folders,
+}
+
+/// Folder selection for one account: both repositories' rules and how the
+/// remote folders are listed.
+#[derive(Clone, Debug, Default)]
+pub struct Folders {
+    pub local: FolderRules,
+    pub remote: FolderRules,
+    /// `subscribedonly` of the remote repository: LSUB instead of LIST.
+    pub subscribedonly: bool,
+    /// `reference` of the remote repository: the LIST reference, also
+    /// prefixed to folders created on the server. `None` when unset or
+    /// empty.
+    pub reference: Option<String>,
+}
+
+/// `folderfilter`, `nametrans`, `folderincludes` and `foldersort` of one
+/// repository, compiled when the configuration is read so that a bad
+/// expression stops the run before anything is touched.
+#[derive(Clone, Debug, Default)]
+pub struct FolderRules {
+    /// The repository's section (`Repository NAME`), for messages.
+    pub section: String,
+    /// Callable(name as the repository spells it) -> bool; `None` keeps
+    /// every folder.
+    pub folderfilter: Option<Expr>,
+    /// Callable(name as the repository spells it) -> visible name; `None`
+    /// is the identity.
+    pub nametrans: Option<Expr>,
+    /// Extra folder names, already evaluated; always synced.
+    pub folderincludes: Vec<String>,
+    /// Python `cmp`-style callable(visible a, visible b) -> int; `None`
+    /// sorts case-insensitively by visible name.
+    pub foldersort: Option<Expr>,
+}
+
+/// A compiled Python expression of the configuration, with the option it
+/// came from.
+#[derive(Clone, Debug)]
+pub struct Expr {
+    /// The option's name (`folderfilter`, or `-f` for the command line's).
+    pub option: String,
+    pub expr: crate::expr::Expr,
 }
 
 /// Options every repository type has.
@@ -157,6 +207,10 @@ pub struct Overrides {
     /// `-k [section:]option=value`, applied in order before anything is
     /// read from the file.
     pub settings: Vec<Setting>,
+    /// `-f`: sync only these remote folders (names as the server spells
+    /// them). Replaces every remote `folderfilter` and empties
+    /// `folderincludes`, as OfflineIMAP does.
+    pub folders: Option<Vec<String>>,
 }
 
 /// One `-k [section:]option=value`.

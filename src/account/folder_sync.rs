@@ -178,7 +178,7 @@ async fn sync_selected(
     let rep = &shared.rep;
     let mut local = shared
         .local_repo
-        .open_folder(&pair.local)
+        .open_folder_as(&pair.local, &pair.local_visible)
         .map_err(|e| e.to_string())?;
     let db_path =
         status::paths::status_db_path(&shared.metadata, &shared.account_name, &pair.status);

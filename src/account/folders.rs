@@ -1,15 +1,32 @@
 //! Pure folder-structure matching: which remote folder pairs with which
-//! local folder, and which folders must be created on either side.
+//! local folder, which folders must be created on either side, and in
+//! which order the pairs are synced.
 //!
-//! Names are compared the way OfflineIMAP compares them: the remote name
-//! (as the server spells it, modified UTF-7 unless `utf8foldernames`) with
-//! the remote hierarchy delimiter replaced by the local `sep`. Folder
-//! deletions are never propagated: a folder missing on one side is created
-//! there (when `createfolders` allows), never deleted on the other.
+//! The rules are OfflineIMAP's (`sync_folder_structure` and the folder
+//! loop of `accounts.py`):
+//!
+//! * `folderfilter` sees the name as its own repository spells it; a name
+//!   in `folderincludes` is kept whatever the filter says.
+//! * `nametrans` maps a repository's name to its *visible* name. A remote
+//!   folder's local counterpart is its visible name with the remote
+//!   delimiter swapped for the local `sep`; a local folder's remote
+//!   counterpart is the local visible name with `sep` swapped back.
+//! * A folder is created on the server only if the remote `nametrans`
+//!   brings the new name back to the local folder it came from; otherwise
+//!   every run would create one more folder ("INFINITE FOLDER CREATION").
+//! * Folder deletions are never propagated.
+//!
+//! Expressions are evaluated here, but nothing else is touched: the caller
+//! lists, creates and syncs.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// One remote folder as listed by the server.
+use crate::config::{Expr, FolderRules};
+use crate::expr::{Env, Value};
+
+/// One remote folder as listed by the server (or added by
+/// `folderincludes`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteName {
     /// The name as the sync identifies it (raw IMAP name, or its UTF-8
@@ -24,15 +41,19 @@ pub struct RemoteName {
 pub struct FolderPair {
     pub remote: String,
     pub local: String,
-    /// The status cache's name: the remote name with its delimiter
-    /// replaced by `.` (OfflineIMAP's status repository separator).
+    /// The local folder's `nametrans`'d name; its MD5 is the `,FMD5=` of
+    /// the folder's message file names.
+    pub local_visible: String,
+    /// The status cache's name: the remote *visible* name with the remote
+    /// delimiter replaced by `.` (OfflineIMAP's status repository
+    /// separator).
     pub status: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FolderPlan {
-    /// Pairs to sync, sorted case-insensitively by local name like
-    /// OfflineIMAP's default `foldersort`.
+    /// Pairs to sync, in sync order: `foldersort` of the remote repository
+    /// over visible names, by default case-insensitive.
     pub pairs: Vec<FolderPair>,
     /// Local folders to create (remote exists, local does not).
     pub create_local: Vec<String>,
@@ -41,200 +62,377 @@ pub struct FolderPlan {
     pub create_remote: Vec<(String, String)>,
     /// Folders left alone, with the reason (shown as warnings).
     pub skipped: Vec<String>,
+    /// Problems the user must fix (shown as errors; the run's exit code
+    /// says so): expressions that raised, names that do not translate
+    /// back, two folders mapped onto one.
+    pub errors: Vec<String>,
 }
 
-pub struct FolderOptions {
+pub struct FolderOptions<'a> {
     pub local_sep: char,
-    /// Delimiter to use for folders the server did not list (creations).
-    pub remote_delimiter: char,
+    /// The server's hierarchy delimiter (also used for folders it did not
+    /// list).
+    pub remote_sep: char,
     pub create_local: bool,
     pub create_remote: bool,
     /// With `utf8foldernames` off, remote names are modified UTF-7, which is
     /// pure ASCII: a local name with other characters cannot round-trip.
     pub require_ascii_local: bool,
+    pub local: &'a FolderRules,
+    pub remote: &'a FolderRules,
+    /// The remote `reference`, prefixed (with the delimiter) to folders
+    /// created on the server.
+    pub reference: Option<&'a str>,
 }
 
-fn to_local(remote: &RemoteName, local_sep: char) -> Option<String> {
-    match remote.delimiter {
-        Some(d) if d != local_sep => {
-            // A remote name that already contains the local separator would
-            // read back as a different hierarchy: OfflineIMAP skips it.
-            if remote.name.contains(local_sep) {
-                None
-            } else {
-                Some(remote.name.replace(d, &local_sep.to_string()))
-            }
+/// A repository's rules with the globals they are evaluated in.
+struct Side<'a> {
+    rules: &'a FolderRules,
+    sep: char,
+    env: Env,
+}
+
+impl Side<'_> {
+    fn new(rules: &FolderRules, sep: char) -> Side<'_> {
+        Side {
+            rules,
+            sep,
+            env: Env::offlineimap(),
         }
-        _ => Some(remote.name.clone()),
+    }
+
+    fn failed(&self, e: &Expr, folder: &str, why: impl std::fmt::Display) -> String {
+        let section = if self.rules.section.is_empty() {
+            String::new()
+        } else {
+            format!("[{}] ", self.rules.section)
+        };
+        format!(
+            "{section}{} failed on folder '{folder}', which is not synced: {why}",
+            e.option
+        )
+    }
+
+    /// OfflineIMAP's `should_sync_folder`.
+    fn keep(&self, name: &str) -> Result<bool, String> {
+        if self.rules.folderincludes.iter().any(|i| i == name) {
+            return Ok(true);
+        }
+        let Some(f) = &self.rules.folderfilter else {
+            return Ok(true);
+        };
+        f.expr
+            .call(&self.env, &[Value::Str(name.to_owned())])
+            .map(|v| v.truthy())
+            .map_err(|e| self.failed(f, name, e))
+    }
+
+    /// OfflineIMAP's `getvisiblename`: a visible name equal to the
+    /// separator stands for the top level, `""`.
+    fn visible(&self, name: &str) -> Result<String, String> {
+        let v = match &self.rules.nametrans {
+            None => name.to_owned(),
+            Some(t) => match t.expr.call(&self.env, &[Value::Str(name.to_owned())]) {
+                Ok(Value::Str(s)) => s,
+                Ok(other) => {
+                    return Err(self.failed(
+                        t,
+                        name,
+                        format!("it returned {}, not a string", other.repr()),
+                    ));
+                }
+                Err(e) => return Err(self.failed(t, name, e)),
+            },
+        };
+        let mut buf = [0u8; 4];
+        Ok(if v == *self.sep.encode_utf8(&mut buf) {
+            String::new()
+        } else {
+            v
+        })
     }
 }
 
-fn status_name(remote: &str, delimiter: Option<char>) -> String {
-    match delimiter {
-        Some(d) => remote.replace(d, "."),
-        None => remote.to_string(),
+/// What is known of one folder after filtering and translating it.
+struct Known {
+    name: String,
+    keep: bool,
+    visible: String,
+}
+
+/// Filters and translates one folder; an expression that raises drops
+/// the folder with an error.
+fn know(side: &Side, name: &str, errors: &mut Vec<String>) -> Option<Known> {
+    let keep = side.keep(name).map_err(|e| errors.push(e)).ok()?;
+    let visible = side.visible(name).map_err(|e| errors.push(e)).ok()?;
+    Some(Known {
+        name: name.to_owned(),
+        keep,
+        visible,
+    })
+}
+
+fn swap(name: &str, from: char, to: char) -> String {
+    if from == to {
+        name.to_owned()
+    } else {
+        name.replace(from, to.encode_utf8(&mut [0u8; 4]))
     }
 }
 
 pub fn plan_folders(remote: &[RemoteName], local: &[String], opts: &FolderOptions) -> FolderPlan {
     let mut out = FolderPlan::default();
-    let local_set: BTreeSet<&str> = local.iter().map(String::as_str).collect();
-    let mut paired_local: BTreeSet<String> = BTreeSet::new();
-    let mut pairs: BTreeMap<(String, String), FolderPair> = BTreeMap::new();
+    let rside = Side::new(opts.remote, opts.remote_sep);
+    let lside = Side::new(opts.local, opts.local_sep);
+    let (lsep, rsep) = (opts.local_sep, opts.remote_sep);
 
+    let mut remotes: Vec<Known> = Vec::new();
+    let mut remote_set: BTreeSet<String> = BTreeSet::new();
     for r in remote {
-        let Some(local_name) = to_local(r, opts.local_sep) else {
-            out.skipped.push(format!(
-                "Skipping remote folder '{}': its name contains the local separator '{}'",
-                r.name, opts.local_sep
-            ));
+        if !remote_set.insert(r.name.clone()) {
             continue;
-        };
-        if !local_set.contains(local_name.as_str()) {
-            if !opts.create_local {
+        }
+        if let Some(k) = know(&rside, &r.name, &mut out.errors) {
+            remotes.push(k);
+        }
+    }
+    let mut locals: BTreeMap<String, Known> = BTreeMap::new();
+    for l in local {
+        if let Some(k) = know(&lside, l, &mut out.errors) {
+            locals.insert(l.clone(), k);
+        }
+    }
+    // A remote name holding the local separator would read back as another
+    // hierarchy (OfflineIMAP ignores such folders, unless `sep` is `/`).
+    let bad_sep = |name: &str| lsep != '/' && lsep != rsep && name.contains(lsep);
+
+    // Remote -> local.
+    if opts.create_local {
+        for r in remotes.iter().filter(|r| r.keep && !bad_sep(&r.name)) {
+            let local_name = swap(&r.visible, rsep, lsep);
+            if local_name.is_empty() || locals.contains_key(&local_name) {
+                continue;
+            }
+            if let Some(k) = know(&lside, &local_name, &mut out.errors) {
+                out.create_local.push(local_name.clone());
+                locals.insert(local_name, k);
+            }
+        }
+    }
+
+    // Local -> remote. A local folder that already is the counterpart of a
+    // remote one is not created again under another name: OfflineIMAP
+    // would (the classic duplicate "Sent Mail" of a Gmail config without
+    // a reverse nametrans); one folder is all the user wants.
+    let counterparts: BTreeSet<String> = remotes
+        .iter()
+        .filter(|r| r.keep && !bad_sep(&r.name))
+        .map(|r| swap(&r.visible, rsep, lsep))
+        .collect();
+    if opts.create_remote {
+        let existing: Vec<String> = locals
+            .keys()
+            .filter(|l| !l.is_empty() && !out.create_local.contains(l))
+            .cloned()
+            .collect();
+        for l in existing {
+            let Some(lk) = locals.get(&l) else { continue };
+            if !lk.keep || counterparts.contains(&l) {
+                continue;
+            }
+            let remote_name = swap(&lk.visible, lsep, rsep);
+            let full = match opts.reference {
+                Some(r) => format!("{r}{rsep}{remote_name}"),
+                None => remote_name,
+            };
+            if remote_set.contains(&full) {
+                continue;
+            }
+            if opts.require_ascii_local && !full.is_ascii() {
                 out.skipped.push(format!(
-                    "Not syncing remote folder '{}': local folder '{local_name}' is missing and createfolders is off",
-                    r.name
+                    "Not creating local folder '{l}' on the server: non-ASCII names need utf8foldernames = yes"
                 ));
                 continue;
             }
-            out.create_local.push(local_name.clone());
+            if opts.local.nametrans.is_none() && rsep != lsep && l.contains(rsep) {
+                out.skipped.push(format!(
+                    "Not creating local folder '{l}' on the server: its name contains the server's delimiter '{rsep}'"
+                ));
+                continue;
+            }
+            let Some(rk) = know(&rside, &full, &mut out.errors) else {
+                continue;
+            };
+            if !rk.keep {
+                // The remote folderfilter would ignore it; OfflineIMAP
+                // quietly leaves it alone.
+                continue;
+            }
+            let loop_name = swap(&rk.visible, rsep, lsep);
+            if loop_name != l {
+                out.errors.push(format!(
+                    "INFINITE FOLDER CREATION DETECTED! Not creating folder '{full}' on the server for local folder '{l}': \
+                     the remote nametrans turns '{full}' into '{loop_name}', not '{l}', so every run would create another folder. \
+                     Set nametrans on both repositories so that they undo each other, or use folderfilter to keep such folders from being created"
+                ));
+                continue;
+            }
+            out.create_remote.push((full.clone(), l.clone()));
+            remote_set.insert(full);
+            remotes.push(rk);
         }
-        paired_local.insert(local_name.clone());
-        pairs.insert(
-            (local_name.to_lowercase(), local_name.clone()),
-            FolderPair {
-                remote: r.name.clone(),
-                local: local_name,
-                status: status_name(&r.name, r.delimiter),
-            },
-        );
     }
 
-    for l in local {
-        // The Maildir root itself can hold cur/new/tmp; it has no name to
-        // pair with on the server.
-        if l.is_empty() || paired_local.contains(l) {
+    let order = sort_remotes(&rside, remotes, &mut out.errors);
+
+    let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    for r in order {
+        if !r.keep {
             continue;
         }
-        if !opts.create_remote {
+        if bad_sep(&r.name) {
             out.skipped.push(format!(
-                "Not syncing local folder '{l}': it does not exist on the server and createfolders is off"
+                "Ignoring folder '{}' due to unsupported '{lsep}' character serving as local separator",
+                r.name
             ));
             continue;
         }
-        if opts.require_ascii_local && !l.is_ascii() {
+        let local_name = swap(&r.visible, rsep, lsep);
+        let Some(lk) = locals.get(&local_name) else {
             out.skipped.push(format!(
-                "Not creating local folder '{l}' on the server: non-ASCII names need utf8foldernames = yes"
+                "Not syncing remote folder '{}': local folder '{local_name}' is missing and createfolders is off",
+                r.name
+            ));
+            continue;
+        };
+        if !lk.keep {
+            continue;
+        }
+        if let Some(first) = taken.get(&local_name) {
+            out.errors.push(format!(
+                "Not syncing remote folder '{}': it maps to local folder '{local_name}' like '{first}' does (nametrans must give every folder its own name)",
+                r.name
             ));
             continue;
         }
-        let d = opts.remote_delimiter;
-        if d != opts.local_sep && l.contains(d) {
-            out.skipped.push(format!(
-                "Not creating local folder '{l}' on the server: its name contains the server's delimiter '{d}'"
-            ));
-            continue;
-        }
-        let remote_name = l.replace(opts.local_sep, &d.to_string());
-        out.create_remote.push((remote_name.clone(), l.clone()));
-        pairs.insert(
-            (l.to_lowercase(), l.clone()),
-            FolderPair {
-                status: status_name(&remote_name, Some(d)),
-                remote: remote_name,
-                local: l.clone(),
-            },
-        );
+        taken.insert(local_name.clone(), r.name.clone());
+        out.pairs.push(FolderPair {
+            status: swap(&r.visible, rsep, '.'),
+            remote: r.name,
+            local_visible: lk.visible.clone(),
+            local: local_name,
+        });
     }
-    out.pairs = pairs.into_values().collect();
+
+    for l in locals.values() {
+        if l.name.is_empty() || !l.keep || opts.create_remote || taken.contains_key(&l.name) {
+            continue;
+        }
+        let remote_name = swap(&l.visible, lsep, rsep);
+        let full = match opts.reference {
+            Some(r) => format!("{r}{rsep}{remote_name}"),
+            None => remote_name,
+        };
+        if !remote_set.contains(&full) {
+            out.skipped.push(format!(
+                "Not syncing local folder '{}': it does not exist on the server and createfolders is off",
+                l.name
+            ));
+        }
+    }
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn r(name: &str) -> RemoteName {
-        RemoteName {
-            name: name.into(),
-            delimiter: Some('/'),
+/// Orders the remote folders as OfflineIMAP does: by `foldersort` over
+/// visible names, else case-insensitively by visible name. A `foldersort`
+/// that raises is reported once and the default order used.
+fn sort_remotes(side: &Side, mut remotes: Vec<Known>, errors: &mut Vec<String>) -> Vec<Known> {
+    let default = |v: &mut Vec<Known>| v.sort_by_key(|k| k.visible.to_lowercase());
+    let Some(sort) = &side.rules.foldersort else {
+        default(&mut remotes);
+        return remotes;
+    };
+    let f = match sort.expr.eval(&side.env) {
+        Ok(f) => f,
+        Err(e) => {
+            errors.push(format!(
+                "[{}] {}: {e}; using the default order",
+                side.rules.section, sort.option
+            ));
+            default(&mut remotes);
+            return remotes;
         }
-    }
-
-    fn opts(sep: char) -> FolderOptions {
-        FolderOptions {
-            local_sep: sep,
-            remote_delimiter: '/',
-            create_local: true,
-            create_remote: true,
-            require_ascii_local: true,
+    };
+    let cmp = |a: &Known, b: &Known| -> Result<Ordering, String> {
+        let v = f
+            .call(&[Value::Str(a.visible.clone()), Value::Str(b.visible.clone())])
+            .map_err(|e| e.to_string())?;
+        match v {
+            Value::Int(n) => Ok(n.cmp(&0)),
+            Value::Bool(b) => Ok(i64::from(b).cmp(&0)),
+            Value::Float(x) => Ok(x.partial_cmp(&0.0).unwrap_or(Ordering::Equal)),
+            other => Err(format!(
+                "it returned {}, expected a number like cmp()",
+                other.repr()
+            )),
         }
-    }
-
-    #[test]
-    fn remote_folders_map_to_local_with_sep() {
-        let p = plan_folders(&[r("INBOX"), r("Archive/2024")], &[], &opts('.'));
-        assert_eq!(p.create_local, vec!["INBOX", "Archive.2024"]);
-        assert_eq!(
-            p.pairs,
-            vec![
-                FolderPair {
-                    remote: "Archive/2024".into(),
-                    local: "Archive.2024".into(),
-                    status: "Archive.2024".into()
-                },
-                FolderPair {
-                    remote: "INBOX".into(),
-                    local: "INBOX".into(),
-                    status: "INBOX".into()
-                },
-            ]
-        );
-    }
-
-    #[test]
-    fn slash_sep_keeps_nesting_and_status_uses_dots() {
-        let p = plan_folders(&[r("Archive/2024")], &["Archive/2024".into()], &opts('/'));
-        assert!(p.create_local.is_empty());
-        assert_eq!(p.pairs[0].status, "Archive.2024");
-    }
-
-    #[test]
-    fn local_only_folder_is_created_remotely() {
-        let p = plan_folders(
-            &[r("INBOX")],
-            &["INBOX".into(), "Notes.todo".into()],
-            &opts('.'),
-        );
-        assert_eq!(
-            p.create_remote,
-            vec![("Notes/todo".into(), "Notes.todo".into())]
-        );
-        assert_eq!(p.pairs.len(), 2);
-    }
-
-    #[test]
-    fn remote_name_with_local_sep_is_skipped() {
-        let p = plan_folders(&[r("a.b")], &[], &opts('.'));
-        assert!(p.pairs.is_empty());
-        assert_eq!(p.skipped.len(), 1);
-    }
-
-    #[test]
-    fn non_ascii_local_folder_not_created_without_utf8() {
-        let p = plan_folders(&[], &["Küche".into()], &opts('.'));
-        assert!(p.create_remote.is_empty());
-        assert_eq!(p.skipped.len(), 1);
-    }
-
-    #[test]
-    fn createfolders_off_skips_instead_of_creating() {
-        let mut o = opts('.');
-        o.create_local = false;
-        o.create_remote = false;
-        let p = plan_folders(&[r("INBOX")], &["Drafts".into()], &o);
-        assert!(p.pairs.is_empty());
-        assert_eq!(p.skipped.len(), 2);
+    };
+    match merge_sort(remotes, &cmp) {
+        Ok(v) => v,
+        Err((mut v, e)) => {
+            errors.push(format!(
+                "[{}] {}: {e}; using the default order",
+                side.rules.section, sort.option
+            ));
+            default(&mut v);
+            v
+        }
     }
 }
+
+/// A stable merge sort with a comparison that may fail (a user's
+/// `foldersort`); std's sorts may panic on an inconsistent order, this one
+/// just gives some order. On failure the items come back unsorted.
+fn merge_sort<T>(
+    items: Vec<T>,
+    cmp: &dyn Fn(&T, &T) -> Result<Ordering, String>,
+) -> Result<Vec<T>, (Vec<T>, String)> {
+    if items.len() <= 1 {
+        return Ok(items);
+    }
+    let mut left = items;
+    let right = left.split_off(left.len() / 2);
+    let left = merge_sort(left, cmp)?;
+    let right = match merge_sort(right, cmp) {
+        Ok(r) => r,
+        Err((mut r, e)) => {
+            let mut all = left;
+            all.append(&mut r);
+            return Err((all, e));
+        }
+    };
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let mut l = left.into_iter().peekable();
+    let mut r = right.into_iter().peekable();
+    let mut failure = None;
+    while let (Some(a), Some(b)) = (l.peek(), r.peek()) {
+        // Python's sort asks only "b < a?" to keep equal items in order.
+        match cmp(b, a) {
+            Ok(Ordering::Less) => out.extend(r.next()),
+            Ok(_) => out.extend(l.next()),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    out.extend(l);
+    out.extend(r);
+    match failure {
+        None => Ok(out),
+        Some(e) => Err((out, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -169,6 +169,30 @@ pub const OPTIONS: &[OptionSpec] = &[
         "propagate deletions made here to the other side",
     ),
     opt(
+        Repository,
+        "folderfilter",
+        Derived("every folder"),
+        "Python callable(folder name as this repository spells it) -> keep it?",
+    ),
+    opt(
+        Repository,
+        "nametrans",
+        Derived("names unchanged"),
+        "Python callable(folder name) -> name the other repository sees",
+    ),
+    opt(
+        Repository,
+        "folderincludes",
+        Value("[]"),
+        "Python list of extra folder names to sync whatever the folderfilter says",
+    ),
+    opt(
+        Repository,
+        "foldersort",
+        Derived("case-insensitive by translated name"),
+        "Python cmp-style callable(a, b) -> int ordering the folder syncs",
+    ),
+    opt(
         Maildir,
         "localfolders",
         Required,
@@ -219,6 +243,18 @@ pub const OPTIONS: &[OptionSpec] = &[
         "expunge",
         Value("yes"),
         "expunge messages deleted on the server",
+    ),
+    opt(
+        Imap,
+        "subscribedonly",
+        Value("no"),
+        "sync only subscribed folders (LSUB instead of LIST)",
+    ),
+    opt(
+        Imap,
+        "reference",
+        Unset,
+        "LIST reference (e.g. Mail); prefixed to folders created on the server",
     ),
     opt(
         Imap,

@@ -11,9 +11,10 @@ use std::time::Duration;
 use super::ini::{DEFAULT_SECTION, Ini};
 use super::options::{self, DefaultValue, Scope};
 use super::{
-    Account, Config, Error, ErrorKind, General, ImapRepository, MaildirRepository, Overrides,
-    RepositoryCommon, Secret, Tls, value,
+    Account, Config, Error, ErrorKind, Expr, FolderRules, Folders, General, ImapRepository,
+    MaildirRepository, Overrides, RepositoryCommon, Secret, Tls, value,
 };
+use crate::expr;
 
 const ACCOUNT_PREFIX: &str = "Account ";
 const REPOSITORY_PREFIX: &str = "Repository ";
@@ -174,11 +175,13 @@ impl Reader<'_> {
         let remote_name = self.repository_name(&sec, "remoterepository")?;
         let local = self.maildir(name, &local_name, windows_compatible)?;
         let remote = self.imap(name, &remote_name)?;
+        let folders = self.folders(&local_name, &remote_name)?;
         Ok(Account {
             name: name.to_owned(),
             local,
             remote,
             autorefresh,
+            folders,
         })
     }
 
@@ -332,6 +335,118 @@ impl Reader<'_> {
                 maxconnections
             },
         })
+    }
+
+    /// Folder selection of an account's two repositories, with `-f`
+    /// applied to the remote one.
+    fn folders(&self, local: &str, remote: &str) -> Result<Folders, Error> {
+        let lsec = format!("{REPOSITORY_PREFIX}{local}");
+        let rsec = format!("{REPOSITORY_PREFIX}{remote}");
+        let mut remote_rules = self.folder_rules(&rsec)?;
+        if let Some(names) = &self.overrides.folders {
+            // OfflineIMAP turns `-f a,b` into this very lambda.
+            let list: Vec<String> = names
+                .iter()
+                .map(|n| expr::Value::Str(n.clone()).repr())
+                .collect();
+            let source = format!("lambda f: f in [{}]", list.join(", "));
+            let compiled = expr::compile(&source).map_err(|e| Error {
+                option: Some("-f".to_owned()),
+                ..Error::new(self.file, ErrorKind::Invalid, e.to_string())
+            })?;
+            remote_rules.folderfilter = Some(Expr {
+                option: "-f".to_owned(),
+                expr: compiled,
+            });
+            remote_rules.folderincludes.clear();
+        }
+        let reference = self
+            .get(&rsec, "reference")?
+            .map(|r| r.trim().to_owned())
+            // OfflineIMAP's own default is the quoted empty string.
+            .filter(|r| !r.is_empty() && r != "\"\"");
+        Ok(Folders {
+            local: self.folder_rules(&lsec)?,
+            remote: remote_rules,
+            subscribedonly: self.boolean(&rsec, Scope::Imap, "subscribedonly")?,
+            reference,
+        })
+    }
+
+    fn folder_rules(&self, sec: &str) -> Result<FolderRules, Error> {
+        let folderincludes = match self.expression(sec, "folderincludes")? {
+            None => Vec::new(),
+            Some(e) => self.string_list(sec, &e)?,
+        };
+        Ok(FolderRules {
+            section: sec.to_owned(),
+            folderfilter: self.expression(sec, "folderfilter")?,
+            nametrans: self.expression(sec, "nametrans")?,
+            folderincludes,
+            foldersort: self.expression(sec, "foldersort")?,
+        })
+    }
+
+    /// A Python-expression option, compiled: a syntax error (or a construct
+    /// the built-in evaluator lacks) is a configuration error now rather
+    /// than a failure in the middle of a sync.
+    fn expression(&self, sec: &str, option: &str) -> Result<Option<Expr>, Error> {
+        let Some(text) = self.get(sec, option)? else {
+            return Ok(None);
+        };
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        match expr::compile(text) {
+            Ok(compiled) => Ok(Some(Expr {
+                option: option.to_owned(),
+                expr: compiled,
+            })),
+            Err(e) => {
+                let kind = if e.is_not_supported() {
+                    ErrorKind::Unsupported
+                } else {
+                    ErrorKind::Invalid
+                };
+                Err(self.error(sec, option, kind, e.to_string()))
+            }
+        }
+    }
+
+    /// Evaluates a `folderincludes`-like expression to a list of strings.
+    fn string_list(&self, sec: &str, e: &Expr) -> Result<Vec<String>, Error> {
+        let fail = |kind, message: String| self.error(sec, &e.option, kind, message);
+        let value = e.expr.eval(&expr::Env::offlineimap()).map_err(|err| {
+            let kind = if err.is_not_supported() {
+                ErrorKind::Unsupported
+            } else {
+                ErrorKind::Invalid
+            };
+            fail(kind, err.to_string())
+        })?;
+        let items = match value {
+            expr::Value::List(v) | expr::Value::Tuple(v) | expr::Value::Set(v) => v,
+            other => {
+                return Err(fail(
+                    ErrorKind::Invalid,
+                    format!("expected a list of folder names, got {}", other.type_name()),
+                ));
+            }
+        };
+        items
+            .into_iter()
+            .map(|v| match v {
+                expr::Value::Str(s) => Ok(s),
+                other => Err(fail(
+                    ErrorKind::Invalid,
+                    format!(
+                        "expected a list of folder names, but it holds {}",
+                        other.repr()
+                    ),
+                )),
+            })
+            .collect()
     }
 
     /// `remotepass`, else the first line of `remotepassfile` (stripped, as

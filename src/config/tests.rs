@@ -345,7 +345,7 @@ fn unknown_options_are_collected() {
     let text = conf(
         "pythonfile = ~/x.py",
         "quick = 10",
-        "nametrans = lambda f: f",
+        "restoreatime = yes",
         "sep = /",
     ) + "[mbnames]\nenabled = no\n";
     let c = ok(&text);
@@ -359,7 +359,7 @@ fn unknown_options_are_collected() {
         [
             ("general", "pythonfile"),
             ("Account Work", "quick"),
-            ("Repository WorkLocal", "nametrans"),
+            ("Repository WorkLocal", "restoreatime"),
             ("Repository WorkRemote", "sep"),
             ("mbnames", "enabled"),
         ]

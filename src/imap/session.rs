@@ -124,8 +124,22 @@ impl ImapSession {
     /// Every folder the server lists for `LIST "" "*"`, `\NonExistent`
     /// ones left out, `\Noselect` ones marked.
     pub async fn list_folders(&mut self) -> Result<Vec<RemoteFolder>, Error> {
+        self.list_folders_with(false, None).await
+    }
+
+    /// `LIST` (or `LSUB` when `subscribed_only`, for `subscribedonly`)
+    /// with `reference` as the reference name (`""` when `None`), pattern
+    /// `*`. Names come back in full, reference included.
+    pub async fn list_folders_with(
+        &mut self,
+        subscribed_only: bool,
+        reference: Option<&str>,
+    ) -> Result<Vec<RemoteFolder>, Error> {
+        let verb = if subscribed_only { "LSUB" } else { "LIST" };
+        let shown = format!("{verb} \"{}\" \"*\"", shown_name(reference.unwrap_or("")));
+        let reference = self.quote_wire(&shown, reference.unwrap_or(""))?;
         let mut folders = Vec::new();
-        self.run("LIST", "LIST \"\" \"*\"", &mut |r| {
+        self.run(&shown, &format!("{verb} {reference} \"*\""), &mut |r| {
             let Response::MailboxData(MailboxDatum::List(data)) = r else {
                 return;
             };
@@ -149,6 +163,12 @@ impl ImapSession {
         })
         .await?;
         Ok(folders)
+    }
+
+    /// Whether folder `name` (as the server spells it) can be opened:
+    /// EXAMINE, as OfflineIMAP checks each `folderincludes` entry.
+    pub async fn check_folder(&mut self, name: &str) -> Result<(), Error> {
+        self.select(name, true).await.map(|_| ())
     }
 
     /// Create a folder given its UTF-8 name (with the server's delimiter).

@@ -24,3 +24,6 @@ mod prompt;
 mod expr_python;
 // SIGKILL at many points of the passes; nothing lost or duplicated.
 mod crash;
+// Real-world configs (Gmail, Office 365, Fastmail, the manual's examples)
+// against Dovecot: which folders sync under which names.
+mod realworld;

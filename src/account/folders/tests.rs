@@ -1,0 +1,326 @@
+use super::*;
+
+fn r(name: &str) -> RemoteName {
+    RemoteName {
+        name: name.into(),
+        delimiter: Some('/'),
+    }
+}
+
+fn e(option: &str, src: &str) -> Option<Expr> {
+    Some(Expr {
+        option: option.into(),
+        expr: crate::expr::compile(src).unwrap(),
+    })
+}
+
+fn rules(section: &str) -> FolderRules {
+    FolderRules {
+        section: section.into(),
+        ..FolderRules::default()
+    }
+}
+
+struct T {
+    sep: char,
+    local: FolderRules,
+    remote: FolderRules,
+    create: bool,
+    reference: Option<&'static str>,
+}
+
+impl T {
+    fn new(sep: char) -> T {
+        T {
+            sep,
+            local: rules("Repository L"),
+            remote: rules("Repository R"),
+            create: true,
+            reference: None,
+        }
+    }
+
+    fn plan(&self, remote: &[&str], local: &[&str]) -> FolderPlan {
+        let remote: Vec<RemoteName> = remote.iter().map(|n| r(n)).collect();
+        let local: Vec<String> = local.iter().map(|n| n.to_string()).collect();
+        plan_folders(
+            &remote,
+            &local,
+            &FolderOptions {
+                local_sep: self.sep,
+                remote_sep: '/',
+                create_local: self.create,
+                create_remote: self.create,
+                require_ascii_local: true,
+                local: &self.local,
+                remote: &self.remote,
+                reference: self.reference,
+            },
+        )
+    }
+}
+
+fn pairs(p: &FolderPlan) -> Vec<(&str, &str)> {
+    p.pairs
+        .iter()
+        .map(|x| (x.remote.as_str(), x.local.as_str()))
+        .collect()
+}
+
+#[test]
+fn remote_folders_map_to_local_with_sep() {
+    let p = T::new('.').plan(&["INBOX", "Archive/2024"], &[]);
+    assert_eq!(p.create_local, vec!["INBOX", "Archive.2024"]);
+    assert_eq!(
+        p.pairs,
+        vec![
+            FolderPair {
+                remote: "Archive/2024".into(),
+                local: "Archive.2024".into(),
+                local_visible: "Archive.2024".into(),
+                status: "Archive.2024".into()
+            },
+            FolderPair {
+                remote: "INBOX".into(),
+                local: "INBOX".into(),
+                local_visible: "INBOX".into(),
+                status: "INBOX".into()
+            },
+        ]
+    );
+}
+
+#[test]
+fn slash_sep_keeps_nesting_and_status_uses_dots() {
+    let p = T::new('/').plan(&["Archive/2024"], &["Archive/2024"]);
+    assert!(p.create_local.is_empty());
+    assert_eq!(p.pairs[0].status, "Archive.2024");
+}
+
+#[test]
+fn local_only_folder_is_created_remotely() {
+    let p = T::new('.').plan(&["INBOX"], &["INBOX", "Notes.todo"]);
+    assert_eq!(
+        p.create_remote,
+        vec![("Notes/todo".into(), "Notes.todo".into())]
+    );
+    assert_eq!(p.pairs.len(), 2);
+}
+
+#[test]
+fn remote_name_with_local_sep_is_skipped() {
+    let p = T::new('.').plan(&["a.b"], &[]);
+    assert!(p.pairs.is_empty());
+    assert!(p.create_local.is_empty());
+    assert_eq!(p.skipped.len(), 1);
+}
+
+#[test]
+fn non_ascii_local_folder_not_created_without_utf8() {
+    let p = T::new('.').plan(&[], &["Küche"]);
+    assert!(p.create_remote.is_empty());
+    assert_eq!(p.skipped.len(), 1);
+}
+
+#[test]
+fn createfolders_off_skips_instead_of_creating() {
+    let mut t = T::new('.');
+    t.create = false;
+    let p = t.plan(&["INBOX"], &["Drafts"]);
+    assert!(p.pairs.is_empty());
+    assert_eq!(p.skipped.len(), 2, "{:?}", p.skipped);
+}
+
+#[test]
+fn folderfilter_sees_untranslated_names_on_each_side() {
+    let mut t = T::new('.');
+    t.remote.folderfilter = e("folderfilter", "lambda f: not f.startswith('[Gmail]/Spam')");
+    t.remote.nametrans = e("nametrans", "lambda f: f.replace('[Gmail]/', 'G.')");
+    t.local.folderfilter = e("folderfilter", "lambda f: f != 'G.Trash'");
+    t.local.nametrans = e("nametrans", "lambda f: f.replace('G.', '[Gmail]/')");
+    let p = t.plan(
+        &[
+            "INBOX",
+            "[Gmail]/Spam",
+            "[Gmail]/Trash",
+            "[Gmail]/Sent Mail",
+        ],
+        &[],
+    );
+    // The local filter does not stop the local folder from being created
+    // (as in OfflineIMAP), only from being synced.
+    assert_eq!(p.create_local, vec!["INBOX", "G.Trash", "G.Sent Mail"]);
+    assert_eq!(
+        pairs(&p),
+        vec![("[Gmail]/Sent Mail", "G.Sent Mail"), ("INBOX", "INBOX")]
+    );
+    assert_eq!(p.pairs[0].status, "G.Sent Mail");
+    assert_eq!(p.pairs[0].local_visible, "[Gmail]/Sent Mail");
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+}
+
+#[test]
+fn folderincludes_bypass_the_filter() {
+    let mut t = T::new('.');
+    t.remote.folderfilter = e("folderfilter", "lambda f: f == 'INBOX'");
+    t.remote.folderincludes = vec!["Archive/2024".into()];
+    let p = t.plan(&["INBOX", "Archive/2024", "Junk"], &[]);
+    assert_eq!(
+        pairs(&p),
+        vec![("Archive/2024", "Archive.2024"), ("INBOX", "INBOX")]
+    );
+}
+
+#[test]
+fn reverse_nametrans_creates_under_the_remote_name() {
+    let mut t = T::new('.');
+    t.remote.nametrans = e("nametrans", "lambda f: re.sub('^\\[Gmail\\]/', '', f)");
+    t.local.nametrans = e(
+        "nametrans",
+        "lambda f: '[Gmail]/' + f if f in ['Sent Mail', 'Drafts'] else f",
+    );
+    let p = t.plan(
+        &["INBOX", "[Gmail]/Sent Mail"],
+        &["INBOX", "Sent Mail", "Drafts"],
+    );
+    assert_eq!(
+        p.create_remote,
+        vec![("[Gmail]/Drafts".into(), "Drafts".into())]
+    );
+    assert_eq!(
+        pairs(&p),
+        vec![
+            ("[Gmail]/Drafts", "Drafts"),
+            ("INBOX", "INBOX"),
+            ("[Gmail]/Sent Mail", "Sent Mail")
+        ]
+    );
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+}
+
+#[test]
+fn infinite_folder_creation_is_refused() {
+    let mut t = T::new('.');
+    // Remote names lose a prefix, but the local side does not add it back.
+    t.remote.nametrans = e("nametrans", "lambda f: re.sub('^INBOX/', '', f)");
+    let p = t.plan(&["INBOX/Work"], &["Work", "INBOX.Lists"]);
+    assert!(p.create_remote.is_empty(), "{:?}", p.create_remote);
+    assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+    assert!(p.errors[0].contains("INFINITE FOLDER CREATION"));
+    assert!(p.errors[0].contains("'INBOX/Lists'"), "{}", p.errors[0]);
+    assert_eq!(pairs(&p), vec![("INBOX/Work", "Work")]);
+}
+
+#[test]
+fn folder_the_remote_filter_rejects_is_not_created() {
+    let mut t = T::new('.');
+    t.remote.folderfilter = e("folderfilter", "lambda f: f != 'Private'");
+    let p = t.plan(&[], &["Private"]);
+    assert!(p.create_remote.is_empty());
+    assert!(p.errors.is_empty());
+}
+
+#[test]
+fn foldersort_orders_the_pairs() {
+    let mut t = T::new('.');
+    t.remote.foldersort = e("foldersort", "lambda x, y: -cmp(x, y)");
+    let p = t.plan(&["a", "C", "b", "INBOX"], &[]);
+    let order: Vec<&str> = p.pairs.iter().map(|x| x.remote.as_str()).collect();
+    assert_eq!(order, vec!["b", "a", "INBOX", "C"]);
+
+    // The classic "INBOX first" sort.
+    t.remote.foldersort = e(
+        "foldersort",
+        "lambda x, y: -1 if x == 'INBOX' else 1 if y == 'INBOX' else cmp(x, y)",
+    );
+    let p = t.plan(&["a", "C", "b", "INBOX"], &[]);
+    let order: Vec<&str> = p.pairs.iter().map(|x| x.remote.as_str()).collect();
+    assert_eq!(order, vec!["INBOX", "C", "a", "b"]);
+}
+
+#[test]
+fn default_sort_is_case_insensitive_by_visible_name() {
+    let mut t = T::new('.');
+    t.remote.nametrans = e("nametrans", "lambda f: 'z' + f if f == 'A' else f");
+    let p = t.plan(&["b", "A", "C"], &[]);
+    let order: Vec<&str> = p.pairs.iter().map(|x| x.remote.as_str()).collect();
+    assert_eq!(order, vec!["b", "C", "A"]);
+}
+
+#[test]
+fn raising_expressions_skip_the_folder_with_an_error() {
+    let mut t = T::new('.');
+    t.remote.nametrans = e("nametrans", "lambda f: f if f != 'Bad' else f[100]");
+    let p = t.plan(&["INBOX", "Bad"], &[]);
+    assert_eq!(pairs(&p), vec![("INBOX", "INBOX")]);
+    assert_eq!(p.errors.len(), 1);
+    assert!(
+        p.errors[0].starts_with("[Repository R] nametrans failed on folder 'Bad'"),
+        "{}",
+        p.errors[0]
+    );
+    assert!(p.errors[0].contains("IndexError"), "{}", p.errors[0]);
+
+    t.remote.nametrans = e("nametrans", "lambda f: len(f)");
+    let p = t.plan(&["INBOX"], &[]);
+    assert!(p.pairs.is_empty());
+    assert!(
+        p.errors[0].contains("returned 5, not a string"),
+        "{:?}",
+        p.errors
+    );
+}
+
+#[test]
+fn a_foldersort_that_raises_falls_back_to_the_default_order() {
+    let mut t = T::new('.');
+    t.remote.foldersort = e("foldersort", "lambda x, y: x + 1");
+    let p = t.plan(&["b", "a"], &[]);
+    let order: Vec<&str> = p.pairs.iter().map(|x| x.remote.as_str()).collect();
+    assert_eq!(order, vec!["a", "b"]);
+    assert_eq!(p.errors.len(), 1);
+    assert!(p.errors[0].contains("foldersort"), "{}", p.errors[0]);
+}
+
+#[test]
+fn two_remote_folders_on_one_local_name_sync_only_the_first() {
+    let mut t = T::new('.');
+    t.remote.nametrans = e("nametrans", "lambda f: f.lower()");
+    let p = t.plan(&["Junk", "junk"], &[]);
+    assert_eq!(p.pairs.len(), 1);
+    assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+}
+
+#[test]
+fn reference_prefixes_created_folders() {
+    let mut t = T::new('.');
+    t.reference = Some("Mail");
+    t.remote.nametrans = e("nametrans", "lambda f: re.sub('^Mail/', '', f)");
+    let p = t.plan(&["Mail/INBOX"], &["INBOX", "Notes"]);
+    assert_eq!(p.create_remote, vec![("Mail/Notes".into(), "Notes".into())]);
+    assert_eq!(
+        pairs(&p),
+        vec![("Mail/INBOX", "INBOX"), ("Mail/Notes", "Notes")]
+    );
+    // Without the nametrans the created folder would come back as
+    // Mail.Notes: refused.
+    t.remote.nametrans = None;
+    let p = t.plan(&["Mail/INBOX"], &["Mail.INBOX", "Notes"]);
+    assert!(p.create_remote.is_empty());
+    assert_eq!(p.errors.len(), 1);
+}
+
+#[test]
+fn merge_sort_is_stable_and_survives_bad_comparators() {
+    let v = vec![(1, 'a'), (0, 'b'), (1, 'c'), (0, 'd')];
+    let s = merge_sort(v, &|x: &(i32, char), y: &(i32, char)| Ok(x.0.cmp(&y.0))).unwrap();
+    assert_eq!(s, vec![(0, 'b'), (0, 'd'), (1, 'a'), (1, 'c')]);
+    // Inconsistent: every comparison says "less"; must not panic.
+    let v: Vec<i32> = (0..50).collect();
+    let s = merge_sort(v, &|_: &i32, _: &i32| Ok(Ordering::Less)).unwrap();
+    assert_eq!(s.len(), 50);
+    let err = merge_sort(vec![1, 2, 3], &|_: &i32, _: &i32| Err("boom".into()));
+    let (items, msg) = err.unwrap_err();
+    assert_eq!(items.len(), 3);
+    assert_eq!(msg, "boom");
+}
