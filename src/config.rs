@@ -19,6 +19,8 @@ mod value;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_credentials;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

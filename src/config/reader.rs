@@ -500,12 +500,12 @@ impl Reader<'_> {
                             sec,
                             option,
                             ErrorKind::Invalid,
-                            format!("gives a {t}, which cannot be used here"),
+                            format!("must give a value, not {t}"),
                         )
                     });
                 }
                 Err(e) if e.is_not_supported() => {
-                    format!("the built-in evaluator does not support {}", e.message())
+                    format!("for the built-in evaluator, {}", e.message())
                 }
                 Err(e) => {
                     let first = e.to_string();
@@ -540,7 +540,7 @@ impl Reader<'_> {
             sec,
             option,
             ErrorKind::Invalid,
-            format!("expected a {want}, got a {}", got.type_name()),
+            format!("must give a {want}, not {}", got.type_name()),
         )
     }
 
