@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 /// Which top-level modules each module may name via `crate::`.
 fn allowed(module: &str) -> Option<&'static [&'static str]> {
     Some(match module {
-        "sync" | "event" | "config" | "cli" | "runtime" | "expr" => &[],
+        "sync" | "event" | "cli" | "runtime" | "expr" | "pyeval" => &[],
+        "config" => &["expr", "pyeval"],
         "status" => &["sync", "runtime"],
         "imap" | "maildir" => &["sync", "config", "runtime"],
         "ui" => &["event", "config"],

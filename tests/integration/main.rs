@@ -24,3 +24,5 @@ mod prompt;
 mod expr_python;
 // SIGKILL at many points of the passes; nothing lost or duplicated.
 mod crash;
+// Passwords and users from remotepasseval/pythonfile, netrc and -k.
+mod credentials;
