@@ -735,3 +735,28 @@ fn did_you_mean() {
     // Only options of the section's kind are suggested.
     assert_eq!(options::suggest(&[Scope::Maildir], "remoteusr"), None);
 }
+
+/// docs/config.md's table lists every option of the table, with what
+/// this version does with it.
+#[test]
+fn docs_config_lists_every_option() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/config.md"))
+        .unwrap();
+    for o in OPTIONS {
+        let name = if o.name == options::CUSTOMFLAG {
+            "customflag_a"
+        } else {
+            o.name
+        };
+        let word = match o.support {
+            Support::Yes => "implemented",
+            Support::Ignored(_) => "ignored, warning",
+            Support::Refused(_) => "error",
+        };
+        assert!(
+            doc.lines()
+                .any(|l| l.contains(&format!("| `{name}")) && l.contains(word)),
+            "docs/config.md does not list {name} as {word}"
+        );
+    }
+}
