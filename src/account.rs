@@ -209,6 +209,13 @@ impl AccountTask {
                 }
             };
 
+        if self.general.update_keyring {
+            // Once per run: the password just logged in.
+            self.general.update_keyring = false;
+            let (level, text) = store_in_keyring(&self.account.remote);
+            rep.log(Some(main_worker), level, text);
+        }
+
         let local_repo =
             crate::maildir::MaildirRepository::new(&self.account.local, self.general.fsync);
         rep.send(Event::SyncingFolders {
@@ -392,6 +399,40 @@ impl AccountTask {
             // The UI went away (or never could take requests).
             None => Err(cannot_prompt(user, &host, "the UI cannot prompt for one")),
         }
+    }
+}
+
+/// `--update-keyring`: stores the password that logged in, and says how
+/// that went (never showing the password).
+fn store_in_keyring(remote: &config::ImapRepository) -> (Level, String) {
+    use config::keyring::{Keyring, SECRET_TOOL, SecretTool};
+    let (Some(user), Some(password)) = (&remote.user, &remote.password) else {
+        return (
+            Level::Warning,
+            "--update-keyring: no user name, so nothing was stored in the keyring".to_owned(),
+        );
+    };
+    let path = std::env::var("PATH").ok();
+    let Some(keyring) = SecretTool::find(path.as_deref()) else {
+        return (
+            Level::Warning,
+            format!(
+                "--update-keyring: {SECRET_TOOL} is not installed; the password was not stored"
+            ),
+        );
+    };
+    match keyring.set(&remote.host, user, password) {
+        Ok(()) => (
+            Level::Info,
+            format!(
+                "Stored the password of {user} at {} in the keyring",
+                remote.host
+            ),
+        ),
+        Err(why) => (
+            Level::Warning,
+            format!("--update-keyring: the password was not stored: {why}"),
+        ),
     }
 }
 

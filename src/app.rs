@@ -37,11 +37,34 @@ async fn run(cli: Cli) -> ExitCode {
         return ExitCode::from(EXIT_ERROR);
     }
     let path = crate::cli::config_path_from_env(cli.config.as_deref());
+    let mut settings = Vec::new();
+    for arg in &cli.settings {
+        match config::Setting::parse(arg) {
+            Ok(s) => settings.push(s),
+            Err(e) => {
+                eprintln!("offlineimap: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    }
+    // As OfflineIMAP does: the keyring flags are [general] options.
+    for (on, option) in [
+        (cli.ignore_keyring, "ignore-keyring"),
+        (cli.update_keyring, "update-keyring"),
+    ] {
+        if on {
+            settings.push(config::Setting {
+                section: "general".to_owned(),
+                option: option.to_owned(),
+                value: "yes".to_owned(),
+            });
+        }
+    }
     let overrides = config::Overrides {
         accounts: cli.accounts.clone(),
         run_once: cli.run_once,
         single_thread: cli.single_thread || cli.profile_dir.is_some(),
-        settings: Vec::new(),
+        settings,
         folders: cli.folders.clone(),
     };
     let cfg = match config::load(&path, &overrides) {
@@ -131,18 +154,11 @@ async fn run(cli: Cli) -> ExitCode {
     };
     let (events_tx, events_rx) = mpsc::unbounded_channel::<Event>();
     let (events_rx, outputs) = outputs.attach(events_rx);
-    // Options OfflineIMAP knows that this build does not act on yet: say so
-    // rather than silently behaving differently.
-    let unknown = cfg.unknown.iter().map(|(section, option)| {
-        format!(
-            "{}: [{section}] {option}: not supported by this version; ignored",
-            cfg.path.display()
-        )
-    });
+    // The configuration's warnings include unknown options (with a "did
+    // you mean") and OfflineIMAP options that do nothing here.
     let warnings: Vec<String> = ui_warning
         .into_iter()
         .chain(cfg.warnings.iter().cloned())
-        .chain(unknown)
         .collect();
     for w in &warnings {
         let _ = events_tx.send(Event::Logged {

@@ -131,13 +131,10 @@ impl Cli {
             (self.info, "--info"),
             (self.profile_dir.is_some(), "-P"),
             (self.debug.is_some(), "-d"),
-            (!self.settings.is_empty(), "-k"),
             (self.quick, "-q"),
             (self.delete_folder.is_some(), "--delete-folder"),
             (self.migrate_fmd5, "--migrate-fmd5-using-nametrans"),
             (self.mbnames_prune, "--mbnames-prune"),
-            (self.ignore_keyring, "--ignore-keyring"),
-            (self.update_keyring, "--update-keyring"),
         ];
         given.into_iter().find(|(on, _)| *on).map(|(_, flag)| flag)
     }
@@ -249,6 +246,17 @@ mod tests {
         assert_eq!(c.logfile, Some(PathBuf::from("/tmp/log")));
         assert!(c.syslog);
         assert_eq!(c.not_implemented(), None);
+        let c = cli(&[
+            "-k",
+            "fsync=no",
+            "-k",
+            "Account_Work:autorefresh=30",
+            "--ignore-keyring",
+            "--update-keyring",
+        ]);
+        assert_eq!(c.settings, ["fsync=no", "Account_Work:autorefresh=30"]);
+        assert!(c.ignore_keyring && c.update_keyring);
+        assert_eq!(c.not_implemented(), None);
         // Short options cluster as with optparse.
         let c = cli(&["-o1", "-cfile"]);
         assert!(c.run_once && c.single_thread);
@@ -269,7 +277,6 @@ mod tests {
             (&["--info"], "--info"),
             (&["-P", "/tmp/prof"], "-P"),
             (&["-d", "imap,maildir"], "-d"),
-            (&["-k", "fsync=no"], "-k"),
             (&["-q"], "-q"),
             (&["--delete-folder", "Old", "-a", "A"], "--delete-folder"),
             (
@@ -277,8 +284,6 @@ mod tests {
                 "--migrate-fmd5-using-nametrans",
             ),
             (&["--mbnames-prune"], "--mbnames-prune"),
-            (&["--ignore-keyring"], "--ignore-keyring"),
-            (&["--update-keyring"], "--update-keyring"),
         ];
         for (args, flag) in cases {
             assert_eq!(cli(args).not_implemented(), Some(*flag), "{args:?}");

@@ -6,21 +6,28 @@
 //!
 //! Submodules: `ini` reads ConfigParser's dialect, `options` is the table of
 //! known options and defaults, `value` converts strings to typed values and
-//! `reader` turns the parsed file into [`Config`].
+//! `reader` turns the parsed file into [`Config`]; `netrc` and `keyring`
+//! are password sources, and Python expressions go to `expr` or, beyond
+//! it, to one `pyeval` process per run.
 
 mod ini;
+pub mod keyring;
+pub mod netrc;
 pub mod options;
 mod reader;
 mod value;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_credentials;
 
 #[cfg(test)]
 mod folder_tests;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A secret that never prints: `Debug` and `Display` show `<redacted>`, so
@@ -60,8 +67,12 @@ pub struct Config {
     /// under `DEFAULT`. The caller decides whether to warn.
     pub unknown: Vec<(String, String)>,
     /// Things that are accepted but probably not what the user meant, one
-    /// line each (e.g. a negative `autorefresh`).
+    /// line each (e.g. a negative `autorefresh`, an unknown option with a
+    /// "did you mean", an OfflineIMAP option that does nothing here).
     pub warnings: Vec<String>,
+    /// The run's Python process (for `pythonfile` and expressions beyond
+    /// the built-in evaluator); started only if something needs it.
+    pub python: Arc<crate::pyeval::Python>,
 }
 
 #[derive(Clone, Debug)]
@@ -80,6 +91,13 @@ pub struct General {
     pub ui_theme: Option<String>,
     /// `[ui.blinkenlights] statuschar`, if set.
     pub ui_statuschar: Option<String>,
+    /// `pythonfile`, `~` expanded.
+    pub pythonfile: Option<PathBuf>,
+    /// `ignore-keyring` (or `--ignore-keyring`): the keyring is not read.
+    pub ignore_keyring: bool,
+    /// `update-keyring` (or `--update-keyring`): store the password that
+    /// logged in into the keyring.
+    pub update_keyring: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -181,9 +199,12 @@ pub struct ImapRepository {
     pub host: String,
     /// `remoteport`, default 993 with ssl, else 143.
     pub port: u16,
-    /// `remoteuser`.
+    /// `remoteusereval`, else `remoteuser`, else the login of the host's
+    /// netrc entry.
     pub user: Option<String>,
-    /// `remotepass`, or the first line of `remotepassfile`.
+    /// The first of `remotepasseval`, `remotepass`, `remotepassfile`'s
+    /// first line, `~/.netrc`, `/etc/netrc` and the keyring that gives one
+    /// (see docs/config.md).
     pub password: Option<Secret>,
     pub tls: Tls,
     /// `sslcacertfile`: PEM CA bundle to verify against instead of the
@@ -326,16 +347,46 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, Error> {
 }
 
 /// Parses configuration `text` that came from `path` (used only in
-/// messages). `env` looks up environment variables (`HOME` for `~`, and
-/// `$VAR`s in paths), so tests need not touch the real environment.
+/// messages). `env` looks up environment variables (`HOME` for `~` and
+/// `~/.netrc`, `PATH` for `python3` and `secret-tool`, and `$VAR`s in
+/// paths), so tests need not touch the real environment.
 ///
-/// The only file this reads is a `remotepassfile` of an account being
-/// synced.
+/// Besides the text, this reads only what an account being synced needs
+/// for its user and password: `remotepassfile`, the netrc files, the
+/// keyring and Python for `*eval` options.
 pub fn parse(
     text: &str,
     path: &Path,
     overrides: &Overrides,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, Error> {
-    reader::read(text, path, overrides, env)
+    let keyring = keyring::SecretTool::find(env("PATH").as_deref());
+    let sources = Sources {
+        env,
+        system_netrc: PathBuf::from(SYSTEM_NETRC),
+        keyring: keyring.as_ref().map(|k| k as &dyn keyring::Keyring),
+    };
+    parse_with_sources(text, path, overrides, &sources)
+}
+
+/// The system-wide netrc file OfflineIMAP also reads.
+pub const SYSTEM_NETRC: &str = "/etc/netrc";
+
+/// Where user names and passwords come from besides the file itself.
+pub struct Sources<'a> {
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// `/etc/netrc` (read after `~/.netrc`).
+    pub system_netrc: PathBuf,
+    /// The system keyring, if there is one.
+    pub keyring: Option<&'a dyn keyring::Keyring>,
+}
+
+/// [`parse`] with the password sources given.
+pub fn parse_with_sources(
+    text: &str,
+    path: &Path,
+    overrides: &Overrides,
+    sources: &Sources<'_>,
+) -> Result<Config, Error> {
+    reader::read(text, path, overrides, sources)
 }

@@ -21,12 +21,14 @@ pub enum Scope {
     /// `[ui.blinkenlights]` (also read from OfflineIMAP's old
     /// `[ui.Curses.Blinkenlights]`).
     Blinkenlights,
+    /// `[mbnames]`
+    Mbnames,
 }
 
 impl Scope {
     /// Whether an option of this scope may appear in a repository of the
     /// given scope (`Repository` options apply to both types).
-    fn applies_to(self, section: Scope) -> bool {
+    pub fn applies_to(self, section: Scope) -> bool {
         self == section
             || (self == Scope::Repository && matches!(section, Scope::Maildir | Scope::Imap))
     }
@@ -46,6 +48,19 @@ pub enum DefaultValue {
     Derived(&'static str),
 }
 
+/// What this build does with an option OfflineIMAP knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// Read and acted on.
+    Yes,
+    /// Accepted, but it does nothing here; set to anything but its default
+    /// it gets one warning line, which is this text: what happens instead.
+    Ignored(&'static str),
+    /// Set to anything but its default it stops the run with this one-line
+    /// reason (ignoring it could sync the wrong thing).
+    Refused(&'static str),
+}
+
 /// One known option.
 #[derive(Clone, Copy, Debug)]
 pub struct OptionSpec {
@@ -56,6 +71,7 @@ pub struct OptionSpec {
     pub default: DefaultValue,
     /// What the option does, in a few words.
     pub about: &'static str,
+    pub support: Support,
 }
 
 const fn opt(
@@ -69,13 +85,51 @@ const fn opt(
         name,
         default,
         about,
+        support: Support::Yes,
+    }
+}
+
+/// An OfflineIMAP option that does nothing here; `instead` says what
+/// happens instead.
+const fn ignored(
+    scope: Scope,
+    name: &'static str,
+    default: DefaultValue,
+    about: &'static str,
+    instead: &'static str,
+) -> OptionSpec {
+    OptionSpec {
+        support: Support::Ignored(instead),
+        ..opt(scope, name, default, about)
+    }
+}
+
+/// An OfflineIMAP option this build refuses to run with, for `why`.
+const fn refused(
+    scope: Scope,
+    name: &'static str,
+    default: DefaultValue,
+    about: &'static str,
+    why: &'static str,
+) -> OptionSpec {
+    OptionSpec {
+        support: Support::Refused(why),
+        ..opt(scope, name, default, about)
     }
 }
 
 use DefaultValue::{Derived, Required, Unset, Value};
-use Scope::{Account, Blinkenlights, General, Imap, Maildir, Repository};
+use Scope::{Account, Blinkenlights, General, Imap, Maildir, Mbnames, Repository};
 
-/// Every option this build reads.
+const MBNAMES: &str = "no mailbox list file is written";
+const GMAIL_LABELS: &str = "labels are not synced (Gmail repositories are not supported)";
+const OAUTH2: &str =
+    "OAuth2 is not supported yet; use a password (remotepass, remotepasseval, netrc)";
+/// The table's name for `customflag_a` ... `customflag_z`.
+pub const CUSTOMFLAG: &str = "customflag_x";
+
+/// Every option OfflineIMAP has (and a few of this build's own), with what
+/// this build does with it.
 pub const OPTIONS: &[OptionSpec] = &[
     opt(
         Blinkenlights,
@@ -192,6 +246,13 @@ pub const OPTIONS: &[OptionSpec] = &[
         Derived("case-insensitive by translated name"),
         "Python cmp-style callable(a, b) -> int ordering the folder syncs",
     ),
+    ignored(
+        Repository,
+        "dynamic_folderfilter",
+        Value("no"),
+        "re-evaluate folderfilter on every sync instead of once at start-up",
+        "the folder list is read and folderfilter applied afresh on every sync either way",
+    ),
     opt(
         Maildir,
         "localfolders",
@@ -224,6 +285,479 @@ pub const OPTIONS: &[OptionSpec] = &[
         "remotepassfile",
         Unset,
         "file whose first line is the password",
+    ),
+    // Credentials and Python (remotepasseval & co., pythonfile, keyring).
+    opt(
+        Imap,
+        "remotepasseval",
+        Unset,
+        "Python expression giving the password (before remotepass)",
+    ),
+    opt(
+        Imap,
+        "remoteusereval",
+        Unset,
+        "Python expression giving the login name (before remoteuser)",
+    ),
+    opt(
+        Imap,
+        "remotehosteval",
+        Unset,
+        "Python expression giving the host name (before remotehost)",
+    ),
+    opt(
+        Imap,
+        "remoteporteval",
+        Unset,
+        "Python expression giving the port (before remoteport)",
+    ),
+    opt(
+        Imap,
+        "auth_mechanisms",
+        Value("GSSAPI, XOAUTH2, CRAM-MD5, PLAIN, LOGIN"),
+        "login methods to try, in order; this build does PLAIN and LOGIN",
+    ),
+    opt(
+        General,
+        "pythonfile",
+        Unset,
+        "Python file whose names every Python option can use",
+    ),
+    opt(
+        General,
+        "ignore-keyring",
+        Value("no"),
+        "do not look passwords up in the system keyring (--ignore-keyring)",
+    ),
+    opt(
+        General,
+        "update-keyring",
+        Value("no"),
+        "store the password that worked in the system keyring (--update-keyring)",
+    ),
+    // OfflineIMAP options that do nothing here (one warning each) or that
+    // this build refuses (an error), see docs/config.md.
+    ignored(
+        General,
+        "ignore-readonly",
+        Value("no"),
+        "do not warn about read-only server folders",
+        "it has no effect",
+    ),
+    refused(
+        General,
+        "dry-run",
+        Value("no"),
+        "show what a sync would change without changing anything",
+        "dry runs are not implemented yet; remove the option or set it to no",
+    ),
+    ignored(
+        General,
+        "utime_from_header",
+        Value("no"),
+        "default of the Maildir option of the same name",
+        "message files keep the time they were written",
+    ),
+    ignored(
+        General,
+        "filename_use_mail_timestamp",
+        Value("no"),
+        "default of the Maildir option of the same name",
+        "file names carry the time the message was downloaded",
+    ),
+    ignored(
+        Mbnames,
+        "enabled",
+        Value("no"),
+        "write a file listing every synced mailbox (e.g. for mutt)",
+        "no mailbox list file is written",
+    ),
+    ignored(Mbnames, "filename", Unset, "the mailbox list file", MBNAMES),
+    ignored(
+        Mbnames,
+        "header",
+        Unset,
+        "Python string written first",
+        MBNAMES,
+    ),
+    ignored(
+        Mbnames,
+        "peritem",
+        Unset,
+        "%-template for each mailbox",
+        MBNAMES,
+    ),
+    ignored(
+        Mbnames,
+        "sep",
+        Unset,
+        "Python string between items",
+        MBNAMES,
+    ),
+    ignored(
+        Mbnames,
+        "footer",
+        Unset,
+        "Python string written last",
+        MBNAMES,
+    ),
+    ignored(
+        Mbnames,
+        "incremental",
+        Value("no"),
+        "rewrite the file after each account",
+        MBNAMES,
+    ),
+    ignored(
+        Mbnames,
+        "folderfilter",
+        Unset,
+        "Python function choosing the mailboxes listed",
+        MBNAMES,
+    ),
+    ignored(
+        Mbnames,
+        "sort_keyfunc",
+        Unset,
+        "Python function ordering the list",
+        MBNAMES,
+    ),
+    ignored(
+        Account,
+        "quick",
+        Value("0"),
+        "quick syncs between full ones",
+        "every sync is a full sync",
+    ),
+    ignored(
+        Account,
+        "presynchook",
+        Unset,
+        "shell command run before each sync",
+        "the command is not run",
+    ),
+    ignored(
+        Account,
+        "postsynchook",
+        Unset,
+        "shell command run after each sync",
+        "the command is not run",
+    ),
+    refused(
+        Account,
+        "maxsize",
+        Unset,
+        "leave out messages larger than this many bytes",
+        "not supported yet; remove it to sync messages of every size",
+    ),
+    refused(
+        Account,
+        "maxage",
+        Unset,
+        "only sync messages of the last N days (or since a date)",
+        "not supported yet; remove it to sync messages of every age",
+    ),
+    ignored(
+        Account,
+        "synclabels",
+        Value("no"),
+        "Gmail: keep labels in a message header",
+        GMAIL_LABELS,
+    ),
+    ignored(
+        Account,
+        "labelsheader",
+        Value("X-Keywords"),
+        "Gmail: the header holding the labels",
+        GMAIL_LABELS,
+    ),
+    ignored(
+        Account,
+        "ignorelabels",
+        Unset,
+        "Gmail: labels never synced",
+        GMAIL_LABELS,
+    ),
+    ignored(
+        Account,
+        "filterheaders",
+        Unset,
+        "headers removed from messages uploaded to the server",
+        "messages are uploaded unchanged",
+    ),
+    refused(
+        Account,
+        "proxy",
+        Unset,
+        "SOCKS or HTTP proxy for the connection (TYPE:HOST:PORT)",
+        "proxies are not supported, and connecting without it may not be what you want",
+    ),
+    ignored(
+        Account,
+        "authproxy",
+        Unset,
+        "proxy for OAuth2 token requests",
+        "OAuth2 is not supported",
+    ),
+    refused(
+        Account,
+        "utf8foldernames",
+        Value("no"),
+        "UTF-8 local folder names instead of modified UTF-7",
+        "not supported yet (local folder names would differ); set it to no",
+    ),
+    refused(
+        Account,
+        "status_backend",
+        Unset,
+        "removed from OfflineIMAP: the status cache is always SQLite",
+        "not supported anymore; please remove this option",
+    ),
+    ignored(
+        Account,
+        "skipsleep",
+        Value("no"),
+        "internal to OfflineIMAP",
+        "it has no effect (send SIGUSR1 to end a sleep)",
+    ),
+    refused(
+        Repository,
+        "startdate",
+        Unset,
+        "only sync messages since this date (YYYY-MM-DD)",
+        "not supported yet; remove it to sync messages of every date",
+    ),
+    ignored(
+        Maildir,
+        "restoreatime",
+        Value("no"),
+        "restore the access time of new/ and cur/ after a sync",
+        "access times are left as the sync leaves them",
+    ),
+    ignored(
+        Maildir,
+        "utime_from_header",
+        Value("no"),
+        "set message file times from the Date: header",
+        "message files keep the time they were written",
+    ),
+    ignored(
+        Maildir,
+        "filename_use_mail_timestamp",
+        Value("no"),
+        "time in file names from the Date: header",
+        "file names carry the time the message was downloaded",
+    ),
+    ignored(
+        Maildir,
+        CUSTOMFLAG,
+        Unset,
+        "map an IMAP keyword to a Maildir flag letter (customflag_a to customflag_z)",
+        "IMAP keywords are not synced",
+    ),
+    ignored(
+        Imap,
+        "ipv6",
+        Unset,
+        "yes: IPv6 only; no: IPv4 only",
+        "every address of the host is tried in turn",
+    ),
+    ignored(
+        Imap,
+        "cert_fingerprint",
+        Unset,
+        "accept only server certificates with these fingerprints",
+        "the certificate is verified against the CAs (sslcacertfile) only",
+    ),
+    refused(
+        Imap,
+        "sslclientcert",
+        Unset,
+        "client certificate file",
+        "client certificates are not supported",
+    ),
+    refused(
+        Imap,
+        "sslclientkey",
+        Unset,
+        "client certificate key file",
+        "client certificates are not supported",
+    ),
+    ignored(
+        Imap,
+        "ssl_version",
+        Unset,
+        "TLS version to use",
+        "the TLS library's defaults decide the version",
+    ),
+    ignored(
+        Imap,
+        "tls_level",
+        Value("tls_compat"),
+        "which TLS versions to allow",
+        "the TLS library's defaults decide the versions",
+    ),
+    refused(
+        Imap,
+        "preauthtunnel",
+        Unset,
+        "command that speaks IMAP, already logged in",
+        "tunnels are not supported",
+    ),
+    refused(
+        Imap,
+        "transporttunnel",
+        Unset,
+        "command that carries the connection",
+        "tunnels are not supported",
+    ),
+    ignored(
+        Imap,
+        "usecompression",
+        Value("no"),
+        "COMPRESS=DEFLATE after login",
+        "the connection is not compressed",
+    ),
+    refused(
+        Imap,
+        "remote_identity",
+        Unset,
+        "SASL authorization identity (log in for another user)",
+        "not supported (the login name's own mailbox would be synced)",
+    ),
+    refused(Imap, "oauth2_client_id", Unset, "OAuth2 client id", OAUTH2),
+    refused(
+        Imap,
+        "oauth2_client_id_eval",
+        Unset,
+        "OAuth2 client id (Python)",
+        OAUTH2,
+    ),
+    refused(
+        Imap,
+        "oauth2_client_secret",
+        Unset,
+        "OAuth2 client secret",
+        OAUTH2,
+    ),
+    refused(
+        Imap,
+        "oauth2_client_secret_eval",
+        Unset,
+        "OAuth2 client secret (Python)",
+        OAUTH2,
+    ),
+    refused(
+        Imap,
+        "oauth2_refresh_token",
+        Unset,
+        "OAuth2 refresh token",
+        OAUTH2,
+    ),
+    refused(
+        Imap,
+        "oauth2_refresh_token_eval",
+        Unset,
+        "OAuth2 refresh token (Python)",
+        OAUTH2,
+    ),
+    refused(
+        Imap,
+        "oauth2_access_token",
+        Unset,
+        "OAuth2 access token",
+        OAUTH2,
+    ),
+    refused(
+        Imap,
+        "oauth2_access_token_eval",
+        Unset,
+        "OAuth2 access token (Python)",
+        OAUTH2,
+    ),
+    ignored(
+        Imap,
+        "oauth2_request_url",
+        Unset,
+        "OAuth2 token endpoint",
+        "OAuth2 is not supported",
+    ),
+    ignored(
+        Imap,
+        "singlethreadperfolder",
+        Value("no"),
+        "one copy thread per folder",
+        "it has no effect (it tunes OfflineIMAP's threads)",
+    ),
+    ignored(
+        Imap,
+        "holdconnectionopen",
+        Value("no"),
+        "keep connections open between syncs",
+        "a new connection is opened for every sync",
+    ),
+    ignored(
+        Imap,
+        "keepalive",
+        Unset,
+        "seconds between NOOPs while waiting for the next sync",
+        "no NOOPs are sent; a new connection is opened for every sync",
+    ),
+    ignored(
+        Imap,
+        "idlefolders",
+        Unset,
+        "folders to watch with IMAP IDLE between syncs",
+        "folders are synced on the autorefresh schedule only",
+    ),
+    ignored(
+        Imap,
+        "sep",
+        Unset,
+        "not used for IMAP",
+        "the server's hierarchy separator is used",
+    ),
+    refused(
+        Imap,
+        "decodefoldernames",
+        Value("no"),
+        "deprecated: UTF-8 local folder names",
+        "not supported (local folder names would differ); set it to no",
+    ),
+    ignored(
+        Imap,
+        "newmail_hook",
+        Unset,
+        "Python function called when new mail arrived in INBOX",
+        "the function is not called",
+    ),
+    ignored(
+        Imap,
+        "retrycount",
+        Value("2"),
+        "retries of a failed message download",
+        "a failed download fails the folder; the next sync tries again",
+    ),
+    refused(
+        Imap,
+        "copy_ignore_eval",
+        Unset,
+        "Python function listing UIDs never copied",
+        "not supported yet; remove it to copy every message",
+    ),
+    ignored(
+        Imap,
+        "trashfolder",
+        Value("[Gmail]/Trash"),
+        "Gmail: the trash folder",
+        "it has no effect, as in OfflineIMAP",
+    ),
+    ignored(
+        Imap,
+        "spamfolder",
+        Value("[Gmail]/Spam"),
+        "Gmail: the spam folder",
+        "it has no effect, as in OfflineIMAP",
     ),
     opt(Imap, "ssl", Value("yes"), "TLS from the first byte"),
     opt(
@@ -266,6 +800,7 @@ pub const OPTIONS: &[OptionSpec] = &[
 
 /// The spec of `name` for a section of `scope`, if this build knows it.
 pub fn find(scope: Scope, name: &str) -> Option<&'static OptionSpec> {
+    let name = canonical(name);
     OPTIONS
         .iter()
         .find(|o| o.name == name && o.scope.applies_to(scope))
@@ -274,5 +809,51 @@ pub fn find(scope: Scope, name: &str) -> Option<&'static OptionSpec> {
 /// Whether `name` is an option of any scope (for `[DEFAULT]`, whose
 /// options reach every section).
 pub fn known_anywhere(name: &str) -> bool {
+    let name = canonical(name);
     OPTIONS.iter().any(|o| o.name == name)
+}
+
+/// The table's name for `name`: `customflag_a` ... `customflag_z` share
+/// one entry.
+fn canonical(name: &str) -> &str {
+    match name.strip_prefix("customflag_").map(str::as_bytes) {
+        Some([c]) if c.is_ascii_lowercase() => CUSTOMFLAG,
+        _ => name,
+    }
+}
+
+/// The known option of one of `scopes` closest to the unknown `name`, for
+/// "did you mean" (a typo of a letter or two, or a different case of `-`
+/// and `_`).
+pub fn suggest(scopes: &[Scope], name: &str) -> Option<&'static str> {
+    let limit = (name.chars().count() / 4).max(1);
+    OPTIONS
+        .iter()
+        .filter(|o| scopes.iter().any(|&s| o.scope.applies_to(s)))
+        .filter(|o| o.name != CUSTOMFLAG)
+        .map(|o| {
+            (
+                distance(&name.replace('-', "_"), &o.name.replace('-', "_")),
+                o.name,
+            )
+        })
+        .filter(|&(d, _)| d <= limit)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance in characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }

@@ -5,16 +5,19 @@
 //! Only the accounts being synced (and their repositories) are checked, as
 //! OfflineIMAP does: a broken account that is not synced is no error.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::ini::{DEFAULT_SECTION, Ini};
-use super::options::{self, DefaultValue, Scope};
+use super::netrc::Netrc;
+use super::options::{self, DefaultValue, OPTIONS, OptionSpec, Scope, Support};
 use super::{
     Account, Config, Error, ErrorKind, Expr, FolderRules, Folders, General, ImapRepository,
-    MaildirRepository, Overrides, RepositoryCommon, Secret, Tls, value,
+    MaildirRepository, Overrides, RepositoryCommon, Secret, Sources, Tls, value,
 };
 use crate::expr;
+use crate::pyeval::{self, Python};
 
 const ACCOUNT_PREFIX: &str = "Account ";
 const REPOSITORY_PREFIX: &str = "Repository ";
@@ -26,7 +29,7 @@ pub(super) fn read(
     text: &str,
     file: &Path,
     overrides: &Overrides,
-    env: &dyn Fn(&str) -> Option<String>,
+    sources: &Sources<'_>,
 ) -> Result<Config, Error> {
     let mut ini = Ini::parse(text).map_err(|e| Error {
         line: e.line,
@@ -40,9 +43,11 @@ pub(super) fn read(
     let mut reader = Reader {
         ini: &ini,
         file,
-        env,
+        env: sources.env,
+        sources,
         overrides,
         warnings: Vec::new(),
+        python: Arc::new(Python::with_program(None, None)),
     };
     reader.config()
 }
@@ -51,8 +56,11 @@ struct Reader<'a> {
     ini: &'a Ini,
     file: &'a Path,
     env: &'a dyn Fn(&str) -> Option<String>,
+    sources: &'a Sources<'a>,
     overrides: &'a Overrides,
     warnings: Vec<String>,
+    /// Replaced by the real one once `[general] pythonfile` is known.
+    python: Arc<Python>,
 }
 
 impl Reader<'_> {
@@ -74,6 +82,12 @@ impl Reader<'_> {
             return Err(Error::new(self.file, ErrorKind::Missing, message));
         }
         let general = self.general()?;
+        self.python = Arc::new(Python::new(
+            general.pythonfile.clone(),
+            (self.env)("PATH").as_deref(),
+        ));
+        self.check_support("general", &[Scope::General])?;
+        self.mbnames_warning();
         let defined_accounts: Vec<String> = self
             .ini
             .sections
@@ -116,16 +130,27 @@ impl Reader<'_> {
         }
         let accounts = wanted
             .iter()
-            .map(|name| self.account(name))
+            .map(|name| self.account(name, &general))
             .collect::<Result<Vec<_>, _>>()?;
 
+        let unknown = self.unknown();
+        for (section, option, scopes) in &unknown {
+            let hint = options::suggest(scopes, option)
+                .map(|s| format!(" (did you mean '{s}'?)"))
+                .unwrap_or_default();
+            self.warnings.push(format!(
+                "{}: [{section}] {option}: unknown option, ignored{hint}",
+                self.file.display()
+            ));
+        }
         Ok(Config {
             path: self.file.to_owned(),
             general,
             accounts,
             defined_accounts,
-            unknown: self.unknown(),
+            unknown: unknown.into_iter().map(|(s, o, _)| (s, o)).collect(),
             warnings: std::mem::take(&mut self.warnings),
+            python: self.python.clone(),
         })
     }
 
@@ -150,12 +175,20 @@ impl Reader<'_> {
                 .flatten(),
             ui_theme: self.blinkenlights("theme")?,
             ui_statuschar: self.blinkenlights("statuschar")?,
+            pythonfile: self
+                .get(g, "pythonfile")?
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .map(|s| value::path(&s, self.env)),
+            ignore_keyring: self.boolean(g, scope, "ignore-keyring")?,
+            update_keyring: self.boolean(g, scope, "update-keyring")?,
         })
     }
 
-    fn account(&mut self, name: &str) -> Result<Account, Error> {
+    fn account(&mut self, name: &str, general: &General) -> Result<Account, Error> {
         let sec = format!("{ACCOUNT_PREFIX}{name}");
         let scope = Scope::Account;
+        self.check_support(&sec, &[scope])?;
         let autorefresh = if self.overrides.run_once {
             None
         } else {
@@ -174,7 +207,7 @@ impl Reader<'_> {
         let local_name = self.repository_name(&sec, "localrepository")?;
         let remote_name = self.repository_name(&sec, "remoterepository")?;
         let local = self.maildir(name, &local_name, windows_compatible)?;
-        let remote = self.imap(name, &remote_name)?;
+        let remote = self.imap(name, &remote_name, general)?;
         let folders = self.folders(&local_name, &remote_name)?;
         Ok(Account {
             name: name.to_owned(),
@@ -257,7 +290,7 @@ impl Reader<'_> {
     }
 
     fn maildir(
-        &self,
+        &mut self,
         account: &str,
         name: &str,
         account_windows: bool,
@@ -265,6 +298,7 @@ impl Reader<'_> {
         self.check_type(account, name, true)?;
         let sec = format!("{REPOSITORY_PREFIX}{name}");
         let scope = Scope::Maildir;
+        self.check_support(&sec, &[scope])?;
         let localfolders = self.required(&sec, scope, "localfolders")?;
         if localfolders.trim().is_empty() {
             return Err(self.error(
@@ -292,11 +326,24 @@ impl Reader<'_> {
         })
     }
 
-    fn imap(&self, account: &str, name: &str) -> Result<ImapRepository, Error> {
+    fn imap(
+        &mut self,
+        account: &str,
+        name: &str,
+        general: &General,
+    ) -> Result<ImapRepository, Error> {
         self.check_type(account, name, false)?;
         let sec = format!("{REPOSITORY_PREFIX}{name}");
         let scope = Scope::Imap;
-        let host = self.required(&sec, scope, "remotehost")?.trim().to_owned();
+        self.check_support(&sec, &[scope])?;
+        self.auth_mechanisms(&sec)?;
+        let host = match self.evaluate(&sec, "remotehosteval")? {
+            Some(pyeval::Value::Str(h)) => h.trim().to_owned(),
+            Some(other) => {
+                return Err(self.wrong_type(&sec, "remotehosteval", "str", &other));
+            }
+            None => self.required(&sec, scope, "remotehost")?.trim().to_owned(),
+        };
         if host.is_empty() {
             return Err(self.error(&sec, "remotehost", ErrorKind::Missing, "names no host"));
         }
@@ -307,11 +354,23 @@ impl Reader<'_> {
             (false, true) => Tls::StartTls,
             (false, false) => Tls::None,
         };
-        let port = self
-            .typed(&sec, scope, "remoteport", value::port)?
-            .unwrap_or(if ssl { 993 } else { 143 });
-        let user = self.get(&sec, "remoteuser")?.filter(|u| !u.is_empty());
-        let password = self.password(&sec)?;
+        let port = match self.evaluate(&sec, "remoteporteval")? {
+            Some(v) => {
+                let text = match &v {
+                    pyeval::Value::Int(n) => n.to_string(),
+                    pyeval::Value::Str(s) => s.clone(),
+                    other => return Err(self.wrong_type(&sec, "remoteporteval", "int", other)),
+                };
+                value::port(&text)
+                    .map_err(|m| self.error(&sec, "remoteporteval", ErrorKind::Invalid, m))?
+            }
+            None => self
+                .typed(&sec, scope, "remoteport", value::port)?
+                .unwrap_or(if ssl { 993 } else { 143 }),
+        };
+        let mut netrc = NetrcFiles::default();
+        let user = self.user(&sec, &host, &mut netrc)?;
+        let password = self.password(&sec, &host, user.as_deref(), &mut netrc, general)?;
         let ca_file = self
             .get(&sec, "sslcacertfile")?
             .map(|s| s.trim().to_owned())
@@ -449,10 +508,49 @@ impl Reader<'_> {
             .collect()
     }
 
-    /// `remotepass`, else the first line of `remotepassfile` (stripped, as
-    /// OfflineIMAP does). Neither the password nor any part of it may
-    /// reach an error message.
-    fn password(&self, sec: &str) -> Result<Option<Secret>, Error> {
+    /// `remoteusereval`, else `remoteuser`, else the login of the host's
+    /// entry in `~/.netrc`, else in `/etc/netrc` (OfflineIMAP's order).
+    fn user(
+        &mut self,
+        sec: &str,
+        host: &str,
+        netrc: &mut NetrcFiles,
+    ) -> Result<Option<String>, Error> {
+        match self.evaluate(sec, "remoteusereval")? {
+            Some(pyeval::Value::Str(u)) => return Ok(Some(u)),
+            Some(other) => return Err(self.wrong_type(sec, "remoteusereval", "str", &other)),
+            None => {}
+        }
+        if let Some(u) = self.get(sec, "remoteuser")?.filter(|u| !u.is_empty()) {
+            return Ok(Some(u));
+        }
+        for n in netrc.load(self)? {
+            if let Some(login) = n.find(host, None).and_then(|e| e.login.clone()) {
+                return Ok(Some(login));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The password, from the first source that has one, in OfflineIMAP's
+    /// order: `remotepasseval`, `remotepass`, the first line of
+    /// `remotepassfile` (stripped), `~/.netrc`, `/etc/netrc` (an entry for
+    /// the host whose login is the user), the keyring (unless
+    /// `ignore-keyring`). `None` leaves it to the UI to ask. Neither the
+    /// password nor any part of it may reach an error message.
+    fn password(
+        &mut self,
+        sec: &str,
+        host: &str,
+        user: Option<&str>,
+        netrc: &mut NetrcFiles,
+        general: &General,
+    ) -> Result<Option<Secret>, Error> {
+        match self.evaluate(sec, "remotepasseval")? {
+            Some(pyeval::Value::Str(p)) => return Ok(Some(Secret::new(p))),
+            Some(other) => return Err(self.wrong_type(sec, "remotepasseval", "str", &other)),
+            None => {}
+        }
         match self.ini.get(sec, "remotepass") {
             Ok(Some(p)) => return Ok(Some(Secret::new(p))),
             Ok(None) => {}
@@ -465,20 +563,209 @@ impl Reader<'_> {
                 ));
             }
         }
-        let Some(file) = self.get(sec, "remotepassfile")? else {
+        if let Some(file) = self.get(sec, "remotepassfile")? {
+            let path = value::path(file.trim(), self.env);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                self.error(
+                    sec,
+                    "remotepassfile",
+                    ErrorKind::Read,
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            let first = text.lines().next().unwrap_or("").trim();
+            return Ok(Some(Secret::new(first)));
+        }
+        for n in netrc.load(self)? {
+            if let Some(p) = n.find(host, user).and_then(|e| e.password.clone()) {
+                return Ok(Some(p));
+            }
+        }
+        if let (false, Some(user), Some(keyring)) =
+            (general.ignore_keyring, user, self.sources.keyring)
+        {
+            match keyring.get(host, user) {
+                Ok(found) => return Ok(found),
+                Err(why) => self.warnings.push(format!(
+                    "[{sec}] cannot read the password from the keyring: {why}"
+                )),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Evaluates the Python expression of `option`: with the built-in
+    /// evaluator when it can, else (or whenever `[general] pythonfile` is
+    /// set) with the run's `python3`. `None` when the option is unset.
+    fn evaluate(&self, sec: &str, option: &str) -> Result<Option<pyeval::Value>, Error> {
+        let Some(source) = self.get(sec, option)? else {
             return Ok(None);
         };
-        let path = value::path(file.trim(), self.env);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            self.error(
+        let source = source.trim();
+        if source.is_empty() {
+            return Ok(None);
+        }
+        let why = if self.python.pythonfile().is_some() {
+            "[general] pythonfile is set".to_owned()
+        } else {
+            match crate::expr::compile(source).and_then(|e| e.eval(&crate::expr::Env::with_os())) {
+                Ok(v) => {
+                    return from_expr(v).map(Some).map_err(|t| {
+                        self.error(
+                            sec,
+                            option,
+                            ErrorKind::Invalid,
+                            format!("must give a value, not {t}"),
+                        )
+                    });
+                }
+                Err(e) if e.is_not_supported() => {
+                    format!("for the built-in evaluator, {}", e.message())
+                }
+                Err(e) => {
+                    let first = e.to_string();
+                    let first = first.lines().next().unwrap_or_default().to_owned();
+                    return Err(self.error(sec, option, ErrorKind::Invalid, first));
+                }
+            }
+        };
+        match self.python.eval(source) {
+            Ok(Ok(v)) => Ok(Some(v)),
+            Ok(Err(raised)) => Err(self.error(sec, option, ErrorKind::Invalid, raised)),
+            Err(pyeval::Error::NotFound) => Err(self.error(
                 sec,
-                "remotepassfile",
-                ErrorKind::Read,
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?;
-        let first = text.lines().next().unwrap_or("").trim();
-        Ok(Some(Secret::new(first)))
+                option,
+                ErrorKind::Unsupported,
+                format!(
+                    "needs {} ({why}), but it was not found in PATH",
+                    pyeval::PROGRAM
+                ),
+            )),
+            Err(e @ pyeval::Error::Pythonfile { .. }) => {
+                Err(self.error("general", "pythonfile", ErrorKind::Invalid, e.to_string()))
+            }
+            Err(e) => Err(self.error(sec, option, ErrorKind::Read, e.to_string())),
+        }
+    }
+
+    /// An `*eval` option whose value has the wrong type; the value itself
+    /// is not shown (it may be a password).
+    fn wrong_type(&self, sec: &str, option: &str, want: &str, got: &pyeval::Value) -> Error {
+        self.error(
+            sec,
+            option,
+            ErrorKind::Invalid,
+            format!("must give a {want}, not {}", got.type_name()),
+        )
+    }
+
+    /// `auth_mechanisms`: this build logs in with PLAIN or LOGIN only.
+    fn auth_mechanisms(&mut self, sec: &str) -> Result<(), Error> {
+        const KNOWN: [&str; 5] = ["GSSAPI", "XOAUTH2", "CRAM-MD5", "PLAIN", "LOGIN"];
+        let Some(v) = self.get(sec, "auth_mechanisms")? else {
+            return Ok(());
+        };
+        let mechs: Vec<String> = v
+            .split(',')
+            .map(|m| m.trim().to_ascii_uppercase())
+            .filter(|m| !m.is_empty())
+            .collect();
+        let err = |kind, m: String| Err(self.error(sec, "auth_mechanisms", kind, m));
+        if let Some(bad) = mechs.iter().find(|m| !KNOWN.contains(&m.as_str())) {
+            return err(
+                ErrorKind::Invalid,
+                format!("unknown mechanism '{bad}' (known: {})", KNOWN.join(", ")),
+            );
+        }
+        if !mechs.iter().any(|m| m == "PLAIN" || m == "LOGIN") {
+            return err(
+                ErrorKind::Unsupported,
+                "this version logs in only with PLAIN or LOGIN, and neither is listed".to_owned(),
+            );
+        }
+        let default = options::find(Scope::Imap, "auth_mechanisms")
+            .is_some_and(|o| is_default(o, &mechs.join(", ")));
+        if !default
+            && mechs.iter().any(|m| m != "PLAIN" && m != "LOGIN")
+            && self.own(sec, "auth_mechanisms")
+        {
+            self.warnings.push(format!(
+                "{}: [{sec}] auth_mechanisms: only PLAIN and LOGIN are used by this version",
+                self.file.display()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `option` is written in `sec` itself (not inherited from
+    /// `[DEFAULT]`).
+    fn own(&self, sec: &str, option: &str) -> bool {
+        self.ini
+            .section(sec)
+            .is_some_and(|s| s.entries.iter().any(|e| e.name == option))
+    }
+
+    /// Warns about (or refuses) the OfflineIMAP options of `sec` that this
+    /// build does not act on, when set to anything but their default.
+    /// Refused options count when inherited from `[DEFAULT]`; warnings are
+    /// given only where an option is written, so one `[DEFAULT]` line does
+    /// not warn once per section.
+    fn check_support(&mut self, sec: &str, scopes: &[Scope]) -> Result<(), Error> {
+        let specs = OPTIONS.iter().filter(|o| {
+            o.support != Support::Yes
+                && o.scope != Scope::Mbnames
+                && scopes.iter().any(|&s| o.scope.applies_to(s))
+        });
+        for spec in specs {
+            let names: Vec<String> = if spec.name == options::CUSTOMFLAG {
+                ('a'..='z').map(|c| format!("customflag_{c}")).collect()
+            } else {
+                vec![spec.name.to_owned()]
+            };
+            for name in names {
+                let Ok(Some(v)) = self.ini.get(sec, &name) else {
+                    continue;
+                };
+                if is_default(spec, &v) {
+                    continue;
+                }
+                match spec.support {
+                    Support::Refused(why) => {
+                        return Err(self.error(sec, &name, ErrorKind::Unsupported, why));
+                    }
+                    Support::Ignored(instead) if self.own(sec, &name) => {
+                        self.warnings.push(format!(
+                            "{}: [{sec}] {name}: not supported by this version, ignored: {instead}",
+                            self.file.display()
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `[mbnames] enabled = yes`: one warning for the whole section.
+    fn mbnames_warning(&mut self) {
+        let sec = "mbnames";
+        if self.ini.section(sec).is_none() {
+            return;
+        }
+        let on = self
+            .ini
+            .get(sec, "enabled")
+            .ok()
+            .flatten()
+            .is_some_and(|v| value::boolean(&v).unwrap_or(true));
+        if let (true, Some(spec)) = (on, options::find(Scope::Mbnames, "enabled"))
+            && let Support::Ignored(instead) = spec.support
+        {
+            self.warnings.push(format!(
+                "{}: [{sec}] enabled: not supported by this version, ignored: {instead}",
+                self.file.display()
+            ));
+        }
     }
 
     /// An option of `[ui.blinkenlights]`, or of the section OfflineIMAP
@@ -498,17 +785,28 @@ impl Reader<'_> {
         Ok(None)
     }
 
-    /// Options the file sets that this build does not read.
-    fn unknown(&self) -> Vec<(String, String)> {
+    /// Options the file sets that no section of theirs knows, with the
+    /// scopes their section has (for "did you mean").
+    fn unknown(&self) -> Vec<(String, String, &'static [Scope])> {
+        const ALL: &[Scope] = &[
+            Scope::General,
+            Scope::Account,
+            Scope::Maildir,
+            Scope::Imap,
+            Scope::Blinkenlights,
+            Scope::Mbnames,
+        ];
         let mut out = Vec::new();
         for e in &self.ini.defaults.entries {
             if !options::known_anywhere(&e.name) {
-                out.push((DEFAULT_SECTION.to_owned(), e.name.clone()));
+                out.push((DEFAULT_SECTION.to_owned(), e.name.clone(), ALL));
             }
         }
         for s in &self.ini.sections {
-            let scopes: &[Scope] = if s.name == "general" {
+            let scopes: &'static [Scope] = if s.name == "general" {
                 &[Scope::General]
+            } else if s.name == "mbnames" {
+                &[Scope::Mbnames]
             } else if UI_SECTIONS.contains(&s.name.as_str()) {
                 &[Scope::Blinkenlights]
             } else if s.name.starts_with(ACCOUNT_PREFIX) {
@@ -534,7 +832,7 @@ impl Reader<'_> {
                     .iter()
                     .any(|&sc| options::find(sc, &e.name).is_some())
                 {
-                    out.push((s.name.clone(), e.name.clone()));
+                    out.push((s.name.clone(), e.name.clone(), scopes));
                 }
             }
         }
@@ -600,4 +898,93 @@ impl Reader<'_> {
             .typed(sec, scope, option, value::boolean)?
             .unwrap_or(false))
     }
+}
+
+/// Whether `v` leaves an option at its default (so an ignored or refused
+/// option set to it needs no word): empty, or equal to the default value
+/// (as booleans when both are).
+fn is_default(spec: &OptionSpec, v: &str) -> bool {
+    let v = v.trim();
+    if v.is_empty() {
+        return true;
+    }
+    match spec.default {
+        DefaultValue::Value(d) => match (value::boolean(v), value::boolean(d)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => {
+                v.eq_ignore_ascii_case(d)
+                    || value::integer(v).is_some_and(|n| Some(n) == value::integer(d))
+            }
+        },
+        _ => false,
+    }
+}
+
+/// The built-in evaluator's result as a value Python would pass back; the
+/// type name of anything else.
+fn from_expr(v: crate::expr::Value) -> Result<pyeval::Value, &'static str> {
+    use crate::expr::Value as E;
+    Ok(match v {
+        E::None => pyeval::Value::None,
+        E::Bool(b) => pyeval::Value::Bool(b),
+        E::Int(i) => pyeval::Value::Int(i),
+        E::Float(f) => pyeval::Value::Float(f),
+        E::Str(s) => pyeval::Value::Str(s),
+        E::List(l) | E::Tuple(l) | E::Set(l) => {
+            pyeval::Value::List(l.into_iter().map(from_expr).collect::<Result<_, _>>()?)
+        }
+        other => return Err(other.type_name()),
+    })
+}
+
+/// `~/.netrc` and `/etc/netrc`, read on first need, once per repository.
+#[derive(Default)]
+struct NetrcFiles {
+    loaded: Option<Vec<Netrc>>,
+}
+
+impl NetrcFiles {
+    fn load(&mut self, reader: &Reader<'_>) -> Result<&[Netrc], Error> {
+        if self.loaded.is_none() {
+            let mut files = Vec::new();
+            let home = (reader.env)("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".netrc"));
+            for (path, system) in home
+                .into_iter()
+                .map(|p| (p, false))
+                .chain([(reader.sources.system_netrc.clone(), true)])
+            {
+                if let Some(n) = read_netrc(reader.file, &path, system)? {
+                    files.push(n);
+                }
+            }
+            self.loaded = Some(files);
+        }
+        Ok(self.loaded.as_deref().unwrap_or_default())
+    }
+}
+
+/// One netrc file; `None` when it does not exist (or, for the system
+/// file, may not be read), as OfflineIMAP does.
+fn read_netrc(config: &Path, path: &Path, system: bool) -> Result<Option<Netrc>, Error> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if system && e.kind() == std::io::ErrorKind::PermissionDenied => return Ok(None),
+        Err(e) => {
+            return Err(Error::new(
+                path,
+                ErrorKind::Read,
+                format!(
+                    "cannot read this netrc file (needed by {}): {e}",
+                    config.display()
+                ),
+            ));
+        }
+    };
+    Netrc::parse(&text).map(Some).map_err(|e| Error {
+        line: Some(e.line),
+        ..Error::new(path, ErrorKind::Syntax, e.message)
+    })
 }

@@ -120,7 +120,7 @@ fn every_table_default_is_valid() {
                     remote.push_str(&line);
                 }
                 // Its own section; covered by `blinkenlights_options`.
-                options::Scope::Blinkenlights => {}
+                options::Scope::Blinkenlights | options::Scope::Mbnames => {}
             }
         }
     }
@@ -343,11 +343,11 @@ fn unlisted_accounts_are_not_checked() {
 #[test]
 fn unknown_options_are_collected() {
     let text = conf(
-        "pythonfile = ~/x.py",
+        "pythonfil = ~/x.py",
         "quick = 10",
-        "restoreatime = yes",
-        "sep = /",
-    ) + "[mbnames]\nenabled = no\n";
+        "remoteuser = me",
+        "remoteusr = me",
+    ) + "[mbnames]\nenabled = no\nfoo = 1\n";
     let c = ok(&text);
     let got: Vec<(&str, &str)> = c
         .unknown
@@ -357,11 +357,27 @@ fn unknown_options_are_collected() {
     assert_eq!(
         got,
         [
-            ("general", "pythonfile"),
-            ("Account Work", "quick"),
-            ("Repository WorkLocal", "restoreatime"),
-            ("Repository WorkRemote", "sep"),
-            ("mbnames", "enabled"),
+            ("general", "pythonfil"),
+            // An IMAP option in a Maildir repository.
+            ("Repository WorkLocal", "remoteuser"),
+            ("Repository WorkRemote", "remoteusr"),
+            ("mbnames", "foo"),
+        ]
+    );
+    assert_eq!(
+        c.warnings,
+        [
+            format!(
+                "{FILE}: [Account Work] quick: not supported by this version, ignored: every sync is a full sync"
+            ),
+            format!(
+                "{FILE}: [general] pythonfil: unknown option, ignored (did you mean 'pythonfile'?)"
+            ),
+            format!("{FILE}: [Repository WorkLocal] remoteuser: unknown option, ignored"),
+            format!(
+                "{FILE}: [Repository WorkRemote] remoteusr: unknown option, ignored (did you mean 'remoteuser'?)"
+            ),
+            format!("{FILE}: [mbnames] foo: unknown option, ignored"),
         ]
     );
 }

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 /// Which top-level modules each module may name via `crate::`.
 fn allowed(module: &str) -> Option<&'static [&'static str]> {
     Some(match module {
-        "sync" | "event" | "cli" | "expr" => &[],
-        "config" => &["expr"],
+        "sync" | "event" | "cli" | "expr" | "pyeval" => &[],
+        "config" => &["expr", "pyeval"],
         "status" => &["sync"],
         "imap" | "maildir" => &["sync", "config"],
         "ui" => &["event", "config"],

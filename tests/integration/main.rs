@@ -27,3 +27,5 @@ mod crash;
 // Real-world configs (Gmail, Office 365, Fastmail, the manual's examples)
 // against Dovecot: which folders sync under which names.
 mod realworld;
+// Passwords and users from remotepasseval/pythonfile, netrc and -k.
+mod credentials;

@@ -1,0 +1,750 @@
+//! Tests of where user names and passwords come from (OfflineIMAP's
+//! order), Python options (built-in evaluator and `python3`), `-k`, and
+//! what happens to each OfflineIMAP option this build does not act on.
+
+#![allow(clippy::unwrap_used)] // Tests may unwrap (house rules).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::keyring::Keyring;
+use super::options::{self, OPTIONS, Support};
+use super::*;
+
+/// An in-memory keyring that records what it was asked.
+#[derive(Default)]
+struct MemoryKeyring {
+    entries: HashMap<(String, String), String>,
+    fail: bool,
+    asked: Mutex<Vec<(String, String)>>,
+}
+
+impl Keyring for MemoryKeyring {
+    fn get(&self, host: &str, user: &str) -> Result<Option<Secret>, String> {
+        self.asked
+            .lock()
+            .unwrap()
+            .push((host.to_owned(), user.to_owned()));
+        if self.fail {
+            return Err("no D-Bus session".to_owned());
+        }
+        Ok(self
+            .entries
+            .get(&(host.to_owned(), user.to_owned()))
+            .map(Secret::new))
+    }
+    fn set(&self, _: &str, _: &str, _: &Secret) -> Result<(), String> {
+        Err("read-only".to_owned())
+    }
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    /// `PATH` as the parser sees it (the real one, so python3 is found).
+    path_var: Option<String>,
+}
+
+const FILE: &str = "/home/test/.offlineimaprc";
+const HOST: &str = "imap.example.org";
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("home")).unwrap();
+        Fixture {
+            dir,
+            path_var: std::env::var("PATH").ok(),
+        }
+    }
+
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    fn system_netrc(&self) -> PathBuf {
+        self.dir.path().join("etc-netrc")
+    }
+
+    fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(rel);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn parse(
+        &self,
+        text: &str,
+        o: &Overrides,
+        keyring: Option<&dyn Keyring>,
+    ) -> Result<Config, Error> {
+        let home = self.home().to_str().unwrap().to_owned();
+        let path_var = self.path_var.clone();
+        let env = move |name: &str| match name {
+            "HOME" => Some(home.clone()),
+            "PATH" => path_var.clone(),
+            _ => None,
+        };
+        let sources = Sources {
+            env: &env,
+            system_netrc: self.system_netrc(),
+            keyring,
+        };
+        parse_with_sources(text, Path::new(FILE), o, &sources)
+    }
+
+    fn ok(&self, text: &str, keyring: Option<&dyn Keyring>) -> Config {
+        match self.parse(text, &Overrides::default(), keyring) {
+            Ok(c) => c,
+            Err(e) => panic!("unexpected error: {e}\n{text}"),
+        }
+    }
+
+    fn err(&self, text: &str) -> String {
+        match self.parse(text, &Overrides::default(), None) {
+            Ok(_) => panic!("expected an error for:\n{text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+}
+
+fn conf(general: &str, account: &str, remote: &str) -> String {
+    format!(
+        "[general]\naccounts = Work\n{general}\n\
+         [Account Work]\nlocalrepository = WorkLocal\nremoterepository = WorkRemote\n{account}\n\
+         [Repository WorkLocal]\ntype = Maildir\nlocalfolders = /tmp/mail\n\n\
+         [Repository WorkRemote]\ntype = IMAP\nremotehost = {HOST}\n{remote}\n"
+    )
+}
+
+fn credentials(c: &Config) -> (Option<&str>, Option<&str>) {
+    let r = &c.accounts[0].remote;
+    (r.user.as_deref(), r.password.as_ref().map(Secret::expose))
+}
+
+/// Every source, from the first to the last, each shadowing the next.
+#[test]
+fn password_lookup_order() {
+    let fx = Fixture::new();
+    let passfile = fx.write("pass", "  from-file  \nsecond line\n");
+    std::fs::write(
+        fx.home().join(".netrc"),
+        format!("machine {HOST} login me password from-home-netrc\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        fx.system_netrc(),
+        format!("machine {HOST} login me password from-etc-netrc\n"),
+    )
+    .unwrap();
+    let keyring = MemoryKeyring {
+        entries: HashMap::from([((HOST.into(), "me".into()), "from-keyring".into())]),
+        ..MemoryKeyring::default()
+    };
+    let kr: Option<&dyn Keyring> = Some(&keyring);
+    let eval = "remotepasseval = 'from' + '-eval'\n";
+    let pass = "remotepass = from-pass\n";
+    let file = format!("remotepassfile = {}\n", passfile.display());
+    let user = "remoteuser = me\n";
+
+    let all = format!("{user}{eval}{pass}{file}");
+    assert_eq!(
+        credentials(&fx.ok(&conf("", "", &all), kr)),
+        (Some("me"), Some("from-eval"))
+    );
+    let c = fx.ok(&conf("", "", &format!("{user}{pass}{file}")), kr);
+    assert_eq!(credentials(&c), (Some("me"), Some("from-pass")));
+    let c = fx.ok(&conf("", "", &format!("{user}{file}")), kr);
+    assert_eq!(credentials(&c), (Some("me"), Some("from-file")));
+    let c = fx.ok(&conf("", "", user), kr);
+    assert_eq!(credentials(&c), (Some("me"), Some("from-home-netrc")));
+    std::fs::remove_file(fx.home().join(".netrc")).unwrap();
+    let c = fx.ok(&conf("", "", user), kr);
+    assert_eq!(credentials(&c), (Some("me"), Some("from-etc-netrc")));
+    std::fs::remove_file(fx.system_netrc()).unwrap();
+    assert!(keyring.asked.lock().unwrap().is_empty(), "asked too early");
+    let c = fx.ok(&conf("", "", user), kr);
+    assert_eq!(credentials(&c), (Some("me"), Some("from-keyring")));
+    assert_eq!(
+        *keyring.asked.lock().unwrap(),
+        [(HOST.to_owned(), "me".to_owned())]
+    );
+    // --ignore-keyring (a [general] option, as in OfflineIMAP): nothing
+    // found, so an interactive UI will ask.
+    let c = fx.ok(&conf("ignore-keyring = yes", "", user), kr);
+    assert_eq!(credentials(&c), (Some("me"), None));
+    let o = Overrides {
+        settings: vec![Setting::parse("ignore-keyring=true").unwrap()],
+        ..Overrides::default()
+    };
+    let c = fx.parse(&conf("", "", user), &o, kr).unwrap();
+    assert_eq!(credentials(&c), (Some("me"), None));
+    // Without a user the keyring cannot be asked.
+    let c = fx.ok(&conf("", "", ""), kr);
+    assert_eq!(credentials(&c), (None, None));
+    assert_eq!(keyring.asked.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn keyring_failure_is_a_warning() {
+    let fx = Fixture::new();
+    let keyring = MemoryKeyring {
+        fail: true,
+        ..MemoryKeyring::default()
+    };
+    let c = fx.ok(&conf("", "", "remoteuser = me"), Some(&keyring));
+    assert_eq!(credentials(&c), (Some("me"), None));
+    assert_eq!(
+        c.warnings,
+        ["[Repository WorkRemote] cannot read the password from the keyring: no D-Bus session"]
+    );
+}
+
+#[test]
+fn user_lookup_order_and_netrc_by_login() {
+    let fx = Fixture::new();
+    std::fs::write(
+        fx.home().join(".netrc"),
+        format!(
+            "machine {HOST} login alice password a-pass\n\
+             machine {HOST} login bob password b-pass\n\
+             default login anonymous password guest\n"
+        ),
+    )
+    .unwrap();
+    // No user anywhere: the first netrc entry for the host gives both.
+    let c = fx.ok(&conf("", "", ""), None);
+    assert_eq!(credentials(&c), (Some("alice"), Some("a-pass")));
+    // remoteuser picks the entry with that login (OfflineIMAP could keep
+    // only one entry per host).
+    let c = fx.ok(&conf("", "", "remoteuser = bob"), None);
+    assert_eq!(credentials(&c), (Some("bob"), Some("b-pass")));
+    // remoteusereval wins over remoteuser.
+    let c = fx.ok(
+        &conf("", "", "remoteuser = alice\nremoteusereval = 'b' + 'ob'"),
+        None,
+    );
+    assert_eq!(credentials(&c), (Some("bob"), Some("b-pass")));
+    // A login no entry has: no netrc password (the default entry's login
+    // differs), so the UI will ask.
+    let c = fx.ok(&conf("", "", "remoteuser = carol"), None);
+    assert_eq!(credentials(&c), (Some("carol"), None));
+    // Another host: the default entry.
+    let c = fx.ok(&conf("", "", "").replace(HOST, "other.example.org"), None);
+    assert_eq!(credentials(&c), (Some("anonymous"), Some("guest")));
+
+    // The system file gives the user when ~/.netrc has no entry.
+    std::fs::write(
+        fx.home().join(".netrc"),
+        "machine elsewhere login x password y\n",
+    )
+    .unwrap();
+    std::fs::write(
+        fx.system_netrc(),
+        format!("machine {HOST} login sys password s\n"),
+    )
+    .unwrap();
+    let c = fx.ok(&conf("", "", ""), None);
+    assert_eq!(credentials(&c), (Some("sys"), Some("s")));
+}
+
+#[test]
+fn netrc_errors_name_the_file_and_line() {
+    let fx = Fixture::new();
+    let netrc = fx.home().join(".netrc");
+    std::fs::write(&netrc, format!("machine {HOST}\n  login me password\n")).unwrap();
+    assert_eq!(
+        fx.err(&conf("", "", "remoteuser = me")),
+        format!("{}:2: 'password' without a value", netrc.display())
+    );
+    // Not needed (the password is in the file): not read.
+    fx.ok(&conf("", "", "remoteuser = me\nremotepass = x"), None);
+}
+
+#[test]
+fn remotepasseval_through_python_with_a_pythonfile() {
+    let fx = Fixture::new();
+    let py = fx.write(
+        "helpers.py",
+        "def get_password(name):\n    return {'work': 's3cr%t'}[name]\n\
+         def get_user(name):\n    return name.encode() + b'@example.org'\n",
+    );
+    let text = conf(
+        &format!("pythonfile = {}", py.display()),
+        "",
+        "remoteusereval = get_user('work')\nremotepasseval = get_password(\"work\")",
+    );
+    let c = fx.ok(&text, None);
+    assert_eq!(credentials(&c), (Some("work@example.org"), Some("s3cr%t")));
+    assert!(c.python.started(), "one process, kept for the run");
+    assert_eq!(c.general.pythonfile.as_deref(), Some(py.as_path()));
+
+    // A Python error: one line naming the option, without the password.
+    let text = conf(
+        &format!("pythonfile = {}", py.display()),
+        "",
+        "remotepasseval = get_password('home')",
+    );
+    assert_eq!(
+        fx.err(&text),
+        format!("{FILE}: [Repository WorkRemote] remotepasseval: line 2: KeyError: 'home'")
+    );
+    // A pythonfile that does not load is reported against pythonfile.
+    let bad = fx.write("bad.py", "def f(:\n");
+    let e = fx.err(&conf(
+        &format!("pythonfile = {}", bad.display()),
+        "",
+        "remotepasseval = f()",
+    ));
+    assert!(
+        e.starts_with(&format!(
+            "{FILE}: [general] pythonfile: {}: SyntaxError",
+            bad.display()
+        )),
+        "{e}"
+    );
+}
+
+#[test]
+fn expressions_beyond_the_evaluator_go_to_python() {
+    let fx = Fixture::new();
+    let pw = fx.write("pw", "from-open\n");
+    // `open` is outside the built-in evaluator's subset.
+    let text = conf(
+        "",
+        "",
+        &format!(
+            "remoteuser = me\nremotepasseval = open('{}').read().strip()",
+            pw.display()
+        ),
+    );
+    let c = fx.ok(&text, None);
+    assert_eq!(credentials(&c), (Some("me"), Some("from-open")));
+    assert!(c.python.started());
+    // What the evaluator supports needs no process.
+    let c = fx.ok(
+        &conf("", "", "remoteuser = me\nremotepasseval = 'x'.upper()"),
+        None,
+    );
+    assert_eq!(credentials(&c), (Some("me"), Some("X")));
+    assert!(!c.python.started());
+}
+
+#[test]
+fn python3_missing_names_the_option() {
+    let mut fx = Fixture::new();
+    fx.path_var = Some(fx.dir.path().display().to_string());
+    let py = fx.write("helpers.py", "def get_password(n): return 'x'\n");
+    assert_eq!(
+        fx.err(&conf(
+            &format!("pythonfile = {}", py.display()),
+            "",
+            "remotepasseval = get_password('work')"
+        )),
+        format!(
+            "{FILE}: [Repository WorkRemote] remotepasseval: needs python3 ([general] pythonfile is set), but it was not found in PATH"
+        )
+    );
+    assert_eq!(
+        fx.err(&conf(
+            "",
+            "",
+            "remoteuser = me\nremotepasseval = open('/x').read()"
+        )),
+        format!(
+            "{FILE}: [Repository WorkRemote] remotepasseval: needs python3 (for the built-in evaluator, the builtin 'open' is not supported), but it was not found in PATH"
+        )
+    );
+    // Without pythonfile, supported expressions need no python3.
+    let c = fx.ok(
+        &conf("", "", "remoteuser = me\nremotepasseval = 'pw'"),
+        None,
+    );
+    assert_eq!(credentials(&c), (Some("me"), Some("pw")));
+}
+
+#[test]
+fn eval_errors_never_show_the_password() {
+    let fx = Fixture::new();
+    let e = fx.err(&conf("", "", "remotepasseval = 'hunter2' + 1"));
+    assert!(!e.contains("hunter2"), "{e}");
+    assert!(
+        e.starts_with(&format!(
+            "{FILE}: [Repository WorkRemote] remotepasseval: TypeError:"
+        )),
+        "{e}"
+    );
+    let e = fx.err(&conf("", "", "remotepasseval = 42"));
+    assert_eq!(
+        e,
+        format!("{FILE}: [Repository WorkRemote] remotepasseval: must give a str, not int")
+    );
+    let e = fx.err(&conf("", "", "remotepasseval = lambda: 'hunter2'"));
+    assert!(!e.contains("hunter2"), "{e}");
+}
+
+#[test]
+fn host_and_port_expressions() {
+    let fx = Fixture::new();
+    let c = fx.ok(
+        &conf(
+            "",
+            "",
+            "remotehosteval = 'mail.' + 'example.net'\nremoteporteval = 990 + 3",
+        ),
+        None,
+    );
+    assert_eq!(c.accounts[0].remote.host, "mail.example.net");
+    assert_eq!(c.accounts[0].remote.port, 993);
+    let e = fx.err(&conf("", "", "remoteporteval = 70000"));
+    assert_eq!(
+        e,
+        format!(
+            "{FILE}: [Repository WorkRemote] remoteporteval: expected a port number, got '70000'"
+        )
+    );
+}
+
+#[test]
+fn dash_k_overrides() {
+    let fx = Fixture::new();
+    let o = Overrides {
+        settings: vec![
+            Setting::parse("Account_Work:autorefresh=30").unwrap(),
+            Setting::parse("Repository_WorkRemote:remotepass=from-k").unwrap(),
+            Setting::parse("Repository_WorkRemote:remoteuser=k-user").unwrap(),
+        ],
+        ..Overrides::default()
+    };
+    let c = fx
+        .parse(&conf("", "autorefresh = 5", ""), &o, None)
+        .unwrap();
+    assert_eq!(
+        c.accounts[0].autorefresh,
+        Some(Duration::from_secs(30 * 60))
+    );
+    assert_eq!(credentials(&c), (Some("k-user"), Some("from-k")));
+    assert_eq!(
+        Setting::parse("Account_Work:autorefresh=30")
+            .unwrap()
+            .section,
+        "Account Work"
+    );
+}
+
+/// Each OfflineIMAP option that does nothing here says so in one line;
+/// set to its default it says nothing.
+#[test]
+fn ignored_options_warn_once_each() {
+    let fx = Fixture::new();
+    let cases = [
+        (
+            "ssl_version = tls1_2",
+            "the TLS library's defaults decide the version",
+        ),
+        (
+            "tls_level = tls_secure",
+            "the TLS library's defaults decide the versions",
+        ),
+        ("usecompression = yes", "the connection is not compressed"),
+        (
+            "holdconnectionopen = yes",
+            "a new connection is opened for every sync",
+        ),
+        (
+            "keepalive = 60",
+            "no NOOPs are sent; a new connection is opened for every sync",
+        ),
+        (
+            "singlethreadperfolder = yes",
+            "it has no effect (it tunes OfflineIMAP's threads)",
+        ),
+        ("sep = /", "the server's hierarchy separator is used"),
+    ];
+    for (line, instead) in cases {
+        let c = fx.ok(
+            &conf("", "", &format!("remoteuser = me\nremotepass = x\n{line}")),
+            None,
+        );
+        let option = line.split(" =").next().unwrap();
+        assert_eq!(
+            c.warnings,
+            [format!(
+                "{FILE}: [Repository WorkRemote] {option}: not supported by this version, ignored: {instead}"
+            )],
+            "{line}"
+        );
+        assert!(c.unknown.is_empty());
+    }
+    let c = fx.ok(
+        &conf("", "", "remoteuser = me").replace(
+            "localfolders = /tmp/mail",
+            "localfolders = /tmp/mail\ncustomflag_b = $Label1",
+        ),
+        None,
+    );
+    assert_eq!(
+        c.warnings,
+        [format!(
+            "{FILE}: [Repository WorkLocal] customflag_b: not supported by this version, ignored: IMAP keywords are not synced"
+        )]
+    );
+    let quiet = conf(
+        "",
+        "quick = 0",
+        "remoteuser = me\nremotepass = x\nusecompression = no\ntls_level = tls_compat\n\
+         auth_mechanisms = GSSAPI, XOAUTH2, CRAM-MD5, PLAIN, LOGIN",
+    );
+    assert!(fx.ok(&quiet, None).warnings.is_empty());
+
+    let c = fx.ok(
+        &(conf("", "", "remoteuser = me") + "[mbnames]\nenabled = yes\nfilename = ~/x\n"),
+        None,
+    );
+    assert_eq!(
+        c.warnings,
+        [format!(
+            "{FILE}: [mbnames] enabled: not supported by this version, ignored: no mailbox list file is written"
+        )]
+    );
+}
+
+#[test]
+fn refused_options_stop_the_run() {
+    let fx = Fixture::new();
+    assert_eq!(
+        fx.err(&conf("", "status_backend = sqlite", "")),
+        format!(
+            "{FILE}: [Account Work] status_backend: not supported anymore; please remove this option"
+        )
+    );
+    assert_eq!(
+        fx.err(&conf("", "", "preauthtunnel = ssh host imapd")),
+        format!("{FILE}: [Repository WorkRemote] preauthtunnel: tunnels are not supported")
+    );
+    assert_eq!(
+        fx.err(&conf("", "maxage = 30", "")),
+        format!(
+            "{FILE}: [Account Work] maxage: not supported yet; remove it to sync messages of every age"
+        )
+    );
+    // Refused options reach every section through [DEFAULT].
+    let text = format!(
+        "[DEFAULT]\nproxy = SOCKS5:localhost:9050\n{}",
+        conf("", "", "")
+    );
+    assert!(
+        fx.err(&text)
+            .contains("[Account Work] proxy: proxies are not supported")
+    );
+    // Set to their default they are harmless.
+    fx.ok(&conf("dry-run = no", "utf8foldernames = no", ""), None);
+    assert_eq!(
+        fx.err(&conf("dry-run = yes", "", "")),
+        format!(
+            "{FILE}: [general] dry-run: dry runs are not implemented yet; remove the option or set it to no"
+        )
+    );
+    assert_eq!(
+        fx.err(&conf("", "", "auth_mechanisms = XOAUTH2, GSSAPI")),
+        format!(
+            "{FILE}: [Repository WorkRemote] auth_mechanisms: this version logs in only with PLAIN or LOGIN, and neither is listed"
+        )
+    );
+    let c = fx.ok(&conf("", "", "auth_mechanisms = CRAM-MD5, LOGIN"), None);
+    assert_eq!(
+        c.warnings,
+        [format!(
+            "{FILE}: [Repository WorkRemote] auth_mechanisms: only PLAIN and LOGIN are used by this version"
+        )]
+    );
+}
+
+/// Every option of OfflineIMAP 8.0.1's offlineimap.conf (notes §1a) is in
+/// the table: implemented, ignored with a warning, or refused.
+#[test]
+fn every_offlineimap_option_is_classified() {
+    let offlineimap: &[&str] = &[
+        // [general]
+        "accounts",
+        "metadata",
+        "maxsyncaccounts",
+        "ui",
+        "ignore-readonly",
+        "pythonfile",
+        "socktimeout",
+        "fsync",
+        "utime_from_header",
+        "filename_use_mail_timestamp",
+        "dry-run",
+        "ignore-keyring",
+        "update-keyring",
+        // [mbnames]
+        "enabled",
+        "filename",
+        "header",
+        "peritem",
+        "sep",
+        "footer",
+        "incremental",
+        "folderfilter",
+        "sort_keyfunc",
+        // [Account]
+        "localrepository",
+        "remoterepository",
+        "autorefresh",
+        "quick",
+        "presynchook",
+        "postsynchook",
+        "maxsize",
+        "maxage",
+        "maildir-windows-compatible",
+        "synclabels",
+        "labelsheader",
+        "ignorelabels",
+        "filterheaders",
+        "proxy",
+        "authproxy",
+        "utf8foldernames",
+        "status_backend",
+        "skipsleep",
+        // [Repository], common
+        "type",
+        "nametrans",
+        "folderfilter",
+        "folderincludes",
+        "foldersort",
+        "dynamic_folderfilter",
+        "createfolders",
+        "readonly",
+        "sync_deletes",
+        "startdate",
+        // Maildir
+        "localfolders",
+        "sep",
+        "restoreatime",
+        "utime_from_header",
+        "filename_use_mail_timestamp",
+        "customflag_a",
+        "customflag_z",
+        // IMAP and Gmail
+        "remotehost",
+        "remotehosteval",
+        "remoteport",
+        "remoteporteval",
+        "ipv6",
+        "ssl",
+        "starttls",
+        "sslcacertfile",
+        "cert_fingerprint",
+        "sslclientcert",
+        "sslclientkey",
+        "ssl_version",
+        "tls_level",
+        "preauthtunnel",
+        "transporttunnel",
+        "usecompression",
+        "reference",
+        "subscribedonly",
+        "remoteuser",
+        "remoteusereval",
+        "remotepass",
+        "remotepassfile",
+        "remotepasseval",
+        "remote_identity",
+        "auth_mechanisms",
+        "oauth2_client_id",
+        "oauth2_client_id_eval",
+        "oauth2_client_secret",
+        "oauth2_client_secret_eval",
+        "oauth2_refresh_token",
+        "oauth2_refresh_token_eval",
+        "oauth2_access_token",
+        "oauth2_access_token_eval",
+        "oauth2_request_url",
+        "maxconnections",
+        "singlethreadperfolder",
+        "holdconnectionopen",
+        "keepalive",
+        "idlefolders",
+        "expunge",
+        "decodefoldernames",
+        "newmail_hook",
+        "retrycount",
+        "copy_ignore_eval",
+        "trashfolder",
+        "spamfolder",
+    ];
+    let missing: Vec<&str> = offlineimap
+        .iter()
+        .copied()
+        .filter(|n| !options::known_anywhere(n))
+        .collect();
+    assert!(missing.is_empty(), "not in the options table: {missing:?}");
+    // Every entry that is not implemented says what happens instead.
+    for o in OPTIONS {
+        match o.support {
+            Support::Yes => {}
+            Support::Ignored(t) | Support::Refused(t) => {
+                assert!(!t.is_empty() && !t.contains('\n'), "{}", o.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn did_you_mean() {
+    use options::Scope;
+    assert_eq!(
+        options::suggest(&[Scope::Imap], "remoteusr"),
+        Some("remoteuser")
+    );
+    assert_eq!(
+        options::suggest(&[Scope::Imap], "remotepas"),
+        Some("remotepass")
+    );
+    assert_eq!(
+        options::suggest(&[Scope::General], "maxsyncacounts"),
+        Some("maxsyncaccounts")
+    );
+    assert_eq!(
+        options::suggest(&[Scope::General], "ignore_keyring"),
+        Some("ignore-keyring")
+    );
+    assert_eq!(
+        options::suggest(&[Scope::Account], "autorefersh"),
+        Some("autorefresh")
+    );
+    assert_eq!(
+        options::suggest(&[Scope::Imap], "completely-different"),
+        None
+    );
+    // Only options of the section's kind are suggested.
+    assert_eq!(options::suggest(&[Scope::Maildir], "remoteusr"), None);
+}
+
+/// docs/config.md's table lists every option of the table, with what
+/// this version does with it.
+#[test]
+fn docs_config_lists_every_option() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/config.md"))
+        .unwrap();
+    for o in OPTIONS {
+        let name = if o.name == options::CUSTOMFLAG {
+            "customflag_a"
+        } else {
+            o.name
+        };
+        let word = match o.support {
+            Support::Yes => "implemented",
+            Support::Ignored(_) => "ignored, warning",
+            Support::Refused(_) => "error",
+        };
+        assert!(
+            doc.lines()
+                .any(|l| l.contains(&format!("| `{name}")) && l.contains(word)),
+            "docs/config.md does not list {name} as {word}"
+        );
+    }
+}
