@@ -285,7 +285,7 @@ impl AccountTask {
             }
         };
         let fplan = if selection.python.is_some() {
-            // Some rules wait on python3 (a blocking pipe): plan on a
+            // Rules may wait on python3 (a blocking pipe): plan on a
             // blocking thread, not on the runtime's worker.
             let selection = selection.clone();
             let local_list = local_list.clone();

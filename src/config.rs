@@ -126,7 +126,8 @@ pub struct Folders {
     /// prefixed to folders created on the server. `None` when unset or
     /// empty.
     pub reference: Option<String>,
-    /// The run's `python3` when a rule above is left to it.
+    /// The run's `python3`, for the rules above left to it (started only
+    /// when asked). `None` only in values built by hand.
     pub python: Option<Arc<crate::pyeval::Python>>,
 }
 

@@ -210,6 +210,23 @@ impl<'a> Side<'a> {
         }
     }
 
+    fn arg(&self, name: &str) -> Vec<PyValue> {
+        vec![PyValue::Str(name.to_owned())]
+    }
+
+    /// One answer from `python3`, for a built-in expression that met
+    /// something beyond the evaluator on one folder only (the load-time
+    /// probe did not see it): rare, so not batched.
+    fn ask_one(&self, request: Request) -> Result<PyValue, String> {
+        let Some(python) = self.python else {
+            return Err(format!("{} is not available", crate::pyeval::PROGRAM));
+        };
+        match python.batch(&[request]) {
+            Ok(mut replies) => replies.pop().unwrap_or_else(|| Err("no answer".to_owned())),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     /// OfflineIMAP's `should_sync_folder`.
     fn keep(&self, name: &str) -> Result<bool, String> {
         if self.rules.folderincludes.iter().any(|i| i == name) {
@@ -219,10 +236,19 @@ impl<'a> Side<'a> {
             return Ok(true);
         };
         match &f.eval {
-            Evaluator::Builtin(e) => e
-                .call(&self.env, &[Value::Str(name.to_owned())])
-                .map(|v| v.truthy())
-                .map_err(|e| self.failed(f, name, e)),
+            Evaluator::Builtin(e) => match e.call(&self.env, &[Value::Str(name.to_owned())]) {
+                Ok(v) => Ok(v.truthy()),
+                Err(err) if err.is_not_supported() && self.python.is_some() => {
+                    let request = Request::call(python_filter(e.source()), self.arg(name));
+                    self.answer(Pending::Keep(name.to_owned()), self.ask_one(request));
+                    self.keep_cache
+                        .borrow()
+                        .get(name)
+                        .cloned()
+                        .unwrap_or(Ok(true))
+                }
+                Err(err) => Err(self.failed(f, name, err)),
+            },
             Evaluator::Python(_) => {
                 if !self.keep_cache.borrow().contains_key(name) {
                     prefetch(&[(self, vec![name.to_owned()])]);
@@ -250,6 +276,15 @@ impl<'a> Side<'a> {
                             name,
                             format!("it returned {}, not a string", other.repr()),
                         ));
+                    }
+                    Err(err) if err.is_not_supported() && self.python.is_some() => {
+                        let request = Request::call(e.source(), self.arg(name));
+                        self.answer(Pending::Visible(name.to_owned()), self.ask_one(request));
+                        self.visible_cache
+                            .borrow()
+                            .get(name)
+                            .cloned()
+                            .unwrap_or_else(|| Ok(name.to_owned()))?
                     }
                     Err(e) => return Err(self.failed(t, name, e)),
                 },

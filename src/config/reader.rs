@@ -458,17 +458,15 @@ impl Reader<'_> {
             // OfflineIMAP's own default is the quoted empty string.
             .filter(|r| !r.is_empty() && r != "\"\"");
         let local_rules = self.folder_rules(&lsec)?;
-        let uses_python = [&local_rules, &remote_rules].iter().any(|r| {
-            [&r.folderfilter, &r.nametrans, &r.foldersort]
-                .iter()
-                .any(|e| e.as_ref().is_some_and(Expr::is_python))
-        });
         Ok(Folders {
             local: local_rules,
             remote: remote_rules,
             subscribedonly: self.boolean(&rsec, Scope::Imap, "subscribedonly")?,
             reference,
-            python: uses_python.then(|| self.python.clone()),
+            // Also for built-in rules: one may meet something beyond the
+            // evaluator on a folder the load-time probe did not try.
+            // Nothing starts until python3 is asked.
+            python: Some(self.python.clone()),
         })
     }
 

@@ -837,7 +837,6 @@ fn folder_rules_beyond_the_evaluator_go_to_python() {
         None,
     );
     assert!(!rules(&c).folderfilter.as_ref().unwrap().is_python());
-    assert!(c.accounts[0].folders.python.is_none());
     assert!(!c.python.started());
 }
 

@@ -404,3 +404,24 @@ fn python_rules_without_python3_fail_each_folder_clearly() {
         p.errors
     );
 }
+
+#[test]
+fn builtin_rule_beyond_the_evaluator_on_one_folder_asks_python3() {
+    let dir = tempfile::tempdir().unwrap();
+    let python = counting_python(dir.path(), "");
+    let mut t = T::new('.');
+    // The load-time probe (with INBOX) short-circuits before `open`.
+    t.remote.folderfilter = e(
+        "folderfilter",
+        "lambda f: f == 'INBOX' or open('/dev/null').read() == ''",
+    );
+    t.remote.nametrans = e(
+        "nametrans",
+        "lambda f: f if f == 'INBOX' else f + open('/dev/null').read() + '_x'",
+    );
+    t.python = Some(python.clone());
+    let p = t.plan(&["INBOX", "Other"], &[]);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(pairs(&p), vec![("INBOX", "INBOX"), ("Other", "Other_x")]);
+    assert!(python.started());
+}
