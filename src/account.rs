@@ -262,20 +262,40 @@ impl AccountTask {
             }
         }
         let local_cfg = &self.account.local;
-        let fplan = folders::plan_folders(
-            &remote_names,
-            &local_list,
-            &folders::FolderOptions {
-                local_sep: local_cfg.sep,
-                remote_sep: delimiter,
-                create_local: local_cfg.common.createfolders && !local_cfg.common.readonly,
-                create_remote: remote_cfg.common.createfolders && !remote_cfg.common.readonly,
-                require_ascii_local: true,
-                local: &selection.local,
-                remote: &selection.remote,
-                reference: selection.reference.as_deref(),
-            },
-        );
+        let plan = {
+            let (local_sep, remote_sep) = (local_cfg.sep, delimiter);
+            let create_local = local_cfg.common.createfolders && !local_cfg.common.readonly;
+            let create_remote = remote_cfg.common.createfolders && !remote_cfg.common.readonly;
+            move |selection: &config::Folders, remote: &[folders::RemoteName], local: &[String]| {
+                folders::plan_folders(
+                    remote,
+                    local,
+                    &folders::FolderOptions {
+                        local_sep,
+                        remote_sep,
+                        create_local,
+                        create_remote,
+                        require_ascii_local: true,
+                        local: &selection.local,
+                        remote: &selection.remote,
+                        reference: selection.reference.as_deref(),
+                        python: selection.python.as_deref(),
+                    },
+                )
+            }
+        };
+        let fplan = if selection.python.is_some() {
+            // Rules may wait on python3 (a blocking pipe): plan on a
+            // blocking thread, not on the runtime's worker.
+            let selection = selection.clone();
+            let local_list = local_list.clone();
+            let remote_names = remote_names.clone();
+            tokio::task::spawn_blocking(move || plan(&selection, &remote_names, &local_list))
+                .await
+                .map_err(|e| format!("planning folders failed: {e}"))?
+        } else {
+            plan(selection, &remote_names, &local_list)
+        };
         for msg in &fplan.skipped {
             rep.log(Some(main_worker), Level::Warning, msg.clone());
         }

@@ -126,6 +126,9 @@ pub struct Folders {
     /// prefixed to folders created on the server. `None` when unset or
     /// empty.
     pub reference: Option<String>,
+    /// The run's `python3`, for the rules above left to it (started only
+    /// when asked). `None` only in values built by hand.
+    pub python: Option<Arc<crate::pyeval::Python>>,
 }
 
 /// `folderfilter`, `nametrans`, `folderincludes` and `foldersort` of one
@@ -148,13 +151,45 @@ pub struct FolderRules {
     pub foldersort: Option<Expr>,
 }
 
-/// A compiled Python expression of the configuration, with the option it
-/// came from.
+/// A Python expression of the configuration, with the option it came
+/// from, checked when the configuration was read.
 #[derive(Clone, Debug)]
 pub struct Expr {
     /// The option's name (`folderfilter`, or `-f` for the command line's).
     pub option: String,
-    pub expr: crate::expr::Expr,
+    pub eval: Evaluator,
+}
+
+/// Who evaluates an [`Expr`].
+#[derive(Clone, Debug)]
+pub enum Evaluator {
+    /// The built-in evaluator (`crate::expr`), compiled.
+    Builtin(crate::expr::Expr),
+    /// The run's `python3` (always when `[general] pythonfile` is set, as
+    /// the pythonfile's names are visible to every expression; else when
+    /// the expression is beyond the built-in evaluator). Holds the source.
+    Python(String),
+}
+
+impl Expr {
+    pub fn builtin(option: impl Into<String>, expr: crate::expr::Expr) -> Expr {
+        Expr {
+            option: option.into(),
+            eval: Evaluator::Builtin(expr),
+        }
+    }
+
+    /// The expression as written.
+    pub fn source(&self) -> &str {
+        match &self.eval {
+            Evaluator::Builtin(e) => e.source(),
+            Evaluator::Python(s) => s,
+        }
+    }
+
+    pub fn is_python(&self) -> bool {
+        matches!(self.eval, Evaluator::Python(_))
+    }
 }
 
 /// Options every repository type has.

@@ -16,14 +16,17 @@
 //!   every run would create one more folder ("INFINITE FOLDER CREATION").
 //! * Folder deletions are never propagated.
 //!
-//! Expressions are evaluated here, but nothing else is touched: the caller
-//! lists, creates and syncs.
+//! Expressions are evaluated here (those left to `python3` in batches,
+//! which block: call this off the async runtime's workers), but nothing
+//! else is touched: the caller lists, creates and syncs.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::config::{Expr, FolderRules};
+use crate::config::{Evaluator, Expr, FolderRules};
 use crate::expr::{Env, Value};
+use crate::pyeval::{Python, Request, Value as PyValue};
 
 /// One remote folder as listed by the server (or added by
 /// `folderincludes`).
@@ -83,21 +86,48 @@ pub struct FolderOptions<'a> {
     /// The remote `reference`, prefixed (with the delimiter) to folders
     /// created on the server.
     pub reference: Option<&'a str>,
+    /// The run's `python3`, for expressions left to it. They are asked in
+    /// a few batches (all listed folders at once, then the names derived
+    /// from them, then the order), never one call per folder.
+    pub python: Option<&'a Python>,
 }
 
-/// A repository's rules with the globals they are evaluated in.
+/// A repository's rules with the globals they are evaluated in, and what
+/// `python3` answered for the expressions left to it.
 struct Side<'a> {
     rules: &'a FolderRules,
     sep: char,
     env: Env,
+    python: Option<&'a Python>,
+    keep_cache: RefCell<HashMap<String, Result<bool, String>>>,
+    visible_cache: RefCell<HashMap<String, Result<String, String>>>,
 }
 
-impl Side<'_> {
-    fn new(rules: &FolderRules, sep: char) -> Side<'_> {
+/// `folderfilter` through `python3`: the verdict as a bool, since a filter
+/// may return a match object, which cannot be passed back. The newline
+/// before `)` ends any trailing comment of the source.
+fn python_filter(source: &str) -> String {
+    format!("(lambda __f: lambda name: bool(__f(name)))(\n{source}\n)")
+}
+
+/// `foldersort` through `python3`: Python's own sort with the `cmp`-style
+/// function (as OfflineIMAP sorts), answering the order as indices.
+fn python_sort(source: &str) -> String {
+    format!(
+        "(lambda __c: lambda names: sorted(range(len(names)), \
+         key=__import__('functools').cmp_to_key(lambda i, j: __c(names[i], names[j]))))(\n{source}\n)"
+    )
+}
+
+impl<'a> Side<'a> {
+    fn new(rules: &'a FolderRules, sep: char, python: Option<&'a Python>) -> Side<'a> {
         Side {
             rules,
             sep,
             env: Env::offlineimap(),
+            python,
+            keep_cache: RefCell::new(HashMap::new()),
+            visible_cache: RefCell::new(HashMap::new()),
         }
     }
 
@@ -113,6 +143,90 @@ impl Side<'_> {
         )
     }
 
+    /// The requests `python3` must answer for `names` (those not answered
+    /// yet), each with what to do with its reply.
+    fn python_requests(&self, names: &[String]) -> Vec<(Request, Pending)> {
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        for name in names {
+            if !seen.insert(name.as_str()) {
+                continue;
+            }
+            let arg = || vec![PyValue::Str(name.clone())];
+            if let Some(f) = &self.rules.folderfilter
+                && let Evaluator::Python(src) = &f.eval
+                && !self.keep_cache.borrow().contains_key(name)
+            {
+                out.push((
+                    Request::call(python_filter(src), arg()),
+                    Pending::Keep(name.clone()),
+                ));
+            }
+            if let Some(t) = &self.rules.nametrans
+                && let Evaluator::Python(src) = &t.eval
+                && !self.visible_cache.borrow().contains_key(name)
+            {
+                out.push((
+                    Request::call(src.clone(), arg()),
+                    Pending::Visible(name.clone()),
+                ));
+            }
+        }
+        out
+    }
+
+    fn answer(&self, pending: Pending, reply: Result<PyValue, String>) {
+        match pending {
+            Pending::Keep(name) => {
+                let Some(f) = &self.rules.folderfilter else {
+                    return;
+                };
+                let verdict = match reply {
+                    Ok(PyValue::Bool(b)) => Ok(b),
+                    Ok(other) => Err(self.failed(
+                        f,
+                        &name,
+                        format!("it returned a {}, not a bool", other.type_name()),
+                    )),
+                    Err(e) => Err(self.failed(f, &name, e)),
+                };
+                self.keep_cache.borrow_mut().insert(name, verdict);
+            }
+            Pending::Visible(name) => {
+                let Some(t) = &self.rules.nametrans else {
+                    return;
+                };
+                let visible = match reply {
+                    Ok(PyValue::Str(s)) => Ok(s),
+                    Ok(other) => Err(self.failed(
+                        t,
+                        &name,
+                        format!("it returned a {}, not a string", other.type_name()),
+                    )),
+                    Err(e) => Err(self.failed(t, &name, e)),
+                };
+                self.visible_cache.borrow_mut().insert(name, visible);
+            }
+        }
+    }
+
+    fn arg(&self, name: &str) -> Vec<PyValue> {
+        vec![PyValue::Str(name.to_owned())]
+    }
+
+    /// One answer from `python3`, for a built-in expression that met
+    /// something beyond the evaluator on one folder only (the load-time
+    /// probe did not see it): rare, so not batched.
+    fn ask_one(&self, request: Request) -> Result<PyValue, String> {
+        let Some(python) = self.python else {
+            return Err(format!("{} is not available", crate::pyeval::PROGRAM));
+        };
+        match python.batch(&[request]) {
+            Ok(mut replies) => replies.pop().unwrap_or_else(|| Err("no answer".to_owned())),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     /// OfflineIMAP's `should_sync_folder`.
     fn keep(&self, name: &str) -> Result<bool, String> {
         if self.rules.folderincludes.iter().any(|i| i == name) {
@@ -121,10 +235,31 @@ impl Side<'_> {
         let Some(f) = &self.rules.folderfilter else {
             return Ok(true);
         };
-        f.expr
-            .call(&self.env, &[Value::Str(name.to_owned())])
-            .map(|v| v.truthy())
-            .map_err(|e| self.failed(f, name, e))
+        match &f.eval {
+            Evaluator::Builtin(e) => match e.call(&self.env, &[Value::Str(name.to_owned())]) {
+                Ok(v) => Ok(v.truthy()),
+                Err(err) if err.is_not_supported() && self.python.is_some() => {
+                    let request = Request::call(python_filter(e.source()), self.arg(name));
+                    self.answer(Pending::Keep(name.to_owned()), self.ask_one(request));
+                    self.keep_cache
+                        .borrow()
+                        .get(name)
+                        .cloned()
+                        .unwrap_or(Ok(true))
+                }
+                Err(err) => Err(self.failed(f, name, err)),
+            },
+            Evaluator::Python(_) => {
+                if !self.keep_cache.borrow().contains_key(name) {
+                    prefetch(&[(self, vec![name.to_owned()])]);
+                }
+                self.keep_cache
+                    .borrow()
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| Err(self.failed(f, name, "no answer from python3")))
+            }
+        }
     }
 
     /// OfflineIMAP's `getvisiblename`: a visible name equal to the
@@ -132,16 +267,37 @@ impl Side<'_> {
     fn visible(&self, name: &str) -> Result<String, String> {
         let v = match &self.rules.nametrans {
             None => name.to_owned(),
-            Some(t) => match t.expr.call(&self.env, &[Value::Str(name.to_owned())]) {
-                Ok(Value::Str(s)) => s,
-                Ok(other) => {
-                    return Err(self.failed(
-                        t,
-                        name,
-                        format!("it returned {}, not a string", other.repr()),
-                    ));
+            Some(t) => match &t.eval {
+                Evaluator::Builtin(e) => match e.call(&self.env, &[Value::Str(name.to_owned())]) {
+                    Ok(Value::Str(s)) => s,
+                    Ok(other) => {
+                        return Err(self.failed(
+                            t,
+                            name,
+                            format!("it returned {}, not a string", other.repr()),
+                        ));
+                    }
+                    Err(err) if err.is_not_supported() && self.python.is_some() => {
+                        let request = Request::call(e.source(), self.arg(name));
+                        self.answer(Pending::Visible(name.to_owned()), self.ask_one(request));
+                        self.visible_cache
+                            .borrow()
+                            .get(name)
+                            .cloned()
+                            .unwrap_or_else(|| Ok(name.to_owned()))?
+                    }
+                    Err(e) => return Err(self.failed(t, name, e)),
+                },
+                Evaluator::Python(_) => {
+                    if !self.visible_cache.borrow().contains_key(name) {
+                        prefetch(&[(self, vec![name.to_owned()])]);
+                    }
+                    self.visible_cache
+                        .borrow()
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| Err(self.failed(t, name, "no answer from python3")))?
                 }
-                Err(e) => return Err(self.failed(t, name, e)),
             },
         };
         let mut buf = [0u8; 4];
@@ -150,6 +306,46 @@ impl Side<'_> {
         } else {
             v
         })
+    }
+}
+
+/// What a request to `python3` was for.
+enum Pending {
+    Keep(String),
+    Visible(String),
+}
+
+/// Asks `python3` in one round trip for every filter verdict and visible
+/// name of `wanted` that is left to it and not known yet. A failure of the
+/// process itself becomes every folder's error.
+fn prefetch(wanted: &[(&Side, Vec<String>)]) {
+    let mut requests = Vec::new();
+    let mut pendings = Vec::new();
+    for (i, (side, names)) in wanted.iter().enumerate() {
+        for (request, pending) in side.python_requests(names) {
+            requests.push(request);
+            pendings.push((i, pending));
+        }
+    }
+    if requests.is_empty() {
+        return;
+    }
+    let python = wanted.iter().find_map(|(side, _)| side.python);
+    let replies = match python {
+        Some(p) => p.batch(&requests).map_err(|e| e.to_string()),
+        None => Err(format!("{} is not available", crate::pyeval::PROGRAM)),
+    };
+    match replies {
+        Ok(replies) => {
+            for ((i, pending), reply) in pendings.into_iter().zip(replies) {
+                wanted[i].0.answer(pending, reply);
+            }
+        }
+        Err(e) => {
+            for (i, pending) in pendings {
+                wanted[i].0.answer(pending, Err(e.clone()));
+            }
+        }
     }
 }
 
@@ -182,9 +378,13 @@ fn swap(name: &str, from: char, to: char) -> String {
 
 pub fn plan_folders(remote: &[RemoteName], local: &[String], opts: &FolderOptions) -> FolderPlan {
     let mut out = FolderPlan::default();
-    let rside = Side::new(opts.remote, opts.remote_sep);
-    let lside = Side::new(opts.local, opts.local_sep);
+    let rside = Side::new(opts.remote, opts.remote_sep, opts.python);
+    let lside = Side::new(opts.local, opts.local_sep, opts.python);
     let (lsep, rsep) = (opts.local_sep, opts.remote_sep);
+    prefetch(&[
+        (&rside, remote.iter().map(|r| r.name.clone()).collect()),
+        (&lside, local.to_vec()),
+    ]);
 
     let mut remotes: Vec<Known> = Vec::new();
     let mut remote_set: BTreeSet<String> = BTreeSet::new();
@@ -202,6 +402,32 @@ pub fn plan_folders(remote: &[RemoteName], local: &[String], opts: &FolderOption
             locals.insert(l.clone(), k);
         }
     }
+    // The names the rest may ask about: local counterparts of remote
+    // folders and remote counterparts of local ones (a superset).
+    prefetch(&[
+        (
+            &lside,
+            remotes
+                .iter()
+                .filter(|r| r.keep)
+                .map(|r| swap(&r.visible, opts.remote_sep, opts.local_sep))
+                .collect(),
+        ),
+        (
+            &rside,
+            locals
+                .values()
+                .filter(|l| l.keep)
+                .map(|l| {
+                    let name = swap(&l.visible, opts.local_sep, opts.remote_sep);
+                    match opts.reference {
+                        Some(r) => format!("{r}{}{name}", opts.remote_sep),
+                        None => name,
+                    }
+                })
+                .collect(),
+        ),
+    ]);
     // A remote name holding the local separator would read back as another
     // hierarchy (OfflineIMAP ignores such folders, unless `sep` is `/`).
     let bad_sep = |name: &str| lsep != '/' && lsep != rsep && name.contains(lsep);
@@ -352,7 +578,23 @@ fn sort_remotes(side: &Side, mut remotes: Vec<Known>, errors: &mut Vec<String>) 
         default(&mut remotes);
         return remotes;
     };
-    let f = match sort.expr.eval(&side.env) {
+    let compiled = match &sort.eval {
+        Evaluator::Builtin(c) => c,
+        Evaluator::Python(src) => {
+            return match python_sorted(side, src, remotes) {
+                Ok(v) => v,
+                Err((mut v, e)) => {
+                    errors.push(format!(
+                        "[{}] {}: {e}; using the default order",
+                        side.rules.section, sort.option
+                    ));
+                    default(&mut v);
+                    v
+                }
+            };
+        }
+    };
+    let f = match compiled.eval(&side.env) {
         Ok(f) => f,
         Err(e) => {
             errors.push(format!(
@@ -388,6 +630,51 @@ fn sort_remotes(side: &Side, mut remotes: Vec<Known>, errors: &mut Vec<String>) 
             v
         }
     }
+}
+
+/// Sorts by a `foldersort` left to `python3`, in one request. On failure
+/// the items come back unsorted, with the reason.
+fn python_sorted(
+    side: &Side,
+    source: &str,
+    remotes: Vec<Known>,
+) -> Result<Vec<Known>, (Vec<Known>, String)> {
+    let Some(python) = side.python else {
+        let e = format!("{} is not available", crate::pyeval::PROGRAM);
+        return Err((remotes, e));
+    };
+    let names: Vec<PyValue> = remotes
+        .iter()
+        .map(|k| PyValue::Str(k.visible.clone()))
+        .collect();
+    let request = Request::call(python_sort(source), vec![PyValue::List(names)]);
+    let reply = match python.batch(&[request]) {
+        Ok(mut r) => r.pop().unwrap_or_else(|| Err("no answer".to_owned())),
+        Err(e) => Err(e.to_string()),
+    };
+    let order = match reply {
+        Ok(PyValue::List(order)) => order,
+        Ok(other) => return Err((remotes, format!("unexpected {}", other.type_name()))),
+        Err(e) => return Err((remotes, e)),
+    };
+    let mut slots: Vec<Option<Known>> = remotes.into_iter().map(Some).collect();
+    let mut out = Vec::with_capacity(slots.len());
+    for i in order {
+        let taken = match i {
+            PyValue::Int(i) => usize::try_from(i).ok().and_then(|i| slots.get_mut(i)),
+            _ => None,
+        }
+        .and_then(Option::take);
+        match taken {
+            Some(k) => out.push(k),
+            None => {
+                out.extend(slots.into_iter().flatten());
+                return Err((out, "a malformed order came back".to_owned()));
+            }
+        }
+    }
+    out.extend(slots.into_iter().flatten());
+    Ok(out)
 }
 
 /// A stable merge sort with a comparison that may fail (a user's

@@ -32,11 +32,10 @@ fn folders(text: &str) -> Folders {
 
 fn call(e: &Option<Expr>, args: &[&str]) -> Value {
     let args: Vec<Value> = args.iter().map(|a| Value::Str(a.to_string())).collect();
-    e.as_ref()
-        .unwrap()
-        .expr
-        .call(&Env::offlineimap(), &args)
-        .unwrap()
+    match &e.as_ref().unwrap().eval {
+        crate::config::Evaluator::Builtin(x) => x.call(&Env::offlineimap(), &args).unwrap(),
+        crate::config::Evaluator::Python(s) => panic!("not built-in: {s}"),
+    }
 }
 
 #[test]

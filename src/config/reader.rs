@@ -5,6 +5,7 @@
 //! Only the accounts being synced (and their repositories) are checked, as
 //! OfflineIMAP does: a broken account that is not synced is no error.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,8 +14,8 @@ use super::ini::{DEFAULT_SECTION, Ini};
 use super::netrc::Netrc;
 use super::options::{self, DefaultValue, OPTIONS, OptionSpec, Scope, Support};
 use super::{
-    Account, Config, Error, ErrorKind, Expr, FolderRules, Folders, General, ImapRepository,
-    MaildirRepository, Overrides, RepositoryCommon, Secret, Sources, Tls, value,
+    Account, Config, Error, ErrorKind, Evaluator, Expr, FolderRules, Folders, General,
+    ImapRepository, MaildirRepository, Overrides, RepositoryCommon, Secret, Sources, Tls, value,
 };
 use crate::expr;
 use crate::pyeval::{self, Python};
@@ -48,6 +49,7 @@ pub(super) fn read(
         overrides,
         warnings: Vec::new(),
         python: Arc::new(Python::with_program(None, None)),
+        python_checks: RefCell::new(Vec::new()),
     };
     reader.config()
 }
@@ -61,6 +63,39 @@ struct Reader<'a> {
     warnings: Vec<String>,
     /// Replaced by the real one once `[general] pythonfile` is known.
     python: Arc<Python>,
+    /// Expressions left to `python3`, checked together at the end.
+    python_checks: RefCell<Vec<PythonCheck>>,
+}
+
+/// An expression to check with `python3`, and why it needs it.
+struct PythonCheck {
+    section: String,
+    option: String,
+    source: String,
+    why: String,
+}
+
+/// What `python3` runs to check an expression: evaluating it (not calling
+/// it) catches syntax errors and unknown names. The value is dropped, as it
+/// is usually a function, which cannot be passed back.
+const CHECK: &str = "lambda source: (eval(source), None)[1]";
+
+/// Tells an expression the built-in evaluator can compile but not run
+/// from one it can: evaluates it and, if it is a lambda, calls it with
+/// sample folder names. Only [`expr::ErrorKind::NotSupported`] counts;
+/// any other error is left to show on real folders.
+fn probe(e: &expr::Expr) -> Result<(), expr::ExprError> {
+    let env = expr::Env::offlineimap();
+    let sample = || expr::Value::Str("INBOX".to_owned());
+    let result = match e.lambda_arity() {
+        Some(1) => e.call(&env, &[sample()]).map(drop),
+        Some(2) => e.call(&env, &[sample(), sample()]).map(drop),
+        _ => e.eval(&env).map(drop),
+    };
+    match result {
+        Err(err) if err.is_not_supported() => Err(err),
+        _ => Ok(()),
+    }
 }
 
 impl Reader<'_> {
@@ -132,6 +167,7 @@ impl Reader<'_> {
             .iter()
             .map(|name| self.account(name, &general))
             .collect::<Result<Vec<_>, _>>()?;
+        self.check_python()?;
 
         let unknown = self.unknown();
         for (section, option, scopes) in &unknown {
@@ -413,10 +449,7 @@ impl Reader<'_> {
                 option: Some("-f".to_owned()),
                 ..Error::new(self.file, ErrorKind::Invalid, e.to_string())
             })?;
-            remote_rules.folderfilter = Some(Expr {
-                option: "-f".to_owned(),
-                expr: compiled,
-            });
+            remote_rules.folderfilter = Some(Expr::builtin("-f", compiled));
             remote_rules.folderincludes.clear();
         }
         let reference = self
@@ -424,11 +457,16 @@ impl Reader<'_> {
             .map(|r| r.trim().to_owned())
             // OfflineIMAP's own default is the quoted empty string.
             .filter(|r| !r.is_empty() && r != "\"\"");
+        let local_rules = self.folder_rules(&lsec)?;
         Ok(Folders {
-            local: self.folder_rules(&lsec)?,
+            local: local_rules,
             remote: remote_rules,
             subscribedonly: self.boolean(&rsec, Scope::Imap, "subscribedonly")?,
             reference,
+            // Also for built-in rules: one may meet something beyond the
+            // evaluator on a folder the load-time probe did not try.
+            // Nothing starts until python3 is asked.
+            python: Some(self.python.clone()),
         })
     }
 
@@ -446,9 +484,11 @@ impl Reader<'_> {
         })
     }
 
-    /// A Python-expression option, compiled: a syntax error (or a construct
-    /// the built-in evaluator lacks) is a configuration error now rather
-    /// than a failure in the middle of a sync.
+    /// A Python-expression option, compiled: a syntax error is a
+    /// configuration error now rather than a failure in the middle of a
+    /// sync. With `[general] pythonfile` set, or for an expression beyond
+    /// the built-in evaluator, the expression is left to `python3`, which
+    /// checks it (in one batch for all of them, see `check_python`).
     fn expression(&self, sec: &str, option: &str) -> Result<Option<Expr>, Error> {
         let Some(text) = self.get(sec, option)? else {
             return Ok(None);
@@ -457,26 +497,115 @@ impl Reader<'_> {
         if text.is_empty() {
             return Ok(None);
         }
-        match expr::compile(text) {
-            Ok(compiled) => Ok(Some(Expr {
+        let python = |why: String| {
+            self.python_checks.borrow_mut().push(PythonCheck {
+                section: sec.to_owned(),
                 option: option.to_owned(),
-                expr: compiled,
-            })),
-            Err(e) => {
-                let kind = if e.is_not_supported() {
-                    ErrorKind::Unsupported
-                } else {
-                    ErrorKind::Invalid
-                };
-                Err(self.error(sec, option, kind, e.to_string()))
+                source: text.to_owned(),
+                why,
+            });
+            Ok(Some(Expr {
+                option: option.to_owned(),
+                eval: Evaluator::Python(text.to_owned()),
+            }))
+        };
+        if self.python.pythonfile().is_some() {
+            return python("[general] pythonfile is set".to_owned());
+        }
+        match expr::compile(text).and_then(|c| probe(&c).map(|()| c)) {
+            Ok(compiled) => Ok(Some(Expr::builtin(option, compiled))),
+            Err(e) if e.is_not_supported() => {
+                python(format!("for the built-in evaluator, {}", e.message()))
             }
+            Err(e) => Err(self.error(sec, option, ErrorKind::Invalid, e.to_string())),
+        }
+    }
+
+    /// Checks every expression left to `python3` in one round trip: each
+    /// is evaluated once (as OfflineIMAP does when it reads them), so a
+    /// syntax error or an unknown name stops the run before any sync.
+    fn check_python(&self) -> Result<(), Error> {
+        let checks = std::mem::take(&mut *self.python_checks.borrow_mut());
+        if checks.is_empty() {
+            return Ok(());
+        }
+        let requests: Vec<pyeval::Request> = checks
+            .iter()
+            .map(|c| pyeval::Request::call(CHECK, vec![pyeval::Value::Str(c.source.clone())]))
+            .collect();
+        let replies = self
+            .python
+            .batch(&requests)
+            .map_err(|e| self.python_error(&checks[0], e))?;
+        for (check, reply) in checks.iter().zip(replies) {
+            if let Err(raised) = reply {
+                return Err(self.error(&check.section, &check.option, ErrorKind::Invalid, raised));
+            }
+        }
+        Ok(())
+    }
+
+    /// An error of the `python3` process itself, blamed on the option that
+    /// needed it (or on `pythonfile` when that is what failed).
+    fn python_error(&self, check: &PythonCheck, e: pyeval::Error) -> Error {
+        match e {
+            pyeval::Error::NotFound => self.error(
+                &check.section,
+                &check.option,
+                ErrorKind::Unsupported,
+                format!(
+                    "needs {} ({}), but it was not found in PATH",
+                    pyeval::PROGRAM,
+                    check.why
+                ),
+            ),
+            e @ pyeval::Error::Pythonfile { .. } => {
+                self.error("general", "pythonfile", ErrorKind::Invalid, e.to_string())
+            }
+            e => self.error(
+                &check.section,
+                &check.option,
+                ErrorKind::Read,
+                e.to_string(),
+            ),
         }
     }
 
     /// Evaluates a `folderincludes`-like expression to a list of strings.
     fn string_list(&self, sec: &str, e: &Expr) -> Result<Vec<String>, Error> {
         let fail = |kind, message: String| self.error(sec, &e.option, kind, message);
-        let value = e.expr.eval(&expr::Env::offlineimap()).map_err(|err| {
+        let compiled = match &e.eval {
+            Evaluator::Builtin(c) => c,
+            Evaluator::Python(source) => {
+                // Needed now, so evaluated now rather than checked later.
+                let check = self.python_checks.borrow_mut().pop();
+                let value = self.python.eval(source).map_err(|err| match &check {
+                    Some(c) => self.python_error(c, err),
+                    None => fail(ErrorKind::Read, err.to_string()),
+                })?;
+                let value = value.map_err(|raised| fail(ErrorKind::Invalid, raised))?;
+                let pyeval::Value::List(items) = value else {
+                    return Err(fail(
+                        ErrorKind::Invalid,
+                        format!("expected a list of folder names, got {}", value.type_name()),
+                    ));
+                };
+                return items
+                    .into_iter()
+                    .map(|v| match v {
+                        pyeval::Value::Str(s) => Ok(s),
+                        other => Err(fail(
+                            ErrorKind::Invalid,
+                            format!(
+                                "expected a list of folder names, but it holds a {}",
+                                other.type_name()
+                            ),
+                        )),
+                    })
+                    .collect();
+            }
+        };
+        let value = compiled.eval(&expr::Env::offlineimap()).map_err(|err| {
             let kind = if err.is_not_supported() {
                 ErrorKind::Unsupported
             } else {

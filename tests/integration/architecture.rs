@@ -13,7 +13,7 @@ fn allowed(module: &str) -> Option<&'static [&'static str]> {
         "imap" | "maildir" => &["sync", "config"],
         "ui" => &["event", "config"],
         "account" => &[
-            "sync", "imap", "maildir", "status", "config", "event", "expr",
+            "sync", "imap", "maildir", "status", "config", "event", "expr", "pyeval",
         ],
         // The edge may wire everything.
         "app" | "main" | "lib" | "signals" => return None,

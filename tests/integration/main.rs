@@ -29,3 +29,5 @@ mod crash;
 mod realworld;
 // Passwords and users from remotepasseval/pythonfile, netrc and -k.
 mod credentials;
+// folderfilter/nametrans from a pythonfile through one python3 per run.
+mod pythonfile;

@@ -8,10 +8,7 @@ fn r(name: &str) -> RemoteName {
 }
 
 fn e(option: &str, src: &str) -> Option<Expr> {
-    Some(Expr {
-        option: option.into(),
-        expr: crate::expr::compile(src).unwrap(),
-    })
+    Some(Expr::builtin(option, crate::expr::compile(src).unwrap()))
 }
 
 fn rules(section: &str) -> FolderRules {
@@ -27,6 +24,7 @@ struct T {
     remote: FolderRules,
     create: bool,
     reference: Option<&'static str>,
+    python: Option<std::sync::Arc<Python>>,
 }
 
 impl T {
@@ -37,6 +35,7 @@ impl T {
             remote: rules("Repository R"),
             create: true,
             reference: None,
+            python: None,
         }
     }
 
@@ -55,6 +54,7 @@ impl T {
                 local: &self.local,
                 remote: &self.remote,
                 reference: self.reference,
+                python: self.python.as_deref(),
             },
         )
     }
@@ -323,4 +323,105 @@ fn merge_sort_is_stable_and_survives_bad_comparators() {
     let (items, msg) = err.unwrap_err();
     assert_eq!(items.len(), 3);
     assert_eq!(msg, "boom");
+}
+
+fn py(option: &str, src: &str) -> Option<Expr> {
+    Some(Expr {
+        option: option.into(),
+        eval: Evaluator::Python(src.into()),
+    })
+}
+
+/// A python3 that counts the requests it answers, through a pythonfile.
+fn counting_python(dir: &std::path::Path, helpers: &str) -> std::sync::Arc<Python> {
+    let file = dir.join("helpers.py");
+    std::fs::write(
+        &file,
+        format!("calls = [0]\ndef count():\n    calls[0] += 1\n    return True\n{helpers}"),
+    )
+    .unwrap();
+    std::sync::Arc::new(Python::new(
+        Some(file),
+        std::env::var("PATH").ok().as_deref(),
+    ))
+}
+
+#[test]
+fn python_rules_filter_translate_and_sort_in_few_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let python = counting_python(
+        dir.path(),
+        "def keep(f):\n    return count() and re.match('(INBOX|Work)', f)\n\
+         def local_name(f):\n    return f.replace('Work/', 'w_')\n",
+    );
+    let mut t = T::new('.');
+    t.remote.folderfilter = py("folderfilter", "keep  # a trailing comment");
+    t.remote.nametrans = py("nametrans", "lambda f: local_name(f)");
+    t.local.nametrans = py("nametrans", "lambda f: f.replace('w_', 'Work/')");
+    t.remote.foldersort = py("foldersort", "lambda a, b: (a < b) - (a > b)");
+    t.python = Some(python.clone());
+    let p = t.plan(&["INBOX", "Work/A", "Work/B", "Spam"], &[]);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(
+        pairs(&p),
+        vec![("Work/B", "w_B"), ("Work/A", "w_A"), ("INBOX", "INBOX")]
+    );
+    assert_eq!(p.create_local, vec!["INBOX", "w_A", "w_B"]);
+    // Four remote folders filtered, one call each, in one process.
+    assert_eq!(python.eval("calls[0]").unwrap(), Ok(PyValue::Int(4)));
+}
+
+#[test]
+fn python_rule_that_raises_fails_only_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let python = counting_python(dir.path(), "");
+    let mut t = T::new('.');
+    t.remote.nametrans = py("nametrans", "lambda f: {'INBOX': 'INBOX'}[f]");
+    t.python = Some(python);
+    let p = t.plan(&["INBOX", "Other"], &[]);
+    assert_eq!(pairs(&p), vec![("INBOX", "INBOX")]);
+    assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+    assert!(
+        p.errors[0].starts_with(
+            "[Repository R] nametrans failed on folder 'Other', which is not synced: KeyError"
+        ),
+        "{}",
+        p.errors[0]
+    );
+}
+
+#[test]
+fn python_rules_without_python3_fail_each_folder_clearly() {
+    let mut t = T::new('.');
+    t.remote.folderfilter = py("folderfilter", "lambda f: True");
+    t.python = Some(std::sync::Arc::new(Python::with_program(None, None)));
+    let p = t.plan(&["INBOX"], &[]);
+    assert!(p.pairs.is_empty());
+    assert!(
+        p.errors[0].contains("folderfilter failed on folder 'INBOX'")
+            && p.errors[0].contains("python3 was not found"),
+        "{:?}",
+        p.errors
+    );
+}
+
+#[test]
+fn builtin_rule_beyond_the_evaluator_on_one_folder_asks_python3() {
+    let dir = tempfile::tempdir().unwrap();
+    let python = counting_python(dir.path(), "");
+    let mut t = T::new('.');
+    // The load-time probe (with INBOX) short-circuits before `open`.
+    t.remote.folderfilter = e(
+        "folderfilter",
+        "lambda f: f == 'INBOX' or open('/dev/null').read() == ''",
+    );
+    t.remote.nametrans = e(
+        "nametrans",
+        "lambda f: f if f == 'INBOX' else f + open('/dev/null').read() + '_x'",
+    );
+    t.python = Some(python.clone());
+    let p = t.plan(&["INBOX", "Other"], &[]);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(pairs(&p), vec![("INBOX", "INBOX"), ("Other", "Other_x")]);
+    assert!(python.started());
 }
