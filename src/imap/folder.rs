@@ -73,6 +73,18 @@ impl ImapFolder {
         self.state.uidnext
     }
 
+    /// HIGHESTMODSEQ from SELECT/EXAMINE: `Some` only when the server
+    /// offers CONDSTORE and keeps mod-sequences for this folder.
+    pub fn highest_modseq(&self) -> Option<u64> {
+        self.state.highest_modseq
+    }
+
+    /// The message count the SELECT answer reported (unlike [`Self::exists`],
+    /// not moved by later EXISTS/EXPUNGE responses).
+    pub fn exists_at_select(&self) -> u32 {
+        self.state.exists_at_select
+    }
+
     /// The current message count (kept up to date from EXISTS/EXPUNGE).
     pub fn exists(&self) -> u32 {
         self.session.exists
