@@ -29,3 +29,5 @@ mod crash;
 mod realworld;
 // Passwords and users from remotepasseval/pythonfile, netrc and -k.
 mod credentials;
+// CONDSTORE: an unchanged server folder is not listed again.
+mod condstore;
