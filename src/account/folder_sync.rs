@@ -423,6 +423,25 @@ async fn sync_selected(
     if summary.skipped > 0 {
         return Err(format!("{} message(s) could not be copied", summary.skipped).into());
     }
+    if !summary.cancelled && summary.uid_unknown == 0 && !shared.cancel.is_cancelled() {
+        // Our own changes moved HIGHESTMODSEQ: prove the server now equals
+        // the status cache, so that the next sync need not list it.
+        let status_after = status_db.load()?;
+        if let Some(s) = remote.settled_state().await?
+            && s.uids == status_after
+        {
+            let state = status::modseq::ModSeqState {
+                uidvalidity: current,
+                uidnext: s.uidnext,
+                highest_modseq: s.highest_modseq,
+                exists: s.exists,
+                status_digest: status::modseq::status_digest(&status_after),
+            };
+            if let Err(e) = status::modseq::write_modseq(&modseq_path, &state, shared.fsync) {
+                rep.log(Some(me), Level::Warning, e.to_string());
+            }
+        }
+    }
     Ok(FolderOutcome::Synced)
 }
 

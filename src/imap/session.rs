@@ -451,6 +451,7 @@ pub(crate) struct FetchItem {
     pub size: Option<u32>,
     pub internal_date: Option<i64>,
     pub body: Option<Vec<u8>>,
+    pub modseq: Option<u64>,
 }
 
 impl FetchItem {
@@ -463,6 +464,7 @@ impl FetchItem {
                     item.flags = Some(wire::flags_from_imap(f.iter().map(|s| s.as_ref())));
                 }
                 AttributeValue::Rfc822Size(n) => item.size = Some(*n),
+                AttributeValue::ModSeq(m) => item.modseq = Some(*m),
                 AttributeValue::InternalDate(d) => {
                     item.internal_date = wire::parse_internal_date(d)
                 }
