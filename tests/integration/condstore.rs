@@ -335,3 +335,30 @@ fn server_without_condstore_syncs_as_before() {
     sync(&env, &relay);
     assert_eq!(local_flags(&env, "INBOX"), server_flags(&d, &user, "INBOX"));
 }
+
+/// With `sync_deletes = no` the status keeps rows for messages the server
+/// no longer has: it never equals the server, so the folder is listed every
+/// time, and the kept copy is neither deleted nor uploaded again.
+#[test]
+fn sync_deletes_off_never_takes_the_shortcut() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cs_nodeletes");
+    populate(d, &user);
+    let relay = Relay::start(d.port());
+    let env = Env::new(relay.port, &user.name, &user.password);
+    env.write_config("sync_deletes = no\n");
+    sync(&env, &relay);
+    let mut c = d.imap(&user);
+    c.select("INBOX");
+    let uids = c.uids();
+    c.store(uids[0], "+FLAGS", "\\Deleted");
+    c.ok("EXPUNGE");
+    c.logout();
+    let files = crate::harness::all_files(&env.maildir());
+    for _ in 0..3 {
+        let (out, sent) = sync(&env, &relay);
+        assert_eq!(listings(&sent), 1, "INBOX, not Work: {sent}");
+        assert_eq!(crate::harness::all_files(&env.maildir()), files, "{out}");
+        assert_eq!(server_flags(d, &user, "INBOX").len(), 1, "{out}");
+    }
+}
