@@ -16,5 +16,5 @@ mod wire;
 
 pub use connect::{DEFAULT_CONNECT_TIMEOUT, ImapStream};
 pub use error::{Error, ErrorKind};
-pub use folder::{FolderOptions, ImapFolder};
+pub use folder::{FolderOptions, ImapFolder, Settled};
 pub use session::{ImapSession, RemoteFolder, SelectError};

@@ -1,6 +1,7 @@
 //! OfflineIMAP's metadata on disk: the per-folder status cache
 //! (`LocalStatus-sqlite`, with import of the old plain-text `LocalStatus`),
-//! the saved UIDVALIDITY files (`FolderValidity`), and where each lives
+//! the saved UIDVALIDITY files (`FolderValidity`), our own CONDSTORE
+//! state beside them (`FolderModSeq`), and where each lives
 //! under `metadata`.
 //!
 //! Formats are OfflineIMAP's, byte for byte, so either program can take
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 
 use crate::sync::store::{ErrorKind as StoreErrorKind, StoreError};
 
+pub mod modseq;
 pub mod paths;
 pub mod sqlite;
 pub mod validity;

@@ -157,6 +157,13 @@ async fn sync_folder(
         Err(e) => return (Some(e.session), Err(e.error.to_string())),
     };
     let result = sync_selected(shared, &mut remote, pair, me, remote_name, local_name).await;
+    if !matches!(result, Ok(FolderOutcome::Synced)) {
+        // A failed or refused sync leaves no CONDSTORE state to trust; a
+        // file we cannot remove here was already removed before any
+        // change, or never written.
+        let path = status::modseq::modseq_path(&shared.metadata, remote_name, &pair.remote);
+        let _ = status::modseq::remove_modseq(&path);
+    }
     // A connection that broke mid-folder is not reused: the next folder
     // reconnects.
     let transient = matches!(&result, Err(e) if e.transient);
@@ -251,12 +258,44 @@ async fn sync_selected(
         .map_err(|e| e.to_string())?;
     }
 
+    // CONDSTORE: if the server's folder is exactly as it was when a past
+    // sync left it equal to the status cache, and the status cache is
+    // unchanged too, the status cache *is* the server's listing.
+    let modseq_path = status::modseq::modseq_path(&shared.metadata, remote_repo_name, &pair.remote);
+    let select_state =
+        remote
+            .highest_modseq()
+            .zip(remote.uidnext())
+            .map(|(m, n)| status::modseq::ModSeqState {
+                uidvalidity: current,
+                uidnext: n,
+                highest_modseq: m,
+                exists: remote.exists_at_select(),
+                status_digest: status::modseq::status_digest(&status_snap),
+            });
+    let unchanged = select_state.is_some_and(|now| {
+        status::modseq::read_modseq(&modseq_path) == Some(now)
+            && usize::try_from(now.exists).is_ok_and(|n| n == status_snap.len())
+    });
+
     rep.send(Event::MessageListLoading {
         worker: me,
         repo: remote_repo_name.to_string(),
         folder: pair.remote.clone(),
     });
-    let remote_snap = remote.snapshot().await?;
+    let remote_snap = if unchanged {
+        rep.log(
+            Some(me),
+            Level::Debug,
+            format!(
+                "{} unchanged on the server since the last sync (CONDSTORE); not listing it",
+                pair.remote
+            ),
+        );
+        status_as_remote(&status_snap)
+    } else {
+        remote.snapshot().await?
+    };
     rep.send(Event::MessageListLoaded {
         worker: me,
         repo: remote_repo_name.to_string(),
@@ -289,8 +328,25 @@ async fn sync_selected(
     };
     let the_plan = plan(&remote_snap, &local_snap, &status_snap, &opts);
     if the_plan.is_empty() {
+        // Save the server's state only when it provably equals the status
+        // cache: same UIDs and flags, nothing the listing missed, and no
+        // pairing that rewrote the status after its digest was taken.
+        if let Some(state) = select_state.filter(|_| !unchanged && paired == 0)
+            && usize::try_from(state.exists).is_ok_and(|n| n == remote_snap.uids.len())
+            && remote_snap.uids.len() == status_snap.len()
+            && remote_snap
+                .uids
+                .iter()
+                .all(|(uid, m)| status_snap.get(uid) == Some(&m.flags))
+            && let Err(e) = status::modseq::write_modseq(&modseq_path, &state, shared.fsync)
+        {
+            // Only a missed shortcut: the next sync lists the folder.
+            rep.log(Some(me), Level::Warning, e.to_string());
+        }
         return Ok(FolderOutcome::Synced);
     }
+    // Changes are coming: a saved state must not outlive them.
+    status::modseq::remove_modseq(&modseq_path).map_err(|e| e.to_string())?;
     let folder = shown(&pair.local);
     let repo_of = |side: Side| match side {
         Side::Remote => remote_repo_name.to_string(),
@@ -367,7 +423,49 @@ async fn sync_selected(
     if summary.skipped > 0 {
         return Err(format!("{} message(s) could not be copied", summary.skipped).into());
     }
+    if !summary.cancelled && summary.uid_unknown == 0 && !shared.cancel.is_cancelled() {
+        // Our own changes moved HIGHESTMODSEQ: prove the server now equals
+        // the status cache, so that the next sync need not list it.
+        let status_after = status_db.load()?;
+        if let Some(s) = remote.settled_state().await?
+            && s.uids == status_after
+        {
+            let state = status::modseq::ModSeqState {
+                uidvalidity: current,
+                uidnext: s.uidnext,
+                highest_modseq: s.highest_modseq,
+                exists: s.exists,
+                status_digest: status::modseq::status_digest(&status_after),
+            };
+            if let Err(e) = status::modseq::write_modseq(&modseq_path, &state, shared.fsync) {
+                rep.log(Some(me), Level::Warning, e.to_string());
+            }
+        }
+    }
     Ok(FolderOutcome::Synced)
+}
+
+/// The status cache standing in for an unchanged server's listing. Sizes
+/// only serve pairing, which considers server messages missing from the
+/// status, and there are none here; the largest size still rules out any
+/// accidental match.
+fn status_as_remote(status: &crate::sync::model::StatusSnapshot) -> crate::sync::model::Snapshot {
+    use crate::sync::model::{MessageMeta, Snapshot};
+    Snapshot {
+        uids: status
+            .iter()
+            .map(|(uid, flags)| {
+                (
+                    *uid,
+                    MessageMeta {
+                        flags: *flags,
+                        size: u64::MAX,
+                    },
+                )
+            })
+            .collect(),
+        new: Vec::new(),
+    }
 }
 
 /// A folder name as people read it: modified UTF-7 decoded to UTF-8.

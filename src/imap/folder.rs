@@ -5,9 +5,9 @@
 //! UIDPLUS; messages another client flagged `\Deleted` stay where they
 //! are. Without UIDPLUS a plain EXPUNGE runs only if `expunge` is on.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
-use async_imap::imap_proto::{MailboxDatum, Response};
+use async_imap::imap_proto::{MailboxDatum, Response, StatusAttribute};
 use async_trait::async_trait;
 
 use super::error::{Error, ErrorKind};
@@ -33,6 +33,15 @@ impl Default for FolderOptions {
             expunge: true,
         }
     }
+}
+
+/// A folder's state as [`ImapFolder::settled_state`] proved it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settled {
+    pub uidnext: u32,
+    pub highest_modseq: u64,
+    pub exists: u32,
+    pub uids: BTreeMap<Uid, Flags>,
 }
 
 /// A selected folder that owns its connection while it is synced.
@@ -71,6 +80,89 @@ impl ImapFolder {
     /// UIDNEXT from SELECT, if the server sent it.
     pub fn uidnext(&self) -> Option<u32> {
         self.state.uidnext
+    }
+
+    /// HIGHESTMODSEQ from SELECT/EXAMINE: `Some` only when the server
+    /// offers CONDSTORE and keeps mod-sequences for this folder.
+    pub fn highest_modseq(&self) -> Option<u64> {
+        self.state.highest_modseq
+    }
+
+    /// The message count the SELECT answer reported (unlike [`Self::exists`],
+    /// not moved by later EXISTS/EXPUNGE responses).
+    pub fn exists_at_select(&self) -> u32 {
+        self.state.exists_at_select
+    }
+
+    /// The server's state of this folder right now, proven complete, for a
+    /// folder opened with CONDSTORE: `STATUS` gives UIDNEXT, MESSAGES and
+    /// HIGHESTMODSEQ, then `UID FETCH 1:* (UID FLAGS MODSEQ)` lists it.
+    /// Every message listed has a mod-sequence no higher than STATUS's, so
+    /// none was added or changed since; and as many are listed as STATUS
+    /// counted, so none was expunged: the listing is the folder as STATUS
+    /// saw it. `None` when that cannot be shown (no CONDSTORE, a change by
+    /// someone else meanwhile, a server that leaves something out).
+    pub async fn settled_state(&mut self) -> Result<Option<Settled>, StoreError> {
+        if self.state.highest_modseq.is_none() {
+            return Ok(None);
+        }
+        let command = self.command("STATUS");
+        let mailbox = wire::quote(&self.state.wire_name).ok_or_else(|| {
+            self.session.error(
+                &command,
+                ErrorKind::Name("folder name cannot be quoted".into()),
+            )
+        })?;
+        let (mut uidnext, mut messages, mut modseq) = (None, None, None);
+        let line = format!("STATUS {mailbox} (UIDNEXT MESSAGES HIGHESTMODSEQ)");
+        self.session
+            .run(&command, &line, &mut |r| {
+                if let Response::MailboxData(MailboxDatum::Status { status, .. }) = r {
+                    for a in status {
+                        match a {
+                            StatusAttribute::UidNext(n) => uidnext = Some(*n),
+                            StatusAttribute::Messages(n) => messages = Some(*n),
+                            StatusAttribute::HighestModSeq(m) => modseq = Some(*m),
+                            _ => {}
+                        }
+                    }
+                }
+            })
+            .await?;
+        let (Some(uidnext), Some(exists), Some(highest_modseq)) = (uidnext, messages, modseq)
+        else {
+            return Ok(None);
+        };
+        let mut uids = BTreeMap::new();
+        let mut later = false;
+        if exists > 0 {
+            let command = self.command("UID FETCH");
+            self.session
+                .run(&command, "UID FETCH 1:* (UID FLAGS MODSEQ)", &mut |r| {
+                    if let Response::Fetch(_, attrs) = r {
+                        let item = FetchItem::from_attrs(attrs);
+                        match (item.uid, item.flags, item.modseq) {
+                            (Some(uid), Some(flags), Some(m)) if m <= highest_modseq => {
+                                uids.insert(uid, flags);
+                            }
+                            (Some(_), Some(_), _) => later = true,
+                            // Unsolicited partial FETCHes: the solicited
+                            // one for the same message follows.
+                            _ => {}
+                        }
+                    }
+                })
+                .await?;
+        }
+        if later || uids.len() != exists as usize || uids.keys().any(|u| *u >= uidnext) {
+            return Ok(None);
+        }
+        Ok(Some(Settled {
+            uidnext,
+            highest_modseq,
+            exists,
+            uids,
+        }))
     }
 
     /// The current message count (kept up to date from EXISTS/EXPUNGE).

@@ -220,9 +220,18 @@ impl ImapSession {
         let quoted = self.quote_wire(&command, name)?;
         let mut uidvalidity = None;
         let mut uidnext = None;
+        let mut highest_modseq = None;
         self.exists = 0;
+        // With CONDSTORE the answer carries HIGHESTMODSEQ, which lets a
+        // resync tell that nothing changed without listing the folder.
+        let condstore = self.has_capability("CONDSTORE");
+        let line = if condstore {
+            format!("{verb} {quoted} (CONDSTORE)")
+        } else {
+            format!("{verb} {quoted}")
+        };
         let done = self
-            .run(&command, &format!("{verb} {quoted}"), &mut |r| {
+            .run(&command, &line, &mut |r| {
                 if let Response::Data {
                     status: Status::Ok,
                     outcome,
@@ -231,6 +240,7 @@ impl ImapSession {
                     match outcome.code {
                         Some(ResponseCode::UidValidity(v)) => uidvalidity = Some(v),
                         Some(ResponseCode::UidNext(n)) => uidnext = Some(n),
+                        Some(ResponseCode::HighestModSeq(m)) => highest_modseq = Some(m),
                         _ => {}
                     }
                 }
@@ -247,6 +257,8 @@ impl ImapSession {
             wire_name: name.to_string(),
             uidvalidity,
             uidnext,
+            highest_modseq: highest_modseq.filter(|_| condstore),
+            exists_at_select: self.exists,
             read_only: done.read_only || readonly,
         })
     }
@@ -423,6 +435,11 @@ pub(crate) struct Selected {
     pub wire_name: String,
     pub uidvalidity: u32,
     pub uidnext: Option<u32>,
+    /// HIGHESTMODSEQ (RFC 7162), when the folder was opened with CONDSTORE
+    /// and the server keeps mod-sequences for it.
+    pub highest_modseq: Option<u64>,
+    /// EXISTS as the SELECT answer reported it, before any later change.
+    pub exists_at_select: u32,
     pub read_only: bool,
 }
 
@@ -434,6 +451,7 @@ pub(crate) struct FetchItem {
     pub size: Option<u32>,
     pub internal_date: Option<i64>,
     pub body: Option<Vec<u8>>,
+    pub modseq: Option<u64>,
 }
 
 impl FetchItem {
@@ -446,6 +464,7 @@ impl FetchItem {
                     item.flags = Some(wire::flags_from_imap(f.iter().map(|s| s.as_ref())));
                 }
                 AttributeValue::Rfc822Size(n) => item.size = Some(*n),
+                AttributeValue::ModSeq(m) => item.modseq = Some(*m),
                 AttributeValue::InternalDate(d) => {
                     item.internal_date = wire::parse_internal_date(d)
                 }

@@ -31,3 +31,5 @@ mod realworld;
 mod credentials;
 // folderfilter/nametrans from a pythonfile through one python3 per run.
 mod pythonfile;
+// CONDSTORE: an unchanged server folder is not listed again.
+mod condstore;

@@ -1,0 +1,203 @@
+//! FolderModSeq files: what a CONDSTORE server reported for a folder at
+//! the end of a sync that left the server, the status cache and the
+//! Maildir in agreement, so that the next sync can tell the server's side
+//! is unchanged without listing it.
+//!
+//! `<metadata>/Repository-<remote>/FolderModSeq/<basename>` holds one
+//! line: `<uidvalidity> <uidnext> <highestmodseq> <exists> <statusdigest>`
+//! (decimal numbers, the digest 16 lowercase hex digits), replaced
+//! atomically. OfflineIMAP does not know this directory and never reads
+//! it; none of its own files are touched.
+
+use std::fs::{self, DirBuilder, File};
+use std::io::{self, Write};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use super::Error;
+use super::paths::{folder_basename, repository_dir};
+use crate::sync::model::StatusSnapshot;
+
+/// The server's state of a folder at the end of a sync, and a digest of the
+/// status cache as it then was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModSeqState {
+    pub uidvalidity: u32,
+    pub uidnext: u32,
+    pub highest_modseq: u64,
+    pub exists: u32,
+    /// [`status_digest`] of the status cache the server's state agreed with.
+    pub status_digest: u64,
+}
+
+/// `<metadata>/Repository-<R>/FolderModSeq/<basename>`; `folder` is the
+/// folder's own name in the remote repository.
+pub fn modseq_path(metadata: &Path, repository: &str, folder: &str) -> PathBuf {
+    repository_dir(metadata, repository)
+        .join("FolderModSeq")
+        .join(folder_basename(folder))
+}
+
+/// A digest of every (UID, flags) pair of a status snapshot (FNV-1a, 64
+/// bits: stable across builds, unlike std's hasher). A status changed by
+/// anyone since the state was saved (OfflineIMAP itself, say) then no
+/// longer matches, and the shortcut is not taken.
+pub fn status_digest(status: &StatusSnapshot) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    eat(&(status.len() as u64).to_le_bytes());
+    for (uid, flags) in status {
+        eat(&uid.to_le_bytes());
+        eat(flags.to_string().as_bytes());
+        eat(b"\n");
+    }
+    h
+}
+
+/// The saved state, or `None` when there is none or it cannot be read: the
+/// file is only ever a hint to skip work, so anything odd means "do the
+/// full listing".
+pub fn read_modseq(path: &Path) -> Option<ModSeqState> {
+    let text = fs::read_to_string(path).ok()?;
+    parse(text.lines().next()?)
+}
+
+fn parse(line: &str) -> Option<ModSeqState> {
+    let mut f = line.split_ascii_whitespace();
+    let state = ModSeqState {
+        uidvalidity: f.next()?.parse().ok()?,
+        uidnext: f.next()?.parse().ok()?,
+        highest_modseq: f.next()?.parse().ok()?,
+        exists: f.next()?.parse().ok()?,
+        status_digest: u64::from_str_radix(f.next()?, 16).ok()?,
+    };
+    f.next().is_none().then_some(state)
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".tmp");
+    PathBuf::from(s)
+}
+
+/// Write the state via `<file>.tmp` and a rename, creating the directory
+/// (mode 0700) if needed; with `fsync`, file and directory are synced.
+pub fn write_modseq(path: &Path, state: &ModSeqState, fsync: bool) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io(dir, "create directory", e))?;
+    let tmp = tmp_path(path);
+    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, "create", e))?;
+    let line = format!(
+        "{} {} {} {} {:016x}\n",
+        state.uidvalidity, state.uidnext, state.highest_modseq, state.exists, state.status_digest
+    );
+    f.write_all(line.as_bytes())
+        .map_err(|e| Error::io(&tmp, "write", e))?;
+    if fsync {
+        f.sync_all().map_err(|e| Error::io(&tmp, "fsync", e))?;
+    }
+    drop(f);
+    fs::rename(&tmp, path).map_err(|e| Error::io(path, "replace", e))?;
+    if fsync {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io(dir, "fsync directory", e))?;
+    }
+    Ok(())
+}
+
+/// Forget the saved state (a missing file is fine). Must succeed before a
+/// sync changes anything, or a stale state could later be trusted.
+pub fn remove_modseq(path: &Path) -> Result<(), Error> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(path, "remove", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::sync::model::Flags;
+
+    fn state() -> ModSeqState {
+        ModSeqState {
+            uidvalidity: 1_700_000_123,
+            uidnext: 42,
+            highest_modseq: 9_000_000_000_000,
+            exists: 41,
+            status_digest: 0xdead_beef,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_format() {
+        let t = tempfile::tempdir().unwrap();
+        let p = modseq_path(t.path(), "Remote", "INBOX/Sub");
+        assert!(p.ends_with("Repository-Remote/FolderModSeq/INBOX.Sub"));
+        assert_eq!(read_modseq(&p), None);
+        write_modseq(&p, &state(), true).unwrap();
+        assert_eq!(
+            fs::read_to_string(&p).unwrap(),
+            "1700000123 42 9000000000000 41 00000000deadbeef\n"
+        );
+        assert_eq!(read_modseq(&p), Some(state()));
+        assert!(!tmp_path(&p).exists());
+        remove_modseq(&p).unwrap();
+        assert_eq!(read_modseq(&p), None);
+        remove_modseq(&p).unwrap();
+    }
+
+    #[test]
+    fn odd_files_mean_no_state() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("m");
+        for text in [
+            "",
+            "1 2 3\n",
+            "1 2 3 4\n",
+            "1 2 3 4 zz\n",
+            "1 2 3 4 5 6\n",
+            "-1 2 3 4 5\n",
+            "x 2 3 4 5\n",
+        ] {
+            fs::write(&p, text).unwrap();
+            assert_eq!(read_modseq(&p), None, "{text:?}");
+        }
+        fs::write(&p, "1 2 3 4 ff\n").unwrap();
+        assert_eq!(read_modseq(&p).unwrap().status_digest, 255);
+    }
+
+    #[test]
+    fn digest_sees_every_uid_and_flag() {
+        let mut a = StatusSnapshot::new();
+        let empty = status_digest(&a);
+        a.insert(1, Flags::from_letters("S"));
+        a.insert(2, Flags::EMPTY);
+        let d = status_digest(&a);
+        assert_ne!(d, empty);
+        let mut b = a.clone();
+        b.insert(2, Flags::from_letters("F"));
+        assert_ne!(status_digest(&b), d);
+        let mut c = a.clone();
+        c.remove(&2);
+        assert_ne!(status_digest(&c), d);
+        let mut e = a.clone();
+        e.remove(&2);
+        e.insert(3, Flags::EMPTY);
+        assert_ne!(status_digest(&e), d);
+        assert_eq!(status_digest(&a.clone()), d);
+    }
+}

@@ -1,0 +1,364 @@
+//! CONDSTORE's no-change shortcut through the real binary: a folder the
+//! server reports unchanged (same UIDVALIDITY, UIDNEXT, EXISTS and
+//! HIGHESTMODSEQ) since a sync that left it equal to the status cache is
+//! not listed again. What the binary sends is read off a small TCP relay
+//! between it and Dovecot; the results are checked on both sides with the
+//! raw test client and the harness's Maildir reader.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::harness::{Env, server_flags};
+use crate::support::dovecot::{Dovecot, User};
+
+/// Forwards every connection to Dovecot and keeps what clients sent.
+struct Relay {
+    port: u16,
+    sent: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Relay {
+    fn start(target: u16) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let log = sent.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let log = log.clone();
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut s_read, mut c_write) = (server, client);
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16384];
+                    while let Ok(n) = c_read.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        log.lock().unwrap().extend_from_slice(&buf[..n]);
+                        if s_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = s_write.shutdown(Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut s_read, &mut c_write);
+                    let _ = c_write.shutdown(Shutdown::Write);
+                });
+            }
+        });
+        Relay { port, sent }
+    }
+
+    /// What clients sent since the last call, as text.
+    fn take(&self) -> String {
+        let bytes = std::mem::take(&mut *self.sent.lock().unwrap());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+/// How many folder listings (`UID FETCH 1:*` for the sync's snapshot) the
+/// client sent.
+fn listings(sent: &str) -> usize {
+    sent.lines()
+        .filter(|l| {
+            let u = l.to_ascii_uppercase();
+            u.contains("UID FETCH 1:*") && !u.contains("MODSEQ")
+        })
+        .count()
+}
+
+/// How many listings proving the state after our own changes were sent.
+fn settles(sent: &str) -> usize {
+    sent.lines()
+        .filter(|l| {
+            l.to_ascii_uppercase()
+                .contains("UID FETCH 1:* (UID FLAGS MODSEQ)")
+        })
+        .count()
+}
+
+fn selects(sent: &str) -> Vec<&str> {
+    sent.lines()
+        .filter(|l| {
+            let u = l.to_ascii_uppercase();
+            u.contains(" SELECT ") || u.contains(" EXAMINE ")
+        })
+        .collect()
+}
+
+fn change_lines(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter(|l| {
+            [
+                "Copy message",
+                "Deleting",
+                "Adding flag",
+                "Removing flag",
+                "Creating folder",
+            ]
+            .iter()
+            .any(|w| l.contains(w))
+        })
+        .collect()
+}
+
+fn mail(subject: &str) -> Vec<u8> {
+    format!(
+        "From: a@example.org\r\nTo: b@example.org\r\nSubject: {subject}\r\n\
+         Message-ID: <{subject}@example.org>\r\n\r\nbody {subject}\r\n"
+    )
+    .into_bytes()
+}
+
+fn modseq_file(env: &Env, folder: &str) -> PathBuf {
+    env.metadata()
+        .join("Repository-TestRemote/FolderModSeq")
+        .join(folder.replace('/', "."))
+}
+
+/// Local (flags, uid) of a folder, sorted by UID.
+fn local_flags(env: &Env, folder: &str) -> Vec<(u32, String)> {
+    let mut v: Vec<(u32, String)> = env
+        .local_messages(folder)
+        .into_iter()
+        .map(|m| (m.uid.unwrap(), m.flags))
+        .collect();
+    v.sort();
+    v
+}
+
+fn populate(d: &Dovecot, user: &User) {
+    let mut c = d.imap(user);
+    c.create("Work");
+    c.append("INBOX", "\\Seen", &mail("a"));
+    c.append("INBOX", "", &mail("b"));
+    c.append("Work", "\\Flagged", &mail("w"));
+    c.logout();
+}
+
+/// Syncs through the relay and returns (output, what was sent).
+fn sync(env: &Env, relay: &Relay) -> (String, String) {
+    relay.take();
+    let out = env.sync();
+    (out, relay.take())
+}
+
+/// The first sync copies everything, then proves the server equals the
+/// status cache and saves its state, so the next one may skip listing.
+fn settled(d: &Dovecot, user: &User) -> (Env, Relay) {
+    populate(d, user);
+    let relay = Relay::start(d.port());
+    let env = Env::new(relay.port, &user.name, &user.password);
+    let (out, sent) = sync(&env, &relay);
+    assert!(out.contains("Copy message"), "{out}");
+    assert_eq!(listings(&sent), 2, "{sent}");
+    assert_eq!(settles(&sent), 2, "{sent}");
+    assert!(modseq_file(&env, "INBOX").exists());
+    assert!(modseq_file(&env, "Work").exists());
+    (env, relay)
+}
+
+#[test]
+fn unchanged_server_is_not_listed_again() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cs_nochange");
+    let (env, relay) = settled(d, &user);
+    let line = fs::read_to_string(modseq_file(&env, "INBOX")).unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(fields.len(), 5, "{line:?}");
+    assert_eq!(fields[3], "2", "EXISTS of INBOX: {line:?}");
+    // OfflineIMAP's own files are as they were.
+    let validity = env
+        .metadata()
+        .join("Repository-TestRemote/FolderValidity/INBOX");
+    assert!(
+        fs::read_to_string(validity)
+            .unwrap()
+            .trim()
+            .parse::<u32>()
+            .is_ok()
+    );
+
+    for _ in 0..2 {
+        let (out, sent) = sync(&env, &relay);
+        assert!(change_lines(&out).is_empty(), "{out}");
+        assert_eq!(listings(&sent), 0, "{sent}");
+        let sel = selects(&sent);
+        assert_eq!(sel.len(), 2, "{sent}");
+        assert!(sel.iter().all(|l| l.contains("(CONDSTORE)")), "{sel:?}");
+    }
+    assert_eq!(local_flags(&env, "INBOX"), server_flags(d, &user, "INBOX"));
+    assert_eq!(local_flags(&env, "Work"), server_flags(d, &user, "Work"));
+}
+
+#[test]
+fn server_changes_are_listed_and_synced() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cs_remotechg");
+    let (env, relay) = settled(d, &user);
+
+    // A flag change by another client.
+    let mut c = d.imap(&user);
+    c.select("INBOX");
+    let uids = c.uids();
+    c.store(uids[1], "+FLAGS", "\\Flagged");
+    c.logout();
+    let (out, sent) = sync(&env, &relay);
+    assert_eq!(listings(&sent), 1, "only INBOX changed: {sent}");
+    assert!(!change_lines(&out).is_empty(), "{out}");
+    assert_eq!(local_flags(&env, "INBOX"), server_flags(d, &user, "INBOX"));
+    assert!(local_flags(&env, "INBOX")[1].1.contains('F'));
+
+    // A new message.
+    let mut c = d.imap(&user);
+    c.append("INBOX", "", &mail("c"));
+    c.logout();
+    // The run that copies it lists and saves the new state; the next skips.
+    let (out, sent) = sync(&env, &relay);
+    assert_eq!(listings(&sent), 1, "{sent}");
+    assert!(out.contains("Copy message"), "{out}");
+    let (_, sent) = sync(&env, &relay);
+    assert_eq!(listings(&sent), 0, "{sent}");
+    let mut c = d.imap(&user);
+    c.append("INBOX", "", &mail("d"));
+    c.logout();
+    let (out, sent) = sync(&env, &relay);
+    assert_eq!(listings(&sent), 1, "only INBOX changed: {sent}");
+    assert!(out.contains("Copy message"), "{out}");
+    assert_eq!(local_flags(&env, "INBOX"), server_flags(d, &user, "INBOX"));
+    assert_eq!(env.local_messages("INBOX").len(), 4);
+
+    // An expunge by another client.
+    let (_, sent) = sync(&env, &relay);
+    assert_eq!(listings(&sent), 0, "{sent}");
+    let mut c = d.imap(&user);
+    c.select("INBOX");
+    let uids = c.uids();
+    c.store(uids[0], "+FLAGS", "\\Deleted");
+    c.ok("EXPUNGE");
+    c.logout();
+    let (out, sent) = sync(&env, &relay);
+    assert_eq!(listings(&sent), 1, "only INBOX changed: {sent}");
+    assert!(out.contains("Deleting"), "{out}");
+    assert_eq!(env.local_messages("INBOX").len(), 3);
+    assert_eq!(local_flags(&env, "INBOX"), server_flags(d, &user, "INBOX"));
+}
+
+#[test]
+fn local_changes_go_up_while_the_server_is_unchanged() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cs_localchg");
+    let (env, relay) = settled(d, &user);
+
+    // Flag a message locally (the file's `:2,` letters).
+    let msgs = env.local_messages("Work");
+    assert_eq!(msgs.len(), 1);
+    let path = &msgs[0].path;
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let renamed = name.replace(":2,F", ":2,FS");
+    assert_ne!(name, renamed);
+    fs::rename(path, path.with_file_name(renamed)).unwrap();
+    // Delete one locally, and write a new one.
+    let inbox = env.local_messages("INBOX");
+    fs::remove_file(&inbox[0].path).unwrap();
+    fs::write(
+        env.maildir().join("INBOX/new/1700000000.local.host"),
+        b"From: me@example.org\nSubject: local\n\nlocal\n",
+    )
+    .unwrap();
+
+    let (out, sent) = sync(&env, &relay);
+    // The server was not listed, and still got every change.
+    assert_eq!(listings(&sent), 0, "{sent}");
+    assert!(!change_lines(&out).is_empty(), "{out}");
+    assert_eq!(server_flags(d, &user, "Work")[0].1, "FS");
+    let server = server_flags(d, &user, "INBOX");
+    assert_eq!(server.len(), 2, "{server:?}");
+    assert_eq!(local_flags(&env, "INBOX"), server);
+    // Our own changes were proven on the server and its new state saved:
+    // the next run lists nothing and has nothing to do.
+    assert_eq!(settles(&sent), 2, "{sent}");
+    let (out, sent) = sync(&env, &relay);
+    assert!(change_lines(&out).is_empty(), "{out}");
+    assert_eq!(listings(&sent), 0, "{sent}");
+}
+
+#[test]
+fn status_changed_behind_our_back_means_a_listing() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cs_statuschg");
+    let (env, relay) = settled(d, &user);
+    // Someone else (OfflineIMAP itself, say) rewrote the status cache.
+    let db = env.metadata().join("Account-Test/LocalStatus-sqlite/INBOX");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE status SET flags = 'FS' WHERE flags = 'S'", [])
+        .unwrap();
+    drop(conn);
+    let (_, sent) = sync(&env, &relay);
+    assert_eq!(listings(&sent), 1, "{sent}");
+    assert_eq!(local_flags(&env, "INBOX"), server_flags(d, &user, "INBOX"));
+}
+
+#[test]
+fn server_without_condstore_syncs_as_before() {
+    let d = Dovecot::start_with_config(
+        "protocol imap {\n  imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS\n}\n",
+    );
+    let user = d.add_user("cs_none");
+    populate(&d, &user);
+    let relay = Relay::start(d.port());
+    let env = Env::new(relay.port, &user.name, &user.password);
+    let (out, _) = sync(&env, &relay);
+    assert!(out.contains("Copy message"), "{out}");
+    for _ in 0..2 {
+        let (out, sent) = sync(&env, &relay);
+        assert!(change_lines(&out).is_empty(), "{out}");
+        assert_eq!(listings(&sent), 2, "{sent}");
+        assert!(!sent.contains("CONDSTORE"), "{sent}");
+        assert!(!sent.contains("MODSEQ"), "{sent}");
+    }
+    assert!(!modseq_file(&env, "INBOX").exists());
+    let mut c = d.imap(&user);
+    c.select("INBOX");
+    let uids = c.uids();
+    c.store(uids[0], "+FLAGS", "\\Flagged");
+    c.logout();
+    sync(&env, &relay);
+    assert_eq!(local_flags(&env, "INBOX"), server_flags(&d, &user, "INBOX"));
+}
+
+/// With `sync_deletes = no` the status keeps rows for messages the server
+/// no longer has: it never equals the server, so the folder is listed every
+/// time, and the kept copy is neither deleted nor uploaded again.
+#[test]
+fn sync_deletes_off_never_takes_the_shortcut() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cs_nodeletes");
+    populate(d, &user);
+    let relay = Relay::start(d.port());
+    let env = Env::new(relay.port, &user.name, &user.password);
+    env.write_config("sync_deletes = no\n");
+    sync(&env, &relay);
+    let mut c = d.imap(&user);
+    c.select("INBOX");
+    let uids = c.uids();
+    c.store(uids[0], "+FLAGS", "\\Deleted");
+    c.ok("EXPUNGE");
+    c.logout();
+    let files = crate::harness::all_files(&env.maildir());
+    for _ in 0..3 {
+        let (out, sent) = sync(&env, &relay);
+        assert_eq!(listings(&sent), 1, "INBOX, not Work: {sent}");
+        assert_eq!(crate::harness::all_files(&env.maildir()), files, "{out}");
+        assert_eq!(server_flags(d, &user, "INBOX").len(), 1, "{out}");
+    }
+}
