@@ -9,13 +9,13 @@
 //! atomically. OfflineIMAP does not know this directory and never reads
 //! it; none of its own files are touched.
 
-use std::fs::{self, DirBuilder, File};
-use std::io::{self, Write};
-use std::os::unix::fs::DirBuilderExt;
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::Error;
 use super::paths::{folder_basename, repository_dir};
+use super::validity::write_atomically;
 use crate::sync::model::StatusSnapshot;
 
 /// The server's state of a folder at the end of a sync, and a digest of the
@@ -79,40 +79,14 @@ fn parse(line: &str) -> Option<ModSeqState> {
     f.next().is_none().then_some(state)
 }
 
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".tmp");
-    PathBuf::from(s)
-}
-
-/// Write the state via `<file>.tmp` and a rename, creating the directory
-/// (mode 0700) if needed; with `fsync`, file and directory are synced.
+/// Write the state via `<file>.tmp` and a rename (see
+/// [`write_atomically`]).
 pub fn write_modseq(path: &Path, state: &ModSeqState, fsync: bool) -> Result<(), Error> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::io(dir, "create directory", e))?;
-    let tmp = tmp_path(path);
-    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, "create", e))?;
     let line = format!(
         "{} {} {} {} {:016x}\n",
         state.uidvalidity, state.uidnext, state.highest_modseq, state.exists, state.status_digest
     );
-    f.write_all(line.as_bytes())
-        .map_err(|e| Error::io(&tmp, "write", e))?;
-    if fsync {
-        f.sync_all().map_err(|e| Error::io(&tmp, "fsync", e))?;
-    }
-    drop(f);
-    fs::rename(&tmp, path).map_err(|e| Error::io(path, "replace", e))?;
-    if fsync {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io(dir, "fsync directory", e))?;
-    }
-    Ok(())
+    write_atomically(path, &line, fsync)
 }
 
 /// Forget the saved state (a missing file is fine). Must succeed before a
@@ -130,6 +104,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::status::validity::tmp_path;
     use crate::sync::model::Flags;
 
     fn state() -> ModSeqState {

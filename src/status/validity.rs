@@ -29,7 +29,7 @@ pub fn read_validity(path: &Path) -> Result<Option<u32>, Error> {
     })
 }
 
-fn tmp_path(path: &Path) -> PathBuf {
+pub(crate) fn tmp_path(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(".tmp");
     PathBuf::from(s)
@@ -39,6 +39,15 @@ fn tmp_path(path: &Path) -> PathBuf {
 /// directory (mode 0700) if needed. With `fsync`, the file and its
 /// directory are synced so the new value survives a crash.
 pub fn write_validity(path: &Path, value: u32, fsync: bool) -> Result<(), Error> {
+    write_atomically(path, &format!("{value}\n"), fsync)
+}
+
+/// Replace the small metadata file `path` with `contents` via `<file>.tmp`
+/// and a rename, creating its directory (mode 0700, as OfflineIMAP does)
+/// if needed; with `fsync`, the file and the directory are synced so the
+/// new contents survive a crash. A reader sees the old file or the new
+/// one, never a partial write.
+pub(crate) fn write_atomically(path: &Path, contents: &str, fsync: bool) -> Result<(), Error> {
     let dir = path.parent().unwrap_or(Path::new("."));
     DirBuilder::new()
         .recursive(true)
@@ -47,7 +56,7 @@ pub fn write_validity(path: &Path, value: u32, fsync: bool) -> Result<(), Error>
         .map_err(|e| Error::io(dir, "create directory", e))?;
     let tmp = tmp_path(path);
     let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, "create", e))?;
-    f.write_all(format!("{value}\n").as_bytes())
+    f.write_all(contents.as_bytes())
         .map_err(|e| Error::io(&tmp, "write", e))?;
     if fsync {
         f.sync_all().map_err(|e| Error::io(&tmp, "fsync", e))?;
