@@ -653,6 +653,17 @@ fn check_len(n: usize) -> R<()> {
     }
 }
 
+/// Exactly two positional arguments, as the builtins of two parameters
+/// take them; otherwise their TypeError.
+fn two(name: &str, args: Vec<Value>) -> R<[Value; 2]> {
+    <[Value; 2]>::try_from(args).map_err(|a| {
+        Exc::new(
+            ErrorKind::Type,
+            format!("{name} expected 2 arguments, got {}", a.len()),
+        )
+    })
+}
+
 #[allow(clippy::too_many_lines)]
 pub(crate) fn call_builtin(
     interp: &Interp,
@@ -835,12 +846,7 @@ pub(crate) fn call_builtin(
         }
         "filter" => {
             no_kwargs(name, &kwargs)?;
-            let [f, it] = <[Value; 2]>::try_from(args).map_err(|a| {
-                Exc::new(
-                    ErrorKind::Type,
-                    format!("filter expected 2 arguments, got {}", a.len()),
-                )
-            })?;
+            let [f, it] = two(name, args)?;
             let mut out = Vec::new();
             for item in iterate(&it)? {
                 let keep = match &f {
@@ -922,12 +928,7 @@ pub(crate) fn call_builtin(
         }
         "isinstance" => {
             no_kwargs(name, &kwargs)?;
-            let [v, t] = <[Value; 2]>::try_from(args).map_err(|a| {
-                Exc::new(
-                    ErrorKind::Type,
-                    format!("isinstance expected 2 arguments, got {}", a.len()),
-                )
-            })?;
+            let [v, t] = two(name, args)?;
             Ok(Value::Bool(is_instance(&v, &t)?))
         }
         "callable" => Ok(Value::Bool(one(&args)?.is_callable())),
@@ -944,12 +945,7 @@ pub(crate) fn call_builtin(
         },
         "cmp" => {
             no_kwargs(name, &kwargs)?;
-            let [a, b] = <[Value; 2]>::try_from(args).map_err(|a| {
-                Exc::new(
-                    ErrorKind::Type,
-                    format!("cmp expected 2 arguments, got {}", a.len()),
-                )
-            })?;
+            let [a, b] = two(name, args)?;
             let gt = lt(&b, &a)?;
             let less = lt(&a, &b)?;
             Ok(Value::Int(i64::from(gt) - i64::from(less)))
@@ -1028,12 +1024,7 @@ pub(crate) fn call_builtin(
             }
         }
         "divmod" => {
-            let [a, b] = <[Value; 2]>::try_from(args).map_err(|a| {
-                Exc::new(
-                    ErrorKind::Type,
-                    format!("divmod expected 2 arguments, got {}", a.len()),
-                )
-            })?;
+            let [a, b] = two(name, args)?;
             let q = super::eval::binary(super::parser::BinOp::FloorDiv, a.clone(), b.clone())?;
             let r = super::eval::binary(super::parser::BinOp::Mod, a, b)?;
             Ok(Value::Tuple(vec![q, r]))
