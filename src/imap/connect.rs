@@ -25,17 +25,84 @@ use crate::config::{ImapRepository, Tls};
 /// Connect timeout when `socktimeout` is not set.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The transport under async-imap: plain TCP or TLS over TCP.
-pub enum ImapStream {
+/// The transport under async-imap: plain TCP or TLS over TCP, with a
+/// write buffer. async-imap writes a command as four pieces (tag, space,
+/// text, CRLF) and then flushes; unbuffered, that is four system calls and
+/// over TLS four records per command. Buffered until the flush it is one,
+/// and pipelined commands can share it too.
+pub struct ImapStream {
+    transport: Transport,
+    wbuf: Vec<u8>,
+}
+
+enum Transport {
     Plain(TcpStream),
     Tls(Box<tokio_native_tls::TlsStream<TcpStream>>),
 }
 
+/// Writes at least this large bypass the buffer (message literals).
+const WRITE_BUFFER: usize = 16 * 1024;
+
+impl ImapStream {
+    fn plain(tcp: TcpStream) -> Self {
+        ImapStream {
+            transport: Transport::Plain(tcp),
+            wbuf: Vec::new(),
+        }
+    }
+
+    fn tls(tls: tokio_native_tls::TlsStream<TcpStream>) -> Self {
+        ImapStream {
+            transport: Transport::Tls(Box::new(tls)),
+            wbuf: Vec::new(),
+        }
+    }
+
+    /// The plain TCP stream, for STARTTLS; `None` if TLS is already on.
+    /// Everything written was flushed: async-imap flushes every command.
+    fn into_plain(self) -> Option<TcpStream> {
+        match self.transport {
+            Transport::Plain(tcp) if self.wbuf.is_empty() => Some(tcp),
+            _ => None,
+        }
+    }
+
+    fn poll_inner_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match &mut self.transport {
+            Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    /// Write out the buffer.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.wbuf.is_empty() {
+            let buf = std::mem::take(&mut self.wbuf);
+            let res = self.poll_inner_write(cx, &buf);
+            self.wbuf = buf;
+            match res {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "connection accepts no more data",
+                    )));
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.wbuf.drain(..n);
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
 impl fmt::Debug for ImapStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ImapStream::Plain(_) => f.write_str("ImapStream::Plain"),
-            ImapStream::Tls(_) => f.write_str("ImapStream::Tls"),
+        match self.transport {
+            Transport::Plain(_) => f.write_str("ImapStream::Plain"),
+            Transport::Tls(_) => f.write_str("ImapStream::Tls"),
         }
     }
 }
@@ -46,9 +113,9 @@ impl AsyncRead for ImapStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        match &mut self.get_mut().transport {
+            Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -59,23 +126,41 @@ impl AsyncWrite for ImapStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        let this = self.get_mut();
+        if this.wbuf.len() + buf.len() > WRITE_BUFFER {
+            match this.poll_drain(cx) {
+                Poll::Ready(Ok(())) => {}
+                other => return other.map(|r| r.map(|()| 0)),
+            }
         }
+        if buf.len() >= WRITE_BUFFER {
+            return this.poll_inner_write(cx, buf);
+        }
+        this.wbuf.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_flush(cx),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        let this = self.get_mut();
+        match this.poll_drain(cx) {
+            Poll::Ready(Ok(())) => {}
+            other => return other,
+        }
+        match &mut this.transport {
+            Transport::Plain(s) => Pin::new(s).poll_flush(cx),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        let this = self.get_mut();
+        match this.poll_drain(cx) {
+            Poll::Ready(Ok(())) => {}
+            other => return other,
+        }
+        match &mut this.transport {
+            Transport::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
@@ -117,9 +202,9 @@ pub(crate) async fn connect(
 
     let stream = match (&tls, repo.tls) {
         (Some(connector), Tls::Implicit) => {
-            ImapStream::Tls(Box::new(handshake(connector, host, tcp, limit).await?))
+            ImapStream::tls(handshake(connector, host, tcp, limit).await?)
         }
-        _ => ImapStream::Plain(tcp),
+        _ => ImapStream::plain(tcp),
     };
 
     let mut client = Client::new(stream);
@@ -142,13 +227,13 @@ pub(crate) async fn connect(
             &mut |_| {},
         )
         .await?;
-        let ImapStream::Plain(tcp) = client.into_inner() else {
+        let Some(tcp) = client.into_inner().into_plain() else {
             return Err(err(
                 "STARTTLS",
                 ErrorKind::Protocol("connection already uses TLS".into()),
             ));
         };
-        let stream = ImapStream::Tls(Box::new(handshake(connector, host, tcp, limit).await?));
+        let stream = ImapStream::tls(handshake(connector, host, tcp, limit).await?);
         client = Client::new(stream);
         // RFC 3501 §6.2.1: capabilities learnt before STARTTLS are void.
         caps = capability(&mut client, host, limit, &mut tags).await?;

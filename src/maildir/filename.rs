@@ -221,16 +221,19 @@ pub fn with_uid(name: &str, uid: Uid, folder_md5: &str, windows_compatible: bool
 /// wire form. Existing CRLF pairs are left alone, so CRLF files pass
 /// through unchanged.
 pub fn lf_to_crlf(bytes: &[u8]) -> Vec<u8> {
-    let extra = bytes.iter().filter(|b| **b == b'\n').count();
+    // memchr finds line ends many bytes at a time; messages are copied
+    // between them in whole runs.
+    let extra = memchr::memchr_iter(b'\n', bytes).count();
     let mut out = Vec::with_capacity(bytes.len() + extra);
-    let mut prev = 0u8;
-    for &b in bytes {
-        if b == b'\n' && prev != b'\r' {
+    let mut start = 0;
+    for i in memchr::memchr_iter(b'\n', bytes) {
+        if i == 0 || bytes[i - 1] != b'\r' {
+            out.extend_from_slice(&bytes[start..i]);
             out.push(b'\r');
+            start = i;
         }
-        out.push(b);
-        prev = b;
     }
+    out.extend_from_slice(&bytes[start..]);
     out
 }
 
@@ -239,16 +242,15 @@ pub fn lf_to_crlf(bytes: &[u8]) -> Vec<u8> {
 /// directly before a CRLF (see docs/formats.md).
 pub fn crlf_to_lf(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
-            out.push(b'\n');
-            i += 2;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+    let mut start = 0;
+    for i in memchr::memchr_iter(b'\r', bytes) {
+        if bytes.get(i + 1) == Some(&b'\n') {
+            out.extend_from_slice(&bytes[start..i]);
+            // The LF after it starts the next run.
+            start = i + 1;
         }
     }
+    out.extend_from_slice(&bytes[start..]);
     out
 }
 

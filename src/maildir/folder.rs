@@ -170,7 +170,9 @@ impl MaildirFolder {
         };
         for sub in [Sub::New, Sub::Cur] {
             let dir = self.root.join(sub.dir());
-            let mut names: Vec<OsString> = Vec::new();
+            // Directory entries carry their type: no stat per message. Only
+            // a symlink is followed, to see whether it leads to a file.
+            let mut names: Vec<(OsString, bool)> = Vec::new();
             let rd = fs::read_dir(&dir).map_err(|e| Error::folder_io(&dir, "list directory", e))?;
             for ent in rd {
                 let ent = ent.map_err(|e| Error::folder_io(&dir, "list directory", e))?;
@@ -178,20 +180,25 @@ impl MaildirFolder {
                 if name.as_encoded_bytes().first() == Some(&b'.') {
                     continue;
                 }
-                names.push(name);
+                let kind = ent
+                    .file_type()
+                    .map_err(|e| Error::folder_io(dir.join(&name), "stat message file", e))?;
+                if kind.is_dir() {
+                    continue;
+                }
+                names.push((name, kind.is_symlink()));
             }
             names.sort();
-            for name in names {
+            for (name, symlink) in names {
                 let path = dir.join(&name);
-                let meta = match fs::metadata(&path) {
-                    Ok(m) => m,
-                    // Removed by a mail client while we listed.
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    // The snapshot would be incomplete: a folder error.
-                    Err(e) => return Err(Error::folder_io(path, "stat message file", e)),
-                };
-                if !meta.is_file() {
-                    continue;
+                if symlink {
+                    match fs::metadata(&path) {
+                        Ok(m) if m.is_file() => {}
+                        Ok(_) => continue,
+                        // Dangling, or removed by a mail client while we listed.
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(Error::folder_io(path, "stat message file", e)),
+                    }
                 }
                 let text = lossy(&name);
                 let parsed = filename::parse(&text);
@@ -202,6 +209,19 @@ impl MaildirFolder {
                 } else {
                     None
                 };
+                // Sizes only narrow the content comparison that pairs
+                // messages without a UID (see `pair_new_messages`); a
+                // message with a UID needs none, so it is not stat'ed and
+                // its size is given as 0 ("could be anything").
+                let size = if uid.is_some() {
+                    0
+                } else {
+                    match fs::metadata(&path) {
+                        Ok(m) => m.len(),
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(Error::folder_io(path, "stat message file", e)),
+                    }
+                };
                 let entry = Entry {
                     sub,
                     name: name.clone(),
@@ -209,7 +229,7 @@ impl MaildirFolder {
                 };
                 let meta_out = MessageMeta {
                     flags: parsed.flags,
-                    size: meta.len(),
+                    size,
                 };
                 match uid {
                     Some(uid) => {

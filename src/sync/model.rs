@@ -127,8 +127,9 @@ impl fmt::Debug for Flags {
 pub struct MessageMeta {
     pub flags: Flags,
     /// Size in bytes as IMAP counts it (CRLF line ends). For a Maildir file
-    /// it is the file size, which may be smaller when the file uses LF; it
-    /// is only used to rule out matches cheaply, never to prove one.
+    /// it is the file size, which may be smaller when the file uses LF, or
+    /// 0 when not read (a Maildir message with a UID). It is only used to
+    /// rule out matches cheaply, never to prove one.
     pub size: u64,
 }
 
