@@ -7,6 +7,7 @@
 
 mod folder_sync;
 pub mod folders;
+mod hooks;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -172,6 +173,39 @@ impl AccountTask {
         })?;
         let _lock = AccountLock::acquire(&metadata, &self.account.name)?;
 
+        // As in OfflineIMAP: both hooks run while the account is locked;
+        // the post hook only after a sync that got through (folder errors
+        // included) and neither after an abort-now.
+        let worker = rep.worker(0);
+        let hooks = self.account.hooks.clone();
+        let pre_ran = hooks::call(
+            rep,
+            worker,
+            hooks::Hook::Pre,
+            hooks.presynchook.as_deref(),
+            &self.cancel,
+        )
+        .await;
+        let mut outcome = self.sync_locked(rep, asked, metadata).await?;
+        let post_ran = hooks::call(
+            rep,
+            worker,
+            hooks::Hook::Post,
+            hooks.postsynchook.as_deref(),
+            &self.cancel,
+        )
+        .await;
+        outcome.errors |= !(pre_ran && post_ran);
+        Ok(outcome)
+    }
+
+    /// The sync itself, with the account locked.
+    async fn sync_locked(
+        &mut self,
+        rep: &Reporter,
+        asked: &mut Asked,
+        metadata: PathBuf,
+    ) -> Result<Outcome, String> {
         if self.account.remote.password.is_none()
             && let Some(user) = self.account.remote.user.clone()
         {

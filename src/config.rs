@@ -112,6 +112,17 @@ pub struct Account {
     /// names. Kept beside the repositories rather than in them so that code
     /// building repository values by hand is unaffected.
     pub folders: Folders,
+    /// Commands run around each sync of the account.
+    pub hooks: Hooks,
+}
+
+/// `presynchook` and `postsynchook` of an account: shell commands (run
+/// with `sh -c`) before and after each of its syncs. `None` when unset or
+/// empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hooks {
+    pub presynchook: Option<String>,
+    pub postsynchook: Option<String>,
 }
 
 /// Folder selection for one account: both repositories' rules and how the

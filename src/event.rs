@@ -124,6 +124,19 @@ pub enum Event {
         saved: u32,
         current: u32,
     },
+    /// `Calling hook: <command>`; `which` is the option (`presynchook`,
+    /// `postsynchook`). Its output follows as `Logged` lines.
+    HookStarted {
+        worker: WorkerId,
+        which: String,
+        command: String,
+    },
+    /// `Hook return code: N` (a signal's number negated, as Python says).
+    HookFinished {
+        worker: WorkerId,
+        which: String,
+        code: i32,
+    },
     /// A worker light went out.
     WorkerFinished { worker: WorkerId },
     /// The account sleeps until `until` (autorefresh); UIs derive the countdown.

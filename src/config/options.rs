@@ -429,19 +429,17 @@ pub const OPTIONS: &[OptionSpec] = &[
         "quick syncs between full ones",
         "every sync is a full sync",
     ),
-    ignored(
+    opt(
         Account,
         "presynchook",
         Unset,
         "shell command run before each sync",
-        "the command is not run",
     ),
-    ignored(
+    opt(
         Account,
         "postsynchook",
         Unset,
         "shell command run after each sync",
-        "the command is not run",
     ),
     refused(
         Account,

@@ -14,7 +14,7 @@ use super::ini::{DEFAULT_SECTION, Ini};
 use super::netrc::Netrc;
 use super::options::{self, DefaultValue, OPTIONS, OptionSpec, Scope, Support};
 use super::{
-    Account, Config, Error, ErrorKind, Evaluator, Expr, FolderRules, Folders, General,
+    Account, Config, Error, ErrorKind, Evaluator, Expr, FolderRules, Folders, General, Hooks,
     ImapRepository, MaildirRepository, Overrides, RepositoryCommon, Secret, Sources, Tls, value,
 };
 use crate::expr;
@@ -245,12 +245,23 @@ impl Reader<'_> {
         let local = self.maildir(name, &local_name, windows_compatible)?;
         let remote = self.imap(name, &remote_name, general)?;
         let folders = self.folders(&local_name, &remote_name)?;
+        let hook = |option| -> Result<Option<String>, Error> {
+            Ok(self
+                .get(&sec, option)?
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty()))
+        };
+        let hooks = Hooks {
+            presynchook: hook("presynchook")?,
+            postsynchook: hook("postsynchook")?,
+        };
         Ok(Account {
             name: name.to_owned(),
             local,
             remote,
             autorefresh,
             folders,
+            hooks,
         })
     }
 

@@ -768,3 +768,20 @@ fn blinkenlights_options() {
     assert_eq!(none.general.ui_theme, None);
     assert_eq!(none.general.ui_statuschar, None);
 }
+
+#[test]
+fn sync_hooks_are_read_without_a_warning() {
+    let c = ok(&conf(
+        "",
+        "presynchook = ~/bin/check-network\npostsynchook = notmuch new --quiet",
+        "",
+        "",
+    ));
+    let hooks = &c.accounts[0].hooks;
+    assert_eq!(hooks.presynchook.as_deref(), Some("~/bin/check-network"));
+    assert_eq!(hooks.postsynchook.as_deref(), Some("notmuch new --quiet"));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    // Unset or empty runs nothing, as in OfflineIMAP.
+    let c = ok(&conf("", "presynchook =", "", ""));
+    assert_eq!(c.accounts[0].hooks, crate::config::Hooks::default());
+}

@@ -216,6 +216,8 @@ impl TtyUi {
             | Event::MessagesDeleting { worker, .. }
             | Event::FlagsAdding { worker, .. }
             | Event::FlagsRemoving { worker, .. }
+            | Event::HookStarted { worker, .. }
+            | Event::HookFinished { worker, .. }
             | Event::WorkerFinished { worker } => self.worker_thread(*worker),
         }
     }
@@ -403,6 +405,9 @@ fn record(ev: &Event, dry_run: bool) -> Option<Record> {
                 "UID validity problem for folder {folder} (repo {repo}) (saved {saved}; got {current}); skipping it. Please see FAQ and manual on how to handle this."
             ),
         }),
+        // OfflineIMAP does not run hooks in a dry run, but says it would.
+        Event::HookStarted { command, .. } => info(format!("{dry}Calling hook: {command}")),
+        Event::HookFinished { code, .. } => info(format!("Hook return code: {code}")),
         Event::Logged { level, text, .. } => Some(Record {
             level: *level,
             text: match level {

@@ -335,6 +335,23 @@ impl MachineUi {
                     &format!("{folder}\n{repo}\n{saved}\n{current}"),
                 ));
             }
+            Event::HookStarted {
+                worker, command, ..
+            } => out.push(line(
+                "msg",
+                "callhook",
+                &self.worker_thread(*worker),
+                &format!(
+                    "{}Calling hook: {command}",
+                    if self.dry_run { "[DRYRUN] " } else { "" }
+                ),
+            )),
+            Event::HookFinished { worker, code, .. } => out.push(line(
+                "msg",
+                "callhook",
+                &self.worker_thread(*worker),
+                &format!("Hook return code: {code}"),
+            )),
             Event::MessageCopied { .. } => {}
         }
         out

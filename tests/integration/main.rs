@@ -33,3 +33,5 @@ mod credentials;
 mod pythonfile;
 // CONDSTORE: an unchanged server folder is not listed again.
 mod condstore;
+// presynchook and postsynchook around real syncs.
+mod hooks;

@@ -236,6 +236,8 @@ impl State {
             | Event::MessagesDeleting { worker: w, .. }
             | Event::FlagsAdding { worker: w, .. }
             | Event::FlagsRemoving { worker: w, .. }
+            | Event::HookStarted { worker: w, .. }
+            | Event::HookFinished { worker: w, .. }
             | Event::WorkerFinished { worker: w } => *w,
         };
         self.accounts
@@ -302,6 +304,9 @@ impl State {
             Event::FlagsAdding { worker, .. } | Event::FlagsRemoving { worker, .. } => {
                 self.set(*worker, Light::Flags);
             }
+            Event::HookStarted { worker, .. } => self.set(*worker, Light::Hook),
+            // The account's next step (connecting, finishing) recolours it.
+            Event::HookFinished { .. } => {}
             Event::WorkerFinished { worker } => {
                 self.set(*worker, Light::Finished);
                 let a = self.account_mut(worker.account);

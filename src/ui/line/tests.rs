@@ -399,3 +399,34 @@ fn validity_problem_reads_as_offlineimap_warns_it() {
     // Quiet shows warnings too.
     assert_eq!(render(&mut Quiet::new(false), &[ev]), want);
 }
+
+/// A post-sync hook as the account reports it: start, output, exit code.
+pub(crate) fn hook_script() -> Vec<Event> {
+    vec![
+        Event::HookStarted {
+            worker: w(0),
+            which: "postsynchook".into(),
+            command: "notmuch new".into(),
+        },
+        Event::Logged {
+            worker: Some(w(0)),
+            level: Level::Info,
+            text: "Hook stdout: Added 2 new messages".into(),
+        },
+        Event::HookFinished {
+            worker: w(0),
+            which: "postsynchook".into(),
+            code: 0,
+        },
+    ]
+}
+
+#[test]
+fn hooks_read_as_offlineimap_logs_them() {
+    assert_eq!(
+        render(&mut Basic::new(false), &hook_script()),
+        "Calling hook: notmuch new\nHook stdout: Added 2 new messages\nHook return code: 0\n"
+    );
+    // Quiet shows none of it: a failing hook comes with its own warning.
+    assert_eq!(render(&mut Quiet::new(false), &hook_script()), "");
+}

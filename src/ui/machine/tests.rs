@@ -276,3 +276,19 @@ fn getpass_names_the_account_thread_and_the_user() {
         Some("msg:getpass:Account+sync+Work:joe%40example.org")
     );
 }
+
+#[test]
+fn hooks_become_callhook() {
+    let mut ui = MachineUi::new(false);
+    ui.line(&Event::AccountStarted {
+        account: ACCT,
+        name: "Work".into(),
+    });
+    let got = render(&mut ui, &crate::ui::line::tests::hook_script());
+    assert_eq!(
+        got,
+        "msg:callhook:Account+sync+Work:Calling+hook%3A+notmuch+new\n\
+         msg:_display:Account+sync+Work:Hook+stdout%3A+Added+2+new+messages\n\
+         msg:callhook:Account+sync+Work:Hook+return+code%3A+0\n"
+    );
+}

@@ -574,3 +574,45 @@ fn the_log_is_bounded() {
     assert_eq!(s.log.len(), LOG_CAPACITY);
     assert_eq!(s.log.front().unwrap().text, "10");
 }
+
+#[test]
+fn a_running_hook_lights_the_hook_colour() {
+    let now = t0();
+    let mut s = State::new(["a".to_string()]);
+    s.apply(
+        &Event::AccountStarted {
+            account: ACC,
+            name: "a".into(),
+        },
+        now,
+    );
+    s.apply(
+        &Event::HookStarted {
+            worker: w(0),
+            which: "presynchook".into(),
+            command: "check-network".into(),
+        },
+        now,
+    );
+    assert_eq!(s.accounts[0].lights, vec![Light::Hook]);
+    assert_eq!(
+        colours(&s, 0),
+        vec![Theme::classic().light(Light::Hook).fg.unwrap()]
+    );
+    s.apply(
+        &Event::HookFinished {
+            worker: w(0),
+            which: "presynchook".into(),
+            code: 0,
+        },
+        now,
+    );
+    let got: Vec<(&str, Light)> = s.log.iter().map(|l| (l.text.as_str(), l.light)).collect();
+    assert_eq!(
+        &got[1..],
+        [
+            ("Calling hook: check-network", Light::Hook),
+            ("Hook return code: 0", Light::Hook),
+        ]
+    );
+}
