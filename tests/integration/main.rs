@@ -33,3 +33,6 @@ mod credentials;
 mod pythonfile;
 // CONDSTORE: an unchanged server folder is not listed again.
 mod condstore;
+// The system keyring against a real Secret Service (gnome-keyring on a
+// private D-Bus session bus).
+mod keyring;
