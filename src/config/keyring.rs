@@ -6,6 +6,15 @@
 //! an OfflineIMAP installation saved are found. Talking to the service
 //! through `secret-tool` keeps D-Bus out of this program; without
 //! `secret-tool` in `PATH` the keyring is simply not consulted.
+//!
+//! What `secret-tool` (libsecret 0.20) does, checked against a real
+//! gnome-keyring-daemon (tests/integration/keyring.rs): `lookup` writes the
+//! secret exactly as stored, without a newline when stdout is not a
+//! terminal; it exits 1 with an empty stderr when nothing matches (a
+//! locked collection it cannot unlock looks the same), and exits 1 with
+//! `secret-tool: REASON` on stderr when there is no D-Bus session or no
+//! Secret Service on it. `store` replaces an item with the same attributes
+//! and stores its stdin byte for byte.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -43,10 +52,17 @@ impl SecretTool {
     fn failure(&self, what: &str, status: std::process::ExitStatus, stderr: &[u8]) -> String {
         let text = String::from_utf8_lossy(stderr);
         let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        // secret-tool prefixes its messages with its own name, which the
+        // program path before "lookup failed" already says.
+        let first = first
+            .trim()
+            .strip_prefix("secret-tool:")
+            .unwrap_or(first)
+            .trim();
         if first.is_empty() {
             format!("{} {what} failed ({status})", self.program.display())
         } else {
-            format!("{} {what} failed: {}", self.program.display(), first.trim())
+            format!("{} {what} failed: {first}", self.program.display())
         }
     }
 }
@@ -61,8 +77,13 @@ impl Keyring for SecretTool {
         if out.status.success() {
             let text = String::from_utf8(out.stdout)
                 .map_err(|_| "the keyring's password is not UTF-8".to_owned())?;
-            // Older secret-tool versions end the secret with a newline.
-            let password = text.strip_suffix('\n').unwrap_or(&text);
+            // `echo pw | secret-tool store ...`, the usual way to store one
+            // by hand, keeps echo's newline; a line end cannot be part of
+            // an IMAP password sent with LOGIN, so it is dropped.
+            let password = text
+                .strip_suffix("\r\n")
+                .or_else(|| text.strip_suffix('\n'))
+                .unwrap_or(&text);
             return Ok(Some(Secret::new(password)));
         }
         // "Not found" is exit status 1 with nothing on stderr.
@@ -112,20 +133,23 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    /// A stand-in `secret-tool` keeping one entry in a file; no Secret
-    /// Service (D-Bus session) exists on the test machines.
-    pub(crate) fn fake_secret_tool(dir: &std::path::Path) -> SecretTool {
+    /// A stand-in `secret-tool` keeping one entry in files, shaped like the
+    /// real one (see the module doc): the secret comes back byte for byte,
+    /// "not found" is a silent exit 1, a failure an exit 1 with
+    /// `secret-tool: REASON`. The real one, against a real
+    /// gnome-keyring-daemon, is tested in tests/integration/keyring.rs.
+    fn fake_secret_tool(dir: &std::path::Path) -> SecretTool {
         let program = dir.join(SECRET_TOOL);
-        let store = dir.join("keyring.txt");
+        let store = dir.join("keyring");
         std::fs::write(
             &program,
             format!(
                 "#!/bin/sh\n\
                  store='{}'\n\
                  case \"$1\" in\n\
-                 lookup) [ \"$3\" = broken ] && {{ echo 'Cannot autolaunch D-Bus without X11 $DISPLAY' >&2; exit 1; }}\n\
-                 \x20 if [ -f \"$store\" ] && [ \"$(head -n1 \"$store\")\" = \"$3 $5\" ]; then tail -n +2 \"$store\" | tr -d '\\n'; exit 0; fi; exit 1;;\n\
-                 store) printf '%s\\n' \"$7 $9\" > \"$store\"; cat >> \"$store\"; printf '\\nlabel=%s app=%s\\n' \"$3\" \"$5\" >> \"$store.meta\";;\n\
+                 lookup) [ \"$3\" = broken ] && {{ echo 'secret-tool: Cannot autolaunch D-Bus without X11 $DISPLAY' >&2; exit 1; }}\n\
+                 \x20 if [ -f \"$store.key\" ] && [ \"$(cat \"$store.key\")\" = \"$3 $5\" ]; then cat \"$store.secret\"; exit 0; fi; exit 1;;\n\
+                 store) printf '%s\\n' \"$7 $9\" > \"$store.key\"; cat > \"$store.secret\"; printf 'label=%s app=%s\\n' \"$3\" \"$5\" > \"$store.meta\";;\n\
                  esac\n",
                 store.display()
             ),
@@ -140,26 +164,52 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let kr = fake_secret_tool(dir.path());
         assert_eq!(kr.get("imap.example.org", "me"), Ok(None));
-        kr.set("imap.example.org", "me", &Secret::new("s3 cret"))
+        kr.set("imap.example.org", "me", &Secret::new(" s3 cret "))
             .unwrap();
+        // Stored through the pipe exactly, without a newline.
+        assert_eq!(
+            std::fs::read(dir.path().join("keyring.secret")).unwrap(),
+            b" s3 cret "
+        );
         assert_eq!(
             kr.get("imap.example.org", "me").unwrap().unwrap().expose(),
-            "s3 cret"
+            " s3 cret "
         );
         assert_eq!(kr.get("imap.example.org", "other"), Ok(None));
-        let meta = std::fs::read_to_string(dir.path().join("keyring.txt.meta")).unwrap();
-        assert!(
-            meta.contains(
-                "label=Password for 'me' on 'imap.example.org' app=Python keyring library"
-            ),
-            "{meta}"
+        let meta = std::fs::read_to_string(dir.path().join("keyring.meta")).unwrap();
+        assert_eq!(
+            meta,
+            "label=Password for 'me' on 'imap.example.org' app=Python keyring library\n"
         );
         let err = kr.get("broken", "me").unwrap_err();
-        assert!(
-            err.ends_with("lookup failed: Cannot autolaunch D-Bus without X11 $DISPLAY"),
-            "{err}"
+        assert_eq!(
+            err,
+            format!(
+                "{} lookup failed: Cannot autolaunch D-Bus without X11 $DISPLAY",
+                kr.program.display()
+            )
         );
         assert!(SecretTool::find(Some(dir.path().to_str().unwrap())).is_some());
         assert!(SecretTool::find(Some("/nonexistent")).is_none());
+    }
+
+    #[test]
+    fn a_stored_line_end_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let kr = fake_secret_tool(dir.path());
+        for (stored, read) in [
+            ("pw\n", "pw"),
+            ("pw\r\n", "pw"),
+            ("pw \n", "pw "),
+            ("p\nw", "p\nw"),
+            ("pw\n\n", "pw\n"),
+        ] {
+            kr.set("h", "u", &Secret::new(stored)).unwrap();
+            assert_eq!(
+                kr.get("h", "u").unwrap().unwrap().expose(),
+                read,
+                "{stored:?}"
+            );
+        }
     }
 }

@@ -35,3 +35,6 @@ mod pythonfile;
 mod condstore;
 // presynchook and postsynchook around real syncs.
 mod hooks;
+// The system keyring against a real Secret Service (gnome-keyring on a
+// private D-Bus session bus).
+mod keyring;
