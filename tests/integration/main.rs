@@ -33,3 +33,5 @@ mod credentials;
 mod pythonfile;
 // CONDSTORE: an unchanged server folder is not listed again.
 mod condstore;
+// utf8foldernames: UTF-8 Maildir and status names, offlineimap3's included.
+mod utf8names;
