@@ -275,14 +275,21 @@ impl AccountTask {
             .collect();
         let mut errors = false;
         // `folderincludes`: extra names, each checked with a read-only
-        // SELECT; not prefixed by the reference (as in OfflineIMAP).
+        // SELECT; not prefixed by the reference (as in OfflineIMAP). With
+        // utf8foldernames they are written in UTF-8, like every name the
+        // rules see.
         for include in &selection.remote.folderincludes {
-            if remote_names.iter().any(|r| &r.name == include) {
+            let spelled = if selection.utf8foldernames {
+                crate::imap::utf7::encode(include)
+            } else {
+                include.clone()
+            };
+            if remote_names.iter().any(|r| r.name == spelled) {
                 continue;
             }
-            match session.check_folder(include).await {
+            match session.check_folder(&spelled).await {
                 Ok(()) => remote_names.push(folders::RemoteName {
-                    name: include.clone(),
+                    name: spelled,
                     delimiter: Some(delimiter),
                 }),
                 Err(e) => {
@@ -309,7 +316,7 @@ impl AccountTask {
                         remote_sep,
                         create_local,
                         create_remote,
-                        require_ascii_local: true,
+                        utf8_names: selection.utf8foldernames,
                         local: &selection.local,
                         remote: &selection.remote,
                         reference: selection.reference.as_deref(),
@@ -348,7 +355,11 @@ impl AccountTask {
         for (remote_name, _) in &fplan.create_remote {
             rep.send(Event::FolderCreating {
                 worker: main_worker,
-                folder: remote_name.clone(),
+                folder: if selection.utf8foldernames {
+                    crate::imap::utf7::decode(remote_name).unwrap_or_else(|_| remote_name.clone())
+                } else {
+                    remote_name.clone()
+                },
                 repo: remote_cfg.common.name.clone(),
             });
             session

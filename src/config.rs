@@ -137,6 +137,10 @@ pub struct Folders {
     /// prefixed to folders created on the server. `None` when unset or
     /// empty.
     pub reference: Option<String>,
+    /// `utf8foldernames` of the account: the server's modified UTF-7 names
+    /// are decoded to UTF-8 before the rules above and local names see
+    /// them, and encoded back for the server.
+    pub utf8foldernames: bool,
     /// The run's `python3`, for the rules above left to it (started only
     /// when asked). `None` only in values built by hand.
     pub python: Option<Arc<crate::pyeval::Python>>,

@@ -161,7 +161,7 @@ async fn sync_folder(
         // A failed or refused sync leaves no CONDSTORE state to trust; a
         // file we cannot remove here was already removed before any
         // change, or never written.
-        let path = status::modseq::modseq_path(&shared.metadata, remote_name, &pair.remote);
+        let path = status::modseq::modseq_path(&shared.metadata, remote_name, &pair.remote_name);
         let _ = status::modseq::remove_modseq(&path);
     }
     // A connection that broke mid-folder is not reused: the next folder
@@ -224,7 +224,7 @@ async fn sync_selected(
     // UIDVALIDITY: OfflineIMAP checks only when the local folder or the
     // status has messages (an empty pair just records the current value).
     let remote_validity_path =
-        status::paths::validity_path(&shared.metadata, remote_repo_name, &pair.remote);
+        status::paths::validity_path(&shared.metadata, remote_repo_name, &pair.remote_name);
     let local_validity_path =
         status::paths::validity_path(&shared.metadata, local_repo_name, &pair.local);
     let current = remote.uidvalidity();
@@ -235,7 +235,7 @@ async fn sync_selected(
     if has_messages && saved.is_some_and(|s| s != current) {
         rep.send(Event::ValidityProblem {
             worker: me,
-            folder: pair.remote.clone(),
+            folder: pair.remote_name.clone(),
             repo: remote_repo_name.to_string(),
             saved: saved.unwrap_or_default(),
             current,
@@ -261,7 +261,8 @@ async fn sync_selected(
     // CONDSTORE: if the server's folder is exactly as it was when a past
     // sync left it equal to the status cache, and the status cache is
     // unchanged too, the status cache *is* the server's listing.
-    let modseq_path = status::modseq::modseq_path(&shared.metadata, remote_repo_name, &pair.remote);
+    let modseq_path =
+        status::modseq::modseq_path(&shared.metadata, remote_repo_name, &pair.remote_name);
     let select_state =
         remote
             .highest_modseq()
@@ -281,7 +282,7 @@ async fn sync_selected(
     rep.send(Event::MessageListLoading {
         worker: me,
         repo: remote_repo_name.to_string(),
-        folder: pair.remote.clone(),
+        folder: pair.remote_name.clone(),
     });
     let remote_snap = if unchanged {
         rep.log(
@@ -289,7 +290,7 @@ async fn sync_selected(
             Level::Debug,
             format!(
                 "{} unchanged on the server since the last sync (CONDSTORE); not listing it",
-                pair.remote
+                pair.remote_name
             ),
         );
         status_as_remote(&status_snap)
@@ -299,7 +300,7 @@ async fn sync_selected(
     rep.send(Event::MessageListLoaded {
         worker: me,
         repo: remote_repo_name.to_string(),
-        folder: pair.remote.clone(),
+        folder: pair.remote_name.clone(),
         count: remote_snap.uids.len(),
     });
 

@@ -15,6 +15,11 @@
 //!   brings the new name back to the local folder it came from; otherwise
 //!   every run would create one more folder ("INFINITE FOLDER CREATION").
 //! * Folder deletions are never propagated.
+//! * With `utf8foldernames`, a remote name is decoded from modified UTF-7
+//!   first, so every rule of both repositories, the local folder names and
+//!   the status names see UTF-8; only SELECT and CREATE use the server's
+//!   spelling. This is where OfflineIMAP decodes too: when it makes a
+//!   folder object of a listed name.
 //!
 //! Expressions are evaluated here (those left to `python3` in batches,
 //! which block: call this off the async runtime's workers), but nothing
@@ -26,14 +31,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::config::{Evaluator, Expr, FolderRules};
 use crate::expr::{Env, Value};
+use crate::imap::utf7;
 use crate::pyeval::{Python, Request, Value as PyValue};
 
 /// One remote folder as listed by the server (or added by
 /// `folderincludes`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteName {
-    /// The name as the sync identifies it (raw IMAP name, or its UTF-8
-    /// decoding with `utf8foldernames`), with the server's delimiter.
+    /// The name as the server spells it (modified UTF-7), with the
+    /// server's delimiter.
     pub name: String,
     /// The server's hierarchy delimiter for it, if any.
     pub delimiter: Option<char>,
@@ -42,7 +48,12 @@ pub struct RemoteName {
 /// A folder pair to sync.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FolderPair {
+    /// The remote folder as the server spells it: what to SELECT.
     pub remote: String,
+    /// The remote folder's name as OfflineIMAP's IMAP folder knows it:
+    /// `remote` itself, or its UTF-8 decoding with `utf8foldernames`.
+    /// The remote repository's `FolderValidity` file is named after it.
+    pub remote_name: String,
     pub local: String,
     /// The local folder's `nametrans`'d name; its MD5 is the `,FMD5=` of
     /// the folder's message file names.
@@ -60,8 +71,9 @@ pub struct FolderPlan {
     pub pairs: Vec<FolderPair>,
     /// Local folders to create (remote exists, local does not).
     pub create_local: Vec<String>,
-    /// Remote folders to create (local exists, remote does not), with the
-    /// local name they come from.
+    /// Remote folders to create (local exists, remote does not), as the
+    /// server spells them (what to CREATE), with the local name they come
+    /// from.
     pub create_remote: Vec<(String, String)>,
     /// Folders left alone, with the reason (shown as warnings).
     pub skipped: Vec<String>,
@@ -78,9 +90,11 @@ pub struct FolderOptions<'a> {
     pub remote_sep: char,
     pub create_local: bool,
     pub create_remote: bool,
-    /// With `utf8foldernames` off, remote names are modified UTF-7, which is
-    /// pure ASCII: a local name with other characters cannot round-trip.
-    pub require_ascii_local: bool,
+    /// `utf8foldernames`: decode the server's names for everything but
+    /// SELECT and CREATE. Off, remote names are modified UTF-7, which is
+    /// pure ASCII: a local name with other characters cannot round-trip,
+    /// so it is not created on the server.
+    pub utf8_names: bool,
     pub local: &'a FolderRules,
     pub remote: &'a FolderRules,
     /// The remote `reference`, prefixed (with the delimiter) to folders
@@ -381,18 +395,17 @@ pub fn plan_folders(remote: &[RemoteName], local: &[String], opts: &FolderOption
     let rside = Side::new(opts.remote, opts.remote_sep, opts.python);
     let lside = Side::new(opts.local, opts.local_sep, opts.python);
     let (lsep, rsep) = (opts.local_sep, opts.remote_sep);
-    prefetch(&[
-        (&rside, remote.iter().map(|r| r.name.clone()).collect()),
-        (&lside, local.to_vec()),
-    ]);
+    let (names, mut wire) = remote_names(remote, opts.utf8_names, &mut out.skipped);
+    prefetch(&[(&rside, names.clone()), (&lside, local.to_vec())]);
 
     let mut remotes: Vec<Known> = Vec::new();
+    // Every remote name, as the rules see them.
     let mut remote_set: BTreeSet<String> = BTreeSet::new();
-    for r in remote {
-        if !remote_set.insert(r.name.clone()) {
+    for name in names {
+        if !remote_set.insert(name.clone()) {
             continue;
         }
-        if let Some(k) = know(&rside, &r.name, &mut out.errors) {
+        if let Some(k) = know(&rside, &name, &mut out.errors) {
             remotes.push(k);
         }
     }
@@ -474,9 +487,23 @@ pub fn plan_folders(remote: &[RemoteName], local: &[String], opts: &FolderOption
             if remote_set.contains(&full) {
                 continue;
             }
-            if opts.require_ascii_local && !full.is_ascii() {
+            if !opts.utf8_names && !full.is_ascii() {
                 out.skipped.push(format!(
                     "Not creating local folder '{l}' on the server: non-ASCII names need utf8foldernames = yes"
+                ));
+                continue;
+            }
+            if opts.utf8_names
+                && let Ok(decoded) = utf7::decode(&full)
+                && decoded != full
+            {
+                // Most likely the folder as it was named before
+                // utf8foldernames was switched on; OfflineIMAP would create
+                // `Entw&-APw-rfe` on the server for it, a folder that reads
+                // `Entw&APw-rfe` and that nobody wants.
+                out.skipped.push(format!(
+                    "Not creating local folder '{l}' on the server: with utf8foldernames = yes its name is taken as UTF-8, \
+                     but it reads as modified UTF-7 for '{decoded}' (a folder from before utf8foldernames?); rename or remove it"
                 ));
                 continue;
             }
@@ -503,7 +530,13 @@ pub fn plan_folders(remote: &[RemoteName], local: &[String], opts: &FolderOption
                 ));
                 continue;
             }
-            out.create_remote.push((full.clone(), l.clone()));
+            let spelled = if opts.utf8_names {
+                utf7::encode(&full)
+            } else {
+                full.clone()
+            };
+            out.create_remote.push((spelled.clone(), l.clone()));
+            wire.insert(full.clone(), spelled);
             remote_set.insert(full);
             remotes.push(rk);
         }
@@ -544,7 +577,8 @@ pub fn plan_folders(remote: &[RemoteName], local: &[String], opts: &FolderOption
         taken.insert(local_name.clone(), r.name.clone());
         out.pairs.push(FolderPair {
             status: swap(&r.visible, rsep, '.'),
-            remote: r.name,
+            remote: wire.get(&r.name).cloned().unwrap_or_else(|| r.name.clone()),
+            remote_name: r.name,
             local_visible: lk.visible.clone(),
             local: local_name,
         });
@@ -567,6 +601,48 @@ pub fn plan_folders(remote: &[RemoteName], local: &[String], opts: &FolderOption
         }
     }
     out
+}
+
+/// The remote names as the rules see them, in listing order, and how the
+/// server spells each. With `utf8` they are decoded from modified UTF-7; a
+/// name that does not decode, or that decodes like an earlier one (a
+/// non-canonical spelling), is left out with a warning.
+fn remote_names(
+    remote: &[RemoteName],
+    utf8: bool,
+    skipped: &mut Vec<String>,
+) -> (Vec<String>, BTreeMap<String, String>) {
+    let mut names = Vec::with_capacity(remote.len());
+    let mut wire: BTreeMap<String, String> = BTreeMap::new();
+    for r in remote {
+        let name = if utf8 {
+            match utf7::decode(&r.name) {
+                Ok(n) => n,
+                Err(e) => {
+                    skipped.push(format!(
+                        "Not syncing remote folder '{}' (utf8foldernames = yes): {e}",
+                        r.name
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            r.name.clone()
+        };
+        match wire.get(&name) {
+            None => {
+                wire.insert(name.clone(), r.name.clone());
+                names.push(name);
+            }
+            Some(first) if *first != r.name => skipped.push(format!(
+                "Not syncing remote folder '{}': it decodes to '{name}' like '{first}' does",
+                r.name
+            )),
+            // Listed twice: once is enough.
+            Some(_) => {}
+        }
+    }
+    (names, wire)
 }
 
 /// Orders the remote folders as OfflineIMAP does: by `foldersort` over

@@ -497,12 +497,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         "proxy for OAuth2 token requests",
         "OAuth2 is not supported",
     ),
-    refused(
+    opt(
         Account,
         "utf8foldernames",
         Value("no"),
-        "UTF-8 local folder names instead of modified UTF-7",
-        "not supported yet (local folder names would differ); set it to no",
+        "decode the server's modified UTF-7 folder names to UTF-8 for nametrans, folderfilter, foldersort and local names",
     ),
     refused(
         Account,
@@ -719,8 +718,8 @@ pub const OPTIONS: &[OptionSpec] = &[
         Imap,
         "decodefoldernames",
         Value("no"),
-        "deprecated: UTF-8 local folder names",
-        "not supported (local folder names would differ); set it to no",
+        "deprecated: UTF-8 visible names of remote folders",
+        "deprecated, and every sync fails with it in OfflineIMAP 8; remove it and set utf8foldernames = yes in the [Account] section instead",
     ),
     ignored(
         Imap,

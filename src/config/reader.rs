@@ -242,9 +242,16 @@ impl Reader<'_> {
         let windows_compatible = self.boolean(&sec, scope, "maildir-windows-compatible")?;
         let local_name = self.repository_name(&sec, "localrepository")?;
         let remote_name = self.repository_name(&sec, "remoterepository")?;
+        let utf8foldernames = self.boolean(&sec, scope, "utf8foldernames")?;
+        if utf8foldernames {
+            self.utf8_without_decode(&sec, &remote_name)?;
+        }
         let local = self.maildir(name, &local_name, windows_compatible)?;
         let remote = self.imap(name, &remote_name, general)?;
-        let folders = self.folders(&local_name, &remote_name)?;
+        let folders = Folders {
+            utf8foldernames,
+            ..self.folders(&local_name, &remote_name)?
+        };
         let hook = |option| -> Result<Option<String>, Error> {
             Ok(self
                 .get(&sec, option)?
@@ -263,6 +270,29 @@ impl Reader<'_> {
             folders,
             hooks,
         })
+    }
+
+    /// OfflineIMAP aborts an account that sets `utf8foldernames` while its
+    /// remote repository sets `decodefoldernames`: both decode the same
+    /// names, at different steps. Checked before the repository's own
+    /// refusal of `decodefoldernames`, so that the message names both.
+    fn utf8_without_decode(&self, sec: &str, remote: &str) -> Result<(), Error> {
+        let rsec = format!("{REPOSITORY_PREFIX}{remote}");
+        let Some(v) = self.get(&rsec, "decodefoldernames")? else {
+            return Ok(());
+        };
+        if value::boolean(&v).unwrap_or(true) {
+            return Err(self.error(
+                sec,
+                "utf8foldernames",
+                ErrorKind::Invalid,
+                format!(
+                    "may not be used together with decodefoldernames of [{rsec}] \
+                     (OfflineIMAP does not sync the account then); remove decodefoldernames"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The repository an account option names; its section must exist.
@@ -474,6 +504,8 @@ impl Reader<'_> {
             remote: remote_rules,
             subscribedonly: self.boolean(&rsec, Scope::Imap, "subscribedonly")?,
             reference,
+            // An account option: `account` sets it.
+            utf8foldernames: false,
             // Also for built-in rules: one may meet something beyond the
             // evaluator on a folder the load-time probe did not try.
             // Nothing starts until python3 is asked.

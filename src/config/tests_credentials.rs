@@ -561,6 +561,45 @@ fn refused_options_stop_the_run() {
     );
 }
 
+#[test]
+fn utf8foldernames_is_read_and_excludes_decodefoldernames() {
+    let fx = Fixture::new();
+    let on = fx.ok(&conf("", "utf8foldernames = yes", "remoteuser = me"), None);
+    assert!(on.accounts[0].folders.utf8foldernames);
+    assert!(on.warnings.is_empty(), "{:?}", on.warnings);
+    let off = fx.ok(&conf("", "", "remoteuser = me"), None);
+    assert!(!off.accounts[0].folders.utf8foldernames);
+    // OfflineIMAP aborts such an account; here the run stops before any
+    // sync, naming both options.
+    assert_eq!(
+        fx.err(&conf(
+            "",
+            "utf8foldernames = yes",
+            "decodefoldernames = yes"
+        )),
+        format!(
+            "{FILE}: [Account Work] utf8foldernames: may not be used together with decodefoldernames \
+             of [Repository WorkRemote] (OfflineIMAP does not sync the account then); remove decodefoldernames"
+        )
+    );
+    // decodefoldernames = no beside it is harmless, as in OfflineIMAP.
+    fx.ok(
+        &conf(
+            "",
+            "utf8foldernames = yes",
+            "decodefoldernames = no\nremoteuser = me",
+        ),
+        None,
+    );
+    assert_eq!(
+        fx.err(&conf("", "", "decodefoldernames = yes")),
+        format!(
+            "{FILE}: [Repository WorkRemote] decodefoldernames: deprecated, and every sync fails with it in \
+             OfflineIMAP 8; remove it and set utf8foldernames = yes in the [Account] section instead"
+        )
+    );
+}
+
 /// Every option of OfflineIMAP 8.0.1's offlineimap.conf (notes §1a) is in
 /// the table: implemented, ignored with a warning, or refused.
 #[test]

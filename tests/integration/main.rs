@@ -38,3 +38,5 @@ mod hooks;
 // The system keyring against a real Secret Service (gnome-keyring on a
 // private D-Bus session bus).
 mod keyring;
+// utf8foldernames: UTF-8 Maildir and status names, offlineimap3's included.
+mod utf8names;

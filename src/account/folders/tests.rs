@@ -25,6 +25,7 @@ struct T {
     create: bool,
     reference: Option<&'static str>,
     python: Option<std::sync::Arc<Python>>,
+    utf8: bool,
 }
 
 impl T {
@@ -36,6 +37,15 @@ impl T {
             create: true,
             reference: None,
             python: None,
+            utf8: false,
+        }
+    }
+
+    /// With `utf8foldernames = yes`.
+    fn utf8(sep: char) -> T {
+        T {
+            utf8: true,
+            ..T::new(sep)
         }
     }
 
@@ -50,7 +60,7 @@ impl T {
                 remote_sep: '/',
                 create_local: self.create,
                 create_remote: self.create,
-                require_ascii_local: true,
+                utf8_names: self.utf8,
                 local: &self.local,
                 remote: &self.remote,
                 reference: self.reference,
@@ -76,12 +86,14 @@ fn remote_folders_map_to_local_with_sep() {
         vec![
             FolderPair {
                 remote: "Archive/2024".into(),
+                remote_name: "Archive/2024".into(),
                 local: "Archive.2024".into(),
                 local_visible: "Archive.2024".into(),
                 status: "Archive.2024".into()
             },
             FolderPair {
                 remote: "INBOX".into(),
+                remote_name: "INBOX".into(),
                 local: "INBOX".into(),
                 local_visible: "INBOX".into(),
                 status: "INBOX".into()
@@ -424,4 +436,216 @@ fn builtin_rule_beyond_the_evaluator_on_one_folder_asks_python3() {
     assert!(p.errors.is_empty(), "{:?}", p.errors);
     assert_eq!(pairs(&p), vec![("INBOX", "INBOX"), ("Other", "Other_x")]);
     assert!(python.started());
+}
+
+// utf8foldernames. Wire names below are what OfflineIMAP 8's own
+// `imaputil.utf8_IMAP` gives for the UTF-8 names.
+const SENT_RU: &str = "&BB4EQgQ,BEAEMAQyBDsENQQ9BD0ESwQ1-"; // Отправленные
+
+/// (remote as the server spells it, remote name, local, status) of each
+/// pair.
+fn names(p: &FolderPlan) -> Vec<(&str, &str, &str, &str)> {
+    p.pairs
+        .iter()
+        .map(|x| {
+            (
+                x.remote.as_str(),
+                x.remote_name.as_str(),
+                x.local.as_str(),
+                x.status.as_str(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn utf8_remote_names_become_utf8_local_and_status_names() {
+    let listed = [
+        "INBOX",
+        "Entw&APw-rfe",
+        SENT_RU,
+        "Tom &- Jerry",
+        "&ZeVnLIqe-/&U,BTFw-",
+    ];
+    let p = T::utf8('.').plan(&listed, &[]);
+    assert_eq!(
+        p.create_local,
+        [
+            "INBOX",
+            "Entwürfe",
+            "Отправленные",
+            "Tom & Jerry",
+            "日本語.台北"
+        ]
+    );
+    assert_eq!(
+        names(&p),
+        [
+            ("Entw&APw-rfe", "Entwürfe", "Entwürfe", "Entwürfe"),
+            ("INBOX", "INBOX", "INBOX", "INBOX"),
+            ("Tom &- Jerry", "Tom & Jerry", "Tom & Jerry", "Tom & Jerry"),
+            // By code point, as Python's default sort: Cyrillic first.
+            (SENT_RU, "Отправленные", "Отправленные", "Отправленные"),
+            (
+                "&ZeVnLIqe-/&U,BTFw-",
+                "日本語/台北",
+                "日本語.台北",
+                "日本語.台北"
+            ),
+        ]
+    );
+    assert_eq!(p.pairs[0].local_visible, "Entwürfe");
+    assert!(p.create_remote.is_empty() && p.errors.is_empty() && p.skipped.is_empty());
+}
+
+#[test]
+fn without_utf8_the_servers_spelling_is_the_name() {
+    let p = T::new('/').plan(&["Entw&APw-rfe", "&-"], &[]);
+    assert_eq!(p.create_local, ["Entw&APw-rfe", "&-"]);
+    assert_eq!(
+        names(&p),
+        [
+            ("&-", "&-", "&-", "&-"),
+            (
+                "Entw&APw-rfe",
+                "Entw&APw-rfe",
+                "Entw&APw-rfe",
+                "Entw&APw-rfe"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn utf8_rules_of_both_sides_see_utf8() {
+    let mut t = T::utf8('.');
+    t.remote.folderfilter = e("folderfilter", "lambda f: f != 'Отправленные'");
+    t.remote.nametrans = e("nametrans", "lambda f: 'Drafts' if f == 'Entwürfe' else f");
+    t.local.nametrans = e("nametrans", "lambda f: 'Entwürfe' if f == 'Drafts' else f");
+    t.local.folderfilter = e("folderfilter", "lambda f: f != 'Küche'");
+    // 'ü' sorts after 'K' by code point: foldersort gets UTF-8 too.
+    t.remote.foldersort = e("foldersort", "lambda x, y: -cmp(x, y)");
+    let p = t.plan(
+        &["INBOX", "Entw&APw-rfe", SENT_RU, "K&APw-che"],
+        &["INBOX", "Küche"],
+    );
+    assert_eq!(p.create_local, ["Drafts"]);
+    assert_eq!(
+        names(&p),
+        [
+            ("INBOX", "INBOX", "INBOX", "INBOX"),
+            ("Entw&APw-rfe", "Entwürfe", "Drafts", "Drafts"),
+        ]
+    );
+    assert_eq!(p.pairs[1].local_visible, "Entwürfe");
+    assert!(p.errors.is_empty() && p.create_remote.is_empty(), "{p:?}");
+}
+
+#[test]
+fn utf8_local_folders_are_created_in_modified_utf7() {
+    let p = T::utf8('.').plan(
+        &["INBOX"],
+        &["INBOX", "Küche", "Tom & Jerry", "&", "Projekte.Übersicht"],
+    );
+    assert_eq!(
+        p.create_remote,
+        [
+            ("&-".to_owned(), "&".to_owned()),
+            ("K&APw-che".into(), "Küche".into()),
+            ("Projekte/&ANw-bersicht".into(), "Projekte.Übersicht".into()),
+            ("Tom &- Jerry".into(), "Tom & Jerry".into()),
+        ]
+    );
+    assert_eq!(
+        names(&p),
+        [
+            ("&-", "&", "&", "&"),
+            ("INBOX", "INBOX", "INBOX", "INBOX"),
+            ("K&APw-che", "Küche", "Küche", "Küche"),
+            (
+                "Projekte/&ANw-bersicht",
+                "Projekte/Übersicht",
+                "Projekte.Übersicht",
+                "Projekte.Übersicht"
+            ),
+            ("Tom &- Jerry", "Tom & Jerry", "Tom & Jerry", "Tom & Jerry"),
+        ]
+    );
+    assert!(p.errors.is_empty() && p.skipped.is_empty(), "{p:?}");
+}
+
+#[test]
+fn utf8_a_second_plan_after_creating_changes_nothing() {
+    let t = T::utf8('.');
+    let first = t.plan(&["Entw&APw-rfe"], &["Küche"]);
+    let mut remote: Vec<String> = vec!["Entw&APw-rfe".into()];
+    remote.extend(first.create_remote.iter().map(|(w, _)| w.clone()));
+    let mut local: Vec<String> = vec!["Küche".into()];
+    local.extend(first.create_local.iter().cloned());
+    let remote: Vec<&str> = remote.iter().map(String::as_str).collect();
+    let local: Vec<&str> = local.iter().map(String::as_str).collect();
+    let second = t.plan(&remote, &local);
+    assert!(second.create_local.is_empty() && second.create_remote.is_empty());
+    assert_eq!(second.pairs, first.pairs);
+}
+
+#[test]
+fn utf8_round_trip_check_still_refuses_a_one_sided_nametrans() {
+    let mut t = T::utf8('.');
+    t.remote.nametrans = e("nametrans", "lambda f: f.replace('Entwürfe', 'Drafts')");
+    let p = t.plan(&["INBOX"], &["INBOX", "Entwürfe"]);
+    assert!(p.create_remote.is_empty(), "{:?}", p.create_remote);
+    assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+    assert!(p.errors[0].contains("INFINITE FOLDER CREATION"));
+    assert!(p.errors[0].contains("'Entwürfe'"), "{}", p.errors[0]);
+    assert!(p.errors[0].contains("'Drafts'"), "{}", p.errors[0]);
+}
+
+#[test]
+fn utf8_folderincludes_are_utf8() {
+    let mut t = T::utf8('.');
+    t.remote.folderfilter = e("folderfilter", "lambda f: f == 'INBOX'");
+    t.remote.folderincludes = vec!["Entwürfe".into()];
+    let p = t.plan(&["INBOX", "Entw&APw-rfe", SENT_RU], &[]);
+    assert_eq!(p.create_local, ["INBOX", "Entwürfe"]);
+    assert_eq!(
+        pairs(&p),
+        [("Entw&APw-rfe", "Entwürfe"), ("INBOX", "INBOX")]
+    );
+}
+
+#[test]
+fn utf8_names_that_do_not_decode_are_skipped_with_a_warning() {
+    // '*' is outside the base64 alphabet; "&AGEAYg-" spells "ab" the long
+    // way, after "ab" itself was listed.
+    let p = T::utf8('.').plan(&["INBOX", "Bad&Ze*-", "ab", "&AGEAYg-"], &[]);
+    assert_eq!(p.create_local, ["INBOX", "ab"]);
+    assert_eq!(pairs(&p), [("ab", "ab"), ("INBOX", "INBOX")]);
+    assert_eq!(p.skipped.len(), 2, "{:?}", p.skipped);
+    assert!(p.skipped[0].contains("'Bad&Ze*-'"), "{}", p.skipped[0]);
+    assert!(p.skipped[1].contains("'&AGEAYg-'"), "{}", p.skipped[1]);
+    assert!(p.errors.is_empty());
+}
+
+#[test]
+fn utf8_a_maildir_folder_from_before_the_switch_is_not_pushed_back() {
+    // Synced without utf8foldernames, the Maildir holds `Entw&APw-rfe`.
+    // Switched on, the server's folder becomes `Entwürfe` locally, and the
+    // old directory must not turn into a server folder `Entw&-APw-rfe`.
+    let p = T::utf8('.').plan(&["Entw&APw-rfe"], &["Entw&APw-rfe"]);
+    assert_eq!(p.create_local, ["Entwürfe"]);
+    assert!(p.create_remote.is_empty(), "{:?}", p.create_remote);
+    assert_eq!(pairs(&p), [("Entw&APw-rfe", "Entwürfe")]);
+    assert_eq!(p.skipped.len(), 1, "{:?}", p.skipped);
+    assert!(
+        p.skipped[0].contains("rename or remove"),
+        "{}",
+        p.skipped[0]
+    );
+    // A name that merely contains '&' is created as such.
+    let p = T::utf8('.').plan(&[], &["R&D-Notes"]);
+    assert_eq!(
+        p.create_remote,
+        [("R&-D-Notes".to_owned(), "R&D-Notes".to_owned())]
+    );
 }
