@@ -374,7 +374,6 @@ impl AccountTask {
             ));
         }
 
-        let queue = Arc::new(Mutex::new(fplan.pairs.into_iter()));
         let shared = Arc::new(folder_sync::Shared {
             account_name: self.account.name.clone(),
             local_repo,
@@ -386,7 +385,10 @@ impl AccountTask {
             cancel: self.cancel.clone(),
             rep: rep.clone(),
             failed: AtomicBool::new(false),
+            stamp_jobs: std::sync::Mutex::new(Vec::new()),
         });
+        let pairs = folder_sync::skip_unchanged(&shared, &mut session, fplan.pairs).await?;
+        let queue = Arc::new(Mutex::new(pairs.into_iter()));
         let connections = remote_cfg.maxconnections.max(1);
         let mut tasks = tokio::task::JoinSet::new();
         let mut first = Some(session);
@@ -416,6 +418,7 @@ impl AccountTask {
         if shared.failed.load(Ordering::Relaxed) {
             outcome.errors = true;
         }
+        folder_sync::stamp_local(shared).await;
         Ok(outcome)
     }
 }

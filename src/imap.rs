@@ -17,4 +17,4 @@ mod wire;
 pub use connect::{DEFAULT_CONNECT_TIMEOUT, ImapStream};
 pub use error::{Error, ErrorKind};
 pub use folder::{FolderOptions, ImapFolder, Settled};
-pub use session::{ImapSession, RemoteFolder, SelectError};
+pub use session::{FolderStatus, ImapSession, RemoteFolder, SelectError};

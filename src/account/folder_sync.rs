@@ -33,6 +33,209 @@ pub(crate) struct Shared {
     pub(crate) cancel: CancellationToken,
     pub(crate) rep: Reporter,
     pub(crate) failed: AtomicBool,
+    /// Folders whose local side may be stamped once every worker is done
+    /// (see [`stamp_local`]).
+    pub(crate) stamp_jobs: std::sync::Mutex<Vec<StampJob>>,
+}
+
+/// A folder left with server, status cache and Maildir in agreement, as
+/// `state` records; its local stamp is taken at the end of the account's
+/// sync.
+pub(crate) struct StampJob {
+    local: String,
+    local_visible: String,
+    status_db: std::path::PathBuf,
+    modseq_path: std::path::PathBuf,
+    state: status::modseq::ModSeqState,
+}
+
+impl Shared {
+    fn stamp_paths(&self, local: &str, status_db: &std::path::Path) -> [std::path::PathBuf; 3] {
+        let root = self.local_repo.folder_path(local);
+        [root.join("cur"), root.join("new"), status_db.to_path_buf()]
+    }
+
+    fn push_stamp_job(&self, pair: &FolderPair, state: status::modseq::ModSeqState) {
+        let job = StampJob {
+            local: pair.local.clone(),
+            local_visible: pair.local_visible.clone(),
+            status_db: status::paths::status_db_path(
+                &self.metadata,
+                &self.account_name,
+                &pair.status,
+            ),
+            modseq_path: status::modseq::modseq_path(
+                &self.metadata,
+                &self.remote_cfg.common.name,
+                &pair.remote_name,
+            ),
+            state,
+        };
+        if let Ok(mut jobs) = self.stamp_jobs.lock() {
+            jobs.push(job);
+        }
+    }
+}
+
+/// The folders of `pairs` that need a sync: every other one is unchanged
+/// on both sides since a past sync left it in agreement. The server's side
+/// is asked with one pipelined STATUS per folder (CONDSTORE's
+/// HIGHESTMODSEQ, UIDNEXT, MESSAGES, UIDVALIDITY against the FolderModSeq
+/// file), the local side with a stat of `cur/`, `new/` and the status
+/// database against the stamp in the same file. Neither the Maildir nor
+/// the status cache is read for a skipped folder, so a no-change resync
+/// costs one round trip and three stats per folder, whatever the number
+/// of messages.
+pub(crate) async fn skip_unchanged(
+    shared: &Shared,
+    session: &mut ImapSession,
+    pairs: Vec<FolderPair>,
+) -> Result<Vec<FolderPair>, String> {
+    let remote_name = &shared.remote_cfg.common.name;
+    // Only folders with a local stamp can be skipped: ask about those.
+    let candidates: Vec<(usize, status::modseq::ModSeqState)> = pairs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let path = status::modseq::modseq_path(&shared.metadata, remote_name, &p.remote_name);
+            status::modseq::read_modseq(&path)
+                .filter(|s| s.local != 0)
+                .map(|s| (i, s))
+        })
+        .collect();
+    if candidates.is_empty() {
+        return Ok(pairs);
+    }
+    let names: Vec<&str> = candidates
+        .iter()
+        .map(|(i, _)| pairs[*i].remote.as_str())
+        .collect();
+    let statuses = session
+        .status_many(&names)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut skip = vec![false; pairs.len()];
+    for ((i, saved), st) in candidates.iter().zip(statuses) {
+        let Some(st) = st else { continue };
+        let server_same = st.uidvalidity == saved.uidvalidity
+            && st.uidnext == saved.uidnext
+            && st.highest_modseq == saved.highest_modseq
+            && st.messages == saved.exists;
+        if !server_same {
+            continue;
+        }
+        let pair = &pairs[*i];
+        let db =
+            status::paths::status_db_path(&shared.metadata, &shared.account_name, &pair.status);
+        let paths = shared.stamp_paths(&pair.local, &db);
+        let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
+        skip[*i] = status::modseq::local_stamp(&refs)
+            .is_some_and(|now| !now.coarse && now.digest == saved.local);
+    }
+    let me = shared.rep.worker(0);
+    let mut rest = Vec::with_capacity(pairs.len());
+    for (pair, skipped) in pairs.into_iter().zip(skip) {
+        if !skipped {
+            rest.push(pair);
+            continue;
+        }
+        // What a sync that found nothing to do shows.
+        shared.rep.send(Event::FolderStarted {
+            worker: me,
+            folder: shown(&pair.local),
+            from_type: "IMAP".into(),
+            to_type: "Maildir".into(),
+        });
+        shared.rep.log(
+            Some(me),
+            Level::Debug,
+            format!(
+                "{} unchanged on both sides since the last sync; not listed",
+                shown(&pair.local)
+            ),
+        );
+    }
+    Ok(rest)
+}
+
+/// How long after a file's last change its mtime can be trusted to move
+/// on the next change: a change within the same clock tick may leave it
+/// as it is. The coarse clock's tick (what the kernel stamps files with),
+/// plus a margin, bounded to [2 ms, 25 ms].
+fn tick() -> Duration {
+    let res = rustix::time::clock_getres(rustix::time::ClockId::RealtimeCoarse);
+    let nanos = u64::try_from(res.tv_sec)
+        .unwrap_or(0)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::try_from(res.tv_nsec).unwrap_or(0));
+    Duration::from_nanos(nanos)
+        .saturating_add(Duration::from_millis(1))
+        .clamp(Duration::from_millis(2), Duration::from_millis(25))
+}
+
+/// Stamp the local side of every folder left in agreement (see
+/// [`StampJob`]), so that the next sync can skip it unread. The stamp is
+/// only written when it is proven to describe the state the status cache
+/// holds: taken at least a clock tick after the last change (waiting out
+/// the rest of the tick once, if needed), the file names then listed and
+/// found to be exactly the status cache's UIDs and flags, and a second
+/// stamp equal to the first. A change after that moves some mtime past
+/// the stamped one.
+pub(crate) async fn stamp_local(shared: Arc<Shared>) {
+    let jobs = match shared.stamp_jobs.lock() {
+        Ok(mut jobs) => std::mem::take(&mut *jobs),
+        Err(_) => return,
+    };
+    if jobs.is_empty() || shared.cancel.is_cancelled() {
+        return;
+    }
+    let work = move || {
+        let tick = tick();
+        let stamp = |job: &StampJob| {
+            let paths = shared.stamp_paths(&job.local, &job.status_db);
+            let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
+            status::modseq::local_stamp(&refs)
+        };
+        let newest = jobs.iter().filter_map(|j| stamp(j).map(|s| s.newest)).max();
+        if let Some(wait) =
+            newest.and_then(|n| (n + tick).duration_since(std::time::SystemTime::now()).ok())
+        {
+            std::thread::sleep(wait.min(tick));
+        }
+        for job in jobs {
+            let Some(first) = stamp(&job).filter(|s| !s.coarse) else {
+                continue;
+            };
+            if std::time::SystemTime::now() < first.newest + tick {
+                continue;
+            }
+            let Ok(folder) = shared
+                .local_repo
+                .open_folder_as(&job.local, &job.local_visible)
+            else {
+                continue;
+            };
+            let Ok(Some(listing)) = folder.listing() else {
+                continue;
+            };
+            if status::modseq::status_digest(&listing) != job.state.status_digest
+                || stamp(&job) != Some(first)
+                || status::modseq::read_modseq(&job.modseq_path)
+                    .is_none_or(|saved| !saved.same_server(&job.state))
+            {
+                continue;
+            }
+            let state = status::modseq::ModSeqState {
+                local: first.digest,
+                ..job.state
+            };
+            if let Err(e) = status::modseq::write_modseq(&job.modseq_path, &state, shared.fsync) {
+                // Only a missed shortcut.
+                shared.rep.log(None, Level::Warning, e.to_string());
+            }
+        }
+    };
+    let _ = tokio::task::spawn_blocking(work).await;
 }
 
 /// Why a folder sync stopped: the one-line text, and whether the
@@ -273,9 +476,10 @@ async fn sync_selected(
                 highest_modseq: m,
                 exists: remote.exists_at_select(),
                 status_digest: status::modseq::status_digest(&status_snap),
+                local: 0,
             });
     let unchanged = select_state.is_some_and(|now| {
-        status::modseq::read_modseq(&modseq_path) == Some(now)
+        status::modseq::read_modseq(&modseq_path).is_some_and(|saved| saved.same_server(&now))
             && usize::try_from(now.exists).is_ok_and(|n| n == status_snap.len())
     });
 
@@ -329,20 +533,33 @@ async fn sync_selected(
     };
     let the_plan = plan(&remote_snap, &local_snap, &status_snap, &opts);
     if the_plan.is_empty() {
+        if paired > 0 {
+            return Ok(FolderOutcome::Synced);
+        }
+        if unchanged {
+            // The saved state still holds; the local side may need a new
+            // stamp.
+            if let Some(saved) = status::modseq::read_modseq(&modseq_path) {
+                shared.push_stamp_job(pair, saved);
+            }
+            return Ok(FolderOutcome::Synced);
+        }
         // Save the server's state only when it provably equals the status
         // cache: same UIDs and flags, nothing the listing missed, and no
         // pairing that rewrote the status after its digest was taken.
-        if let Some(state) = select_state.filter(|_| !unchanged && paired == 0)
+        if let Some(state) = select_state
             && usize::try_from(state.exists).is_ok_and(|n| n == remote_snap.uids.len())
             && remote_snap.uids.len() == status_snap.len()
             && remote_snap
                 .uids
                 .iter()
                 .all(|(uid, m)| status_snap.get(uid) == Some(&m.flags))
-            && let Err(e) = status::modseq::write_modseq(&modseq_path, &state, shared.fsync)
         {
-            // Only a missed shortcut: the next sync lists the folder.
-            rep.log(Some(me), Level::Warning, e.to_string());
+            match status::modseq::write_modseq(&modseq_path, &state, shared.fsync) {
+                Ok(()) => shared.push_stamp_job(pair, state),
+                // Only a missed shortcut: the next sync lists the folder.
+                Err(e) => rep.log(Some(me), Level::Warning, e.to_string()),
+            }
         }
         return Ok(FolderOutcome::Synced);
     }
@@ -437,9 +654,11 @@ async fn sync_selected(
                 highest_modseq: s.highest_modseq,
                 exists: s.exists,
                 status_digest: status::modseq::status_digest(&status_after),
+                local: 0,
             };
-            if let Err(e) = status::modseq::write_modseq(&modseq_path, &state, shared.fsync) {
-                rep.log(Some(me), Level::Warning, e.to_string());
+            match status::modseq::write_modseq(&modseq_path, &state, shared.fsync) {
+                Ok(()) => shared.push_stamp_job(pair, state),
+                Err(e) => rep.log(Some(me), Level::Warning, e.to_string()),
             }
         }
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_imap::Session;
 use async_imap::imap_proto::rfc4315::UidSetMember;
 use async_imap::imap_proto::{
-    AttributeValue, MailboxDatum, NameAttribute, Response, ResponseCode, Status,
+    AttributeValue, MailboxDatum, NameAttribute, Response, ResponseCode, Status, StatusAttribute,
 };
 
 use super::connect::{self, ImapStream};
@@ -263,6 +263,75 @@ impl ImapSession {
         })
     }
 
+    /// `STATUS (UIDVALIDITY UIDNEXT MESSAGES HIGHESTMODSEQ)` for every
+    /// folder in `names` (wire names), pipelined: all commands go out
+    /// before the first answer is read, so the whole list costs one round
+    /// trip. `None` for a folder the server refused or answered without
+    /// all four items. An empty list when the server lacks CONDSTORE
+    /// (STATUS then has no HIGHESTMODSEQ).
+    pub async fn status_many(
+        &mut self,
+        names: &[&str],
+    ) -> Result<Vec<Option<FolderStatus>>, Error> {
+        if names.is_empty() || !self.has_capability("CONDSTORE") {
+            return Ok(Vec::new());
+        }
+        let command = "STATUS";
+        let mut tags = std::collections::HashMap::new();
+        for (i, name) in names.iter().enumerate() {
+            let quoted = self.quote_wire(command, name)?;
+            let line = format!("STATUS {quoted} (UIDVALIDITY UIDNEXT MESSAGES HIGHESTMODSEQ)");
+            let tag = self.send(command, &line).await?;
+            tags.insert(tag, i);
+        }
+        let by_name: std::collections::HashMap<&str, usize> =
+            names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        let mut found: Vec<Option<FolderStatus>> = vec![None; names.len()];
+        // Answers to every command, in the order the server sends them.
+        let mut refused = vec![false; names.len()];
+        while !tags.is_empty() {
+            let step = self
+                .next_with(command, |r| match r {
+                    Response::Done { tag, status, .. } => {
+                        Some(Err((tag.0.to_string(), *status == Status::Ok)))
+                    }
+                    Response::MailboxData(MailboxDatum::Status { mailbox, status }) => {
+                        Some(Ok((mailbox.to_string(), FolderStatus::from_attrs(status))))
+                    }
+                    _ => None,
+                })
+                .await?;
+            match step {
+                Some(Err((tag, ok))) => {
+                    if let Some(i) = tags.remove(&tag)
+                        && !ok
+                    {
+                        refused[i] = true;
+                    }
+                }
+                Some(Ok((mailbox, st))) => {
+                    // The server echoes the name; INBOX in any case.
+                    let i = by_name.get(mailbox.as_str()).copied().or_else(|| {
+                        mailbox
+                            .eq_ignore_ascii_case("INBOX")
+                            .then(|| by_name.get("INBOX").copied())
+                            .flatten()
+                    });
+                    if let Some(i) = i {
+                        found[i] = st;
+                    }
+                }
+                None => {}
+            }
+        }
+        for (i, r) in refused.iter().enumerate() {
+            if *r {
+                found[i] = None;
+            }
+        }
+        Ok(found)
+    }
+
     /// Log out politely; errors are of no interest at this point.
     pub async fn logout(mut self) {
         let _ = self.run("LOGOUT", "LOGOUT", &mut |_| {}).await;
@@ -427,6 +496,36 @@ pub(crate) fn tagged(tag: &str, resp: &Response<'_>) -> Option<Result<Done, Erro
         Status::Bad => Err(ErrorKind::Bad(info)),
         _ => Err(ErrorKind::Protocol(info)),
     })
+}
+
+/// A folder's state as STATUS reports it (see [`ImapSession::status_many`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FolderStatus {
+    pub uidvalidity: u32,
+    pub uidnext: u32,
+    pub messages: u32,
+    pub highest_modseq: u64,
+}
+
+impl FolderStatus {
+    fn from_attrs(attrs: &[StatusAttribute]) -> Option<FolderStatus> {
+        let (mut v, mut n, mut m, mut h) = (None, None, None, None);
+        for a in attrs {
+            match a {
+                StatusAttribute::UidValidity(x) => v = Some(*x),
+                StatusAttribute::UidNext(x) => n = Some(*x),
+                StatusAttribute::Messages(x) => m = Some(*x),
+                StatusAttribute::HighestModSeq(x) => h = Some(*x),
+                _ => {}
+            }
+        }
+        Some(FolderStatus {
+            uidvalidity: v?,
+            uidnext: n?,
+            messages: m?,
+            highest_modseq: h?,
+        })
+    }
 }
 
 /// The state SELECT reported.

@@ -260,6 +260,42 @@ impl MaildirFolder {
         Ok(snap)
     }
 
+    /// Every message's UID and flags from the file names alone (no stat,
+    /// nothing remembered), or `None` when some message has no UID this
+    /// folder trusts or two share one: then the folder is not simply the
+    /// status cache's list, and only a real sync can say what it is.
+    pub fn listing(&self) -> Result<Option<crate::sync::model::StatusSnapshot>, Error> {
+        let mut out = crate::sync::model::StatusSnapshot::new();
+        for sub in [Sub::New, Sub::Cur] {
+            let dir = self.root.join(sub.dir());
+            let rd = fs::read_dir(&dir).map_err(|e| Error::folder_io(&dir, "list directory", e))?;
+            for ent in rd {
+                let ent = ent.map_err(|e| Error::folder_io(&dir, "list directory", e))?;
+                let name = ent.file_name();
+                if name.as_encoded_bytes().first() == Some(&b'.') {
+                    continue;
+                }
+                let kind = ent
+                    .file_type()
+                    .map_err(|e| Error::folder_io(dir.join(&name), "stat message file", e))?;
+                if kind.is_dir() {
+                    continue;
+                }
+                let Some(text) = name.to_str() else {
+                    return Ok(None);
+                };
+                let parsed = filename::parse(text);
+                let Some(uid) = parsed.trusted_uid(&self.md5) else {
+                    return Ok(None);
+                };
+                if out.insert(uid, parsed.flags).is_some() {
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
     fn entry(&self, id: MsgRef) -> Result<&Entry, Error> {
         let found = match id {
             MsgRef::Uid(u) => self.uids.get(&u),

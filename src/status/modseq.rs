@@ -4,10 +4,15 @@
 //! is unchanged without listing it.
 //!
 //! `<metadata>/Repository-<remote>/FolderModSeq/<basename>` holds one
-//! line: `<uidvalidity> <uidnext> <highestmodseq> <exists> <statusdigest>`
-//! (decimal numbers, the digest 16 lowercase hex digits), replaced
-//! atomically. OfflineIMAP does not know this directory and never reads
-//! it; none of its own files are touched.
+//! line: `<uidvalidity> <uidnext> <highestmodseq> <exists> <statusdigest>
+//! <localstamp>` (decimal numbers, the digest and the stamp 16 lowercase
+//! hex digits), replaced atomically. OfflineIMAP does not know this
+//! directory and never reads it; none of its own files are touched.
+//!
+//! The local stamp ([`local_stamp`]) says the Maildir folder and the
+//! status database have not been touched since the status cache was
+//! proven equal to the Maildir; with an unchanged server too, a sync has
+//! nothing to do and can skip the folder without reading either.
 
 use std::fs;
 use std::io;
@@ -28,6 +33,61 @@ pub struct ModSeqState {
     pub exists: u32,
     /// [`status_digest`] of the status cache the server's state agreed with.
     pub status_digest: u64,
+    /// [`LocalStamp::digest`] of the Maildir folder and status database,
+    /// taken when the Maildir was proven to hold exactly the status cache;
+    /// 0 when that was not proven.
+    pub local: u64,
+}
+
+impl ModSeqState {
+    /// Same server state and status digest; the local stamp aside.
+    pub fn same_server(&self, other: &ModSeqState) -> bool {
+        ModSeqState { local: 0, ..*self } == ModSeqState { local: 0, ..*other }
+    }
+}
+
+/// Identity and modification times of the files that make up a folder's
+/// local state (the Maildir's `cur/` and `new/`, the status database).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalStamp {
+    /// FNV-1a over device, inode, size and mtime (to the nanosecond) of
+    /// each file; never 0.
+    pub digest: u64,
+    /// The newest of the modification times.
+    pub newest: std::time::SystemTime,
+    /// Some mtime has no sub-second part: the file system may keep whole
+    /// seconds only, and a change within the same second would not show.
+    pub coarse: bool,
+}
+
+/// Stamp `paths` (see [`LocalStamp`]). Any error (a missing file, say)
+/// means "no stamp": the caller then does the full work.
+pub fn local_stamp(paths: &[&Path]) -> Option<LocalStamp> {
+    use std::os::unix::fs::MetadataExt;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |v: u64| {
+        for b in v.to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    let mut newest = std::time::UNIX_EPOCH;
+    let mut coarse = false;
+    for p in paths {
+        let m = fs::metadata(p).ok()?;
+        eat(m.dev());
+        eat(m.ino());
+        eat(m.size());
+        eat(m.mtime() as u64);
+        eat(m.mtime_nsec() as u64);
+        coarse |= m.mtime_nsec() == 0;
+        newest = newest.max(m.modified().ok()?);
+    }
+    Some(LocalStamp {
+        digest: h.max(1),
+        newest,
+        coarse,
+    })
 }
 
 /// `<metadata>/Repository-<R>/FolderModSeq/<basename>`; `folder` is the
@@ -75,6 +135,7 @@ fn parse(line: &str) -> Option<ModSeqState> {
         highest_modseq: f.next()?.parse().ok()?,
         exists: f.next()?.parse().ok()?,
         status_digest: u64::from_str_radix(f.next()?, 16).ok()?,
+        local: u64::from_str_radix(f.next()?, 16).ok()?,
     };
     f.next().is_none().then_some(state)
 }
@@ -83,8 +144,13 @@ fn parse(line: &str) -> Option<ModSeqState> {
 /// [`write_atomically`]).
 pub fn write_modseq(path: &Path, state: &ModSeqState, fsync: bool) -> Result<(), Error> {
     let line = format!(
-        "{} {} {} {} {:016x}\n",
-        state.uidvalidity, state.uidnext, state.highest_modseq, state.exists, state.status_digest
+        "{} {} {} {} {:016x} {:016x}\n",
+        state.uidvalidity,
+        state.uidnext,
+        state.highest_modseq,
+        state.exists,
+        state.status_digest,
+        state.local
     );
     write_atomically(path, &line, fsync)
 }
@@ -114,6 +180,7 @@ mod tests {
             highest_modseq: 9_000_000_000_000,
             exists: 41,
             status_digest: 0xdead_beef,
+            local: 0x0123_4567_89ab_cdef,
         }
     }
 
@@ -126,13 +193,34 @@ mod tests {
         write_modseq(&p, &state(), true).unwrap();
         assert_eq!(
             fs::read_to_string(&p).unwrap(),
-            "1700000123 42 9000000000000 41 00000000deadbeef\n"
+            "1700000123 42 9000000000000 41 00000000deadbeef 0123456789abcdef\n"
         );
         assert_eq!(read_modseq(&p), Some(state()));
         assert!(!tmp_path(&p).exists());
         remove_modseq(&p).unwrap();
         assert_eq!(read_modseq(&p), None);
         remove_modseq(&p).unwrap();
+    }
+
+    #[test]
+    fn local_stamp_sees_changes() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join("cur"), t.path().join("db"));
+        fs::create_dir(&a).unwrap();
+        fs::write(&b, "x").unwrap();
+        let s1 = local_stamp(&[&a, &b]).unwrap();
+        assert_eq!(local_stamp(&[&a, &b]), Some(s1));
+        assert_ne!(s1.digest, 0);
+        // A new entry moves the directory's mtime (or, within one clock
+        // tick, at least its size or nothing: then the tick rule applies,
+        // see folder_sync), a rewrite the file's size.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(a.join("m"), "y").unwrap();
+        assert_ne!(local_stamp(&[&a, &b]).unwrap().digest, s1.digest);
+        let s2 = local_stamp(&[&a, &b]).unwrap();
+        fs::write(&b, "xy").unwrap();
+        assert_ne!(local_stamp(&[&a, &b]).unwrap().digest, s2.digest);
+        assert_eq!(local_stamp(&[&a, &t.path().join("missing")]), None);
     }
 
     #[test]
@@ -144,15 +232,18 @@ mod tests {
             "1 2 3\n",
             "1 2 3 4\n",
             "1 2 3 4 zz\n",
-            "1 2 3 4 5 6\n",
-            "-1 2 3 4 5\n",
-            "x 2 3 4 5\n",
+            // The five-field form of earlier builds: no local stamp.
+            "1 2 3 4 5\n",
+            "1 2 3 4 5 6 7\n",
+            "-1 2 3 4 5 6\n",
+            "x 2 3 4 5 6\n",
         ] {
             fs::write(&p, text).unwrap();
             assert_eq!(read_modseq(&p), None, "{text:?}");
         }
-        fs::write(&p, "1 2 3 4 ff\n").unwrap();
-        assert_eq!(read_modseq(&p).unwrap().status_digest, 255);
+        fs::write(&p, "1 2 3 4 ff 10\n").unwrap();
+        let st = read_modseq(&p).unwrap();
+        assert_eq!((st.status_digest, st.local), (255, 16));
     }
 
     #[test]

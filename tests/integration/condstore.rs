@@ -86,6 +86,12 @@ fn settles(sent: &str) -> usize {
         .count()
 }
 
+fn statuses(sent: &str) -> usize {
+    sent.lines()
+        .filter(|l| l.to_ascii_uppercase().contains(" STATUS "))
+        .count()
+}
+
 fn selects(sent: &str) -> Vec<&str> {
     sent.lines()
         .filter(|l| {
@@ -174,8 +180,10 @@ fn unchanged_server_is_not_listed_again() {
     let (env, relay) = settled(d, &user);
     let line = fs::read_to_string(modseq_file(&env, "INBOX")).unwrap();
     let fields: Vec<&str> = line.split_whitespace().collect();
-    assert_eq!(fields.len(), 5, "{line:?}");
+    assert_eq!(fields.len(), 6, "{line:?}");
     assert_eq!(fields[3], "2", "EXISTS of INBOX: {line:?}");
+    // The local side was stamped too.
+    assert_ne!(fields[5], "0000000000000000", "{line:?}");
     // OfflineIMAP's own files are as they were.
     let validity = env
         .metadata()
@@ -192,9 +200,11 @@ fn unchanged_server_is_not_listed_again() {
         let (out, sent) = sync(&env, &relay);
         assert!(change_lines(&out).is_empty(), "{out}");
         assert_eq!(listings(&sent), 0, "{sent}");
-        let sel = selects(&sent);
-        assert_eq!(sel.len(), 2, "{sent}");
-        assert!(sel.iter().all(|l| l.contains("(CONDSTORE)")), "{sel:?}");
+        // Both sides unchanged: one pipelined STATUS per folder, and no
+        // folder even selected.
+        assert!(selects(&sent).is_empty(), "{sent}");
+        assert_eq!(statuses(&sent), 2, "{sent}");
+        assert!(out.contains("Syncing INBOX"), "{out}");
     }
     assert_eq!(local_flags(&env, "INBOX"), server_flags(d, &user, "INBOX"));
     assert_eq!(local_flags(&env, "Work"), server_flags(d, &user, "Work"));
@@ -290,6 +300,59 @@ fn local_changes_go_up_while_the_server_is_unchanged() {
     let (out, sent) = sync(&env, &relay);
     assert!(change_lines(&out).is_empty(), "{out}");
     assert_eq!(listings(&sent), 0, "{sent}");
+}
+
+/// A change made right after a sync, within the same clock tick as the
+/// sync's own last change, still moves the folder's stamp: the next sync
+/// sees it. Repeated, each time straight after a sync that changed the
+/// Maildir itself.
+#[test]
+fn a_local_change_right_after_a_sync_is_seen() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cs_quick");
+    let (env, relay) = settled(d, &user);
+    for round in 0..4 {
+        // A server change, so that the sync below writes to the Maildir.
+        let mut c = d.imap(&user);
+        c.append("INBOX", "", &mail(&format!("s{round}")));
+        c.logout();
+        let (out, _) = sync(&env, &relay);
+        assert!(out.contains("Copy message"), "{out}");
+        // Straight away: toggle a flag, add a message, per round.
+        let msgs = env.local_messages("INBOX");
+        let path = &msgs[0].path;
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let (base, flags) = name.rsplit_once(":2,").unwrap();
+        let mut letters: Vec<char> = flags.chars().collect();
+        if let Some(i) = letters.iter().position(|c| *c == 'F') {
+            letters.remove(i);
+        } else {
+            letters.push('F');
+            letters.sort_unstable();
+        }
+        let renamed = format!("{base}:2,{}", letters.iter().collect::<String>());
+        fs::rename(path, path.with_file_name(&renamed)).unwrap();
+        fs::write(
+            env.maildir()
+                .join(format!("INBOX/new/17000000{round}.quick.host")),
+            format!("From: me@example.org\nSubject: quick {round}\n\nquick\n"),
+        )
+        .unwrap();
+        let (out, sent) = sync(&env, &relay);
+        assert!(!selects(&sent).is_empty(), "round {round}: skipped: {out}");
+        assert_eq!(
+            local_flags(&env, "INBOX"),
+            server_flags(d, &user, "INBOX"),
+            "round {round}"
+        );
+        assert_eq!(
+            env.local_messages("INBOX").len(),
+            server_flags(d, &user, "INBOX").len()
+        );
+    }
+    // And once all is quiet, the folders are skipped again.
+    let (_, sent) = sync(&env, &relay);
+    assert!(selects(&sent).is_empty(), "{sent}");
 }
 
 #[test]
