@@ -478,9 +478,17 @@ async fn sync_selected(
                 status_digest: status::modseq::status_digest(&status_snap),
                 local: 0,
             });
+    let saved = status::modseq::read_modseq(&modseq_path);
     let unchanged = select_state.is_some_and(|now| {
-        status::modseq::read_modseq(&modseq_path).is_some_and(|saved| saved.same_server(&now))
+        saved.is_some_and(|saved| saved.same_server(&now))
             && usize::try_from(now.exists).is_ok_and(|n| n == status_snap.len())
+    });
+    // The server equalled this very status cache at the saved
+    // HIGHESTMODSEQ: only what changed since needs listing.
+    let since = saved.filter(|saved| {
+        select_state.is_some_and(|now| {
+            saved.uidvalidity == now.uidvalidity && saved.status_digest == now.status_digest
+        })
     });
 
     rep.send(Event::MessageListLoading {
@@ -498,6 +506,12 @@ async fn sync_selected(
             ),
         );
         status_as_remote(&status_snap)
+    } else if let Some(saved) = since
+        && let Some(snap) = remote
+            .snapshot_since(&status_snap, saved.highest_modseq, saved.uidnext)
+            .await?
+    {
+        snap
     } else {
         remote.snapshot().await?
     };
@@ -645,8 +659,13 @@ async fn sync_selected(
         // Our own changes moved HIGHESTMODSEQ: prove the server now equals
         // the status cache, so that the next sync need not list it.
         let status_after = status_db.load()?;
-        if let Some(s) = remote.settled_state().await?
-            && s.uids == status_after
+        let base: crate::sync::model::StatusSnapshot = remote_snap
+            .uids
+            .iter()
+            .map(|(u, m)| (*u, m.flags))
+            .collect();
+        if let Some(listed_at) = remote.highest_modseq()
+            && let Some(s) = remote.settle_since(&base, listed_at, &status_after).await?
         {
             let state = status::modseq::ModSeqState {
                 uidvalidity: current,

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use super::error::{Error, ErrorKind};
 use super::session::{self, FetchItem, ImapSession, Selected};
 use super::wire;
-use crate::sync::model::{Flags, Message, MessageMeta, MsgRef, Snapshot, Uid};
+use crate::sync::model::{Flags, Message, MessageMeta, MsgRef, Snapshot, StatusSnapshot, Uid};
 use crate::sync::store::{ErrorKind as StoreKind, MessageSink, Store, StoreError};
 
 /// How to open a folder.
@@ -35,7 +35,7 @@ impl Default for FolderOptions {
     }
 }
 
-/// A folder's state as [`ImapFolder::settled_state`] proved it.
+/// A folder's state as [`ImapFolder::settle_since`] proved it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settled {
     pub uidnext: u32,
@@ -94,15 +94,110 @@ impl ImapFolder {
         self.state.exists_at_select
     }
 
-    /// The server's state of this folder right now, proven complete, for a
-    /// folder opened with CONDSTORE: `STATUS` gives UIDNEXT, MESSAGES and
-    /// HIGHESTMODSEQ, then `UID FETCH 1:* (UID FLAGS MODSEQ)` lists it.
-    /// Every message listed has a mod-sequence no higher than STATUS's, so
-    /// none was added or changed since; and as many are listed as STATUS
-    /// counted, so none was expunged: the listing is the folder as STATUS
-    /// saw it. `None` when that cannot be shown (no CONDSTORE, a change by
-    /// someone else meanwhile, a server that leaves something out).
-    pub async fn settled_state(&mut self) -> Result<Option<Settled>, StoreError> {
+    /// The server's listing, built from `base` (the status cache, which
+    /// the server was proven to equal when its HIGHESTMODSEQ was `since`
+    /// and its UIDNEXT `old_uidnext`) and what changed after: `UID FETCH
+    /// 1:* (UID FLAGS RFC822.SIZE) (CHANGEDSINCE since)` gives every
+    /// message added or re-flagged since; when the message count then says
+    /// some are gone, `UID SEARCH UID 1:<old_uidnext - 1>` tells which old
+    /// ones are left. A 1 % change costs a few hundred bytes instead of a
+    /// line per message. `None` when the answers do not add up (another
+    /// client at work meanwhile, say): the caller lists the folder in full.
+    /// Messages known only from `base` have the size `u64::MAX`; sizes
+    /// only serve pairing, which looks at messages missing from the status
+    /// cache, and those all come with their real size.
+    pub async fn snapshot_since(
+        &mut self,
+        base: &StatusSnapshot,
+        since: u64,
+        old_uidnext: u32,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        if self.state.highest_modseq.is_none() || base.keys().any(|u| *u >= old_uidnext) {
+            return Ok(None);
+        }
+        let mut uids: BTreeMap<Uid, MessageMeta> = base
+            .iter()
+            .map(|(u, f)| {
+                (
+                    *u,
+                    MessageMeta {
+                        flags: *f,
+                        size: u64::MAX,
+                    },
+                )
+            })
+            .collect();
+        let mut odd = false;
+        if self.session.exists > 0 {
+            let command = self.command("UID FETCH");
+            let line = format!("UID FETCH 1:* (UID FLAGS RFC822.SIZE) (CHANGEDSINCE {since})");
+            self.session
+                .run(&command, &line, &mut |r| {
+                    if let Response::Fetch(_, attrs) = r {
+                        let item = FetchItem::from_attrs(attrs);
+                        if let (Some(uid), Some(flags), Some(size)) =
+                            (item.uid, item.flags, item.size)
+                        {
+                            // An old UID the status cache lacks: the
+                            // server was not what `base` says.
+                            odd |= uid < old_uidnext && !base.contains_key(&uid);
+                            uids.insert(
+                                uid,
+                                MessageMeta {
+                                    flags,
+                                    size: u64::from(size),
+                                },
+                            );
+                        }
+                    }
+                })
+                .await?;
+        }
+        if odd {
+            return Ok(None);
+        }
+        let exists = self.session.exists as usize;
+        if uids.len() != exists && old_uidnext > 1 {
+            // Some old messages are gone: which are left?
+            let mut left = HashSet::new();
+            if exists > 0 {
+                let command = self.command("UID SEARCH");
+                let line = format!("UID SEARCH UID 1:{}", old_uidnext - 1);
+                self.session
+                    .run(&command, &line, &mut |r| {
+                        if let Response::MailboxData(MailboxDatum::Search(found)) = r {
+                            left.extend(found.iter().copied());
+                        }
+                    })
+                    .await?;
+            }
+            uids.retain(|u, _| *u >= old_uidnext || left.contains(u));
+        }
+        if uids.len() != exists {
+            return Ok(None);
+        }
+        Ok(Some(Snapshot {
+            uids,
+            new: Vec::new(),
+        }))
+    }
+
+    /// The server's state of this folder right now, proven to be
+    /// `expected`, after our own changes: `base` is the listing the
+    /// changes were planned from, taken when HIGHESTMODSEQ was `since`.
+    /// `STATUS` gives UIDNEXT, MESSAGES and HIGHESTMODSEQ; `UID FETCH 1:*
+    /// (UID FLAGS MODSEQ) (CHANGEDSINCE since)` every message added or
+    /// re-flagged after the listing (each no later than STATUS's
+    /// HIGHESTMODSEQ, or something changed after STATUS); messages of the
+    /// listing that `expected` lacks must be gone (`UID SEARCH UID` of
+    /// them finds none); and the count must be STATUS's. `None` when that
+    /// cannot be shown (no CONDSTORE, a change by someone else meanwhile).
+    pub async fn settle_since(
+        &mut self,
+        base: &StatusSnapshot,
+        since: u64,
+        expected: &StatusSnapshot,
+    ) -> Result<Option<Settled>, StoreError> {
         if self.state.highest_modseq.is_none() {
             return Ok(None);
         }
@@ -133,12 +228,13 @@ impl ImapFolder {
         else {
             return Ok(None);
         };
-        let mut uids = BTreeMap::new();
+        let mut uids = base.clone();
         let mut later = false;
-        if exists > 0 {
+        if exists > 0 && highest_modseq != since {
             let command = self.command("UID FETCH");
+            let line = format!("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE {since})");
             self.session
-                .run(&command, "UID FETCH 1:* (UID FLAGS MODSEQ)", &mut |r| {
+                .run(&command, &line, &mut |r| {
                     if let Response::Fetch(_, attrs) = r {
                         let item = FetchItem::from_attrs(attrs);
                         match (item.uid, item.flags, item.modseq) {
@@ -154,7 +250,34 @@ impl ImapFolder {
                 })
                 .await?;
         }
-        if later || uids.len() != exists as usize || uids.keys().any(|u| *u >= uidnext) {
+        let gone: Vec<Uid> = uids
+            .keys()
+            .filter(|u| !expected.contains_key(u))
+            .copied()
+            .collect();
+        if later {
+            return Ok(None);
+        }
+        if !gone.is_empty() && exists > 0 {
+            let command = self.command("UID SEARCH");
+            let mut still = false;
+            for set in wire::uid_sets(&gone, wire::MAX_SET_LEN) {
+                let line = format!("UID SEARCH UID {set}");
+                self.session
+                    .run(&command, &line, &mut |r| {
+                        if let Response::MailboxData(MailboxDatum::Search(found)) = r {
+                            still |= !found.is_empty();
+                        }
+                    })
+                    .await?;
+            }
+            if still {
+                return Ok(None);
+            }
+        }
+        uids.retain(|u, _| expected.contains_key(u));
+        if uids.len() != exists as usize || uids != *expected || uids.keys().any(|u| *u >= uidnext)
+        {
             return Ok(None);
         }
         Ok(Some(Settled {
