@@ -5,6 +5,7 @@
 //! It reports what it does as [`Event`]s and obeys [`Command`]s; it never
 //! draws and never waits on a UI.
 
+pub mod debuglog;
 mod folder_sync;
 pub mod folders;
 mod hooks;
@@ -227,21 +228,24 @@ impl AccountTask {
             host: remote_cfg.host.clone(),
             port: remote_cfg.port,
         });
-        let mut session =
-            match crate::imap::ImapSession::connect(remote_cfg, self.general.socktimeout).await {
-                Ok(s) => s,
-                Err(e) => {
-                    if *asked == Asked::Yes
-                        && matches!(e.kind, crate::imap::ErrorKind::Login { .. })
-                    {
-                        // A typo: ask again on the next run instead of
-                        // failing with the same password forever.
-                        self.account.remote.password = None;
-                        *asked = Asked::No;
-                    }
-                    return Err(e.to_string());
+        let mut session = match crate::imap::ImapSession::connect(
+            remote_cfg,
+            self.general.socktimeout,
+            debuglog::imap_trace(main_worker),
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                if *asked == Asked::Yes && matches!(e.kind, crate::imap::ErrorKind::Login { .. }) {
+                    // A typo: ask again on the next run instead of
+                    // failing with the same password forever.
+                    self.account.remote.password = None;
+                    *asked = Asked::No;
                 }
-            };
+                return Err(e.to_string());
+            }
+        };
 
         if self.general.update_keyring {
             // Once per run: the password just logged in.

@@ -201,7 +201,7 @@ impl Tracer {
                         format!("{} {PASSWORD_HIDDEN}", shown(u))
                     }
                 }
-                Some((Argument::Literal(marker), after)) if after.is_empty() => {
+                Some((Argument::Literal(marker), [])) => {
                     self.command = Secret::LoginUserLiteral;
                     shown(marker)
                 }

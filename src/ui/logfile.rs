@@ -15,7 +15,7 @@ use chrono::NaiveDateTime;
 use thiserror::Error;
 
 use crate::event::{Event, Level};
-use crate::ui::line::{LineUi, log_record};
+use crate::ui::line::{LineUi, log_record, threshold};
 
 /// FILE cannot be opened for appending.
 #[derive(Debug, Error)]
@@ -41,6 +41,7 @@ pub fn open(path: &Path) -> Result<File, LogFileError> {
 /// The log file formatter.
 pub struct LogFile {
     dry_run: bool,
+    debug: bool,
     clock: Box<dyn Fn() -> NaiveDateTime + Send>,
     args: Vec<String>,
 }
@@ -59,9 +60,16 @@ impl LogFile {
     ) -> Self {
         LogFile {
             dry_run,
+            debug: false,
             clock: Box::new(clock),
             args,
         }
+    }
+
+    /// With `-d`: DEBUG lines too, as OfflineIMAP's log file then has.
+    pub fn with_debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
     }
 
     fn stamp(&self, level: Level, text: &str) -> String {
@@ -81,7 +89,7 @@ impl LogFile {
 impl LineUi for LogFile {
     fn line(&mut self, ev: &Event) -> Option<String> {
         log_record(ev, self.dry_run)
-            .filter(|(level, _)| *level >= Level::Info)
+            .filter(|(level, _)| *level >= threshold(Level::Info, self.debug))
             .map(|(level, text)| self.stamp(level, &text))
     }
 
