@@ -4,6 +4,7 @@
 //! `%(asctime)s %(levelname)s: %(message)s` (time as `YYYY-MM-DD HH:MM:SS`,
 //! local time) and first writes an `OfflineImap <version> starting...`
 //! blurb. We keep both, and log every INFO, warning and error message
+//! (DEBUG too under `-d`)
 //! (the plain texts Basic prints). The formatter is a [`LineUi`] with an
 //! injected clock; [`open`] opens the file.
 
@@ -153,6 +154,22 @@ mod tests {
 2024-03-09 07:05:01 INFO: from the main thread
 ";
         assert_eq!(render(&mut ui, &script(Instant::now())), expected);
+    }
+
+    #[test]
+    fn debug_lines_only_with_dash_d() {
+        let ev = Event::Logged {
+            worker: None,
+            level: Level::Debug,
+            text: "[imap]: C: A1 NOOP".into(),
+        };
+        let mut ui = LogFile::with_clock(false, Vec::new(), fixed);
+        assert_eq!(ui.line(&ev), None);
+        let mut ui = LogFile::with_clock(false, Vec::new(), fixed).with_debug(true);
+        assert_eq!(
+            ui.line(&ev).as_deref(),
+            Some("2024-03-09 07:05:01 DEBUG: [imap]: C: A1 NOOP")
+        );
     }
 
     #[test]
