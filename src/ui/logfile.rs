@@ -4,9 +4,9 @@
 //! `%(asctime)s %(levelname)s: %(message)s` (time as `YYYY-MM-DD HH:MM:SS`,
 //! local time) and first writes an `OfflineImap <version> starting...`
 //! blurb. We keep both, and log every INFO, warning and error message
-//! (DEBUG too under `-d`)
-//! (the plain texts Basic prints). The formatter is a [`LineUi`] with an
-//! injected clock; [`open`] opens the file.
+//! (the plain texts Basic prints; DEBUG ones too under `-d`). The
+//! formatter is a [`LineUi`] with an injected clock; [`open`] opens the
+//! file.
 
 use std::fs::{File, OpenOptions};
 use std::io;
