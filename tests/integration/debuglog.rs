@@ -1,6 +1,7 @@
 //! `-d`: the real binary against the private Dovecot with debug output
 //! on. The IMAP trace shows the conversation but never the password, in
-//! any form, nor a message body; `maildir` and `thread` add their lines;
+//! any form (AUTHENTICATE PLAIN, AUTHENTICATE LOGIN, the LOGIN command),
+//! nor a message body, either way; `maildir` and `thread` add their lines;
 //! an unknown type stops the run.
 
 use std::fs;
@@ -141,6 +142,67 @@ fn imap_trace_with_sasl_login_hides_user_and_password_steps() {
         "{out}"
     );
     assert!(!out.contains(&base64(user.name.as_bytes())), "{out}");
+}
+
+/// A relay to `target` that removes ` AUTH=PLAIN` from what the server
+/// says, so that the client falls back to the LOGIN command. Serves
+/// connections until the test process ends.
+fn relay_without_auth_plain(target: u16) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let server = TcpStream::connect(("127.0.0.1", target)).unwrap();
+            let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_in, &mut s_out);
+                let _ = s_out.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let mut from_server = BufReader::new(server);
+                let mut to_client = client;
+                let mut line = Vec::new();
+                loop {
+                    line.clear();
+                    match from_server.read_until(b'\n', &mut line) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                    let text = String::from_utf8_lossy(&line).replace(" AUTH=PLAIN", "");
+                    if to_client.write_all(text.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+                let _ = to_client.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn imap_trace_with_the_login_command_hides_the_password() {
+    let d = Dovecot::shared();
+    let (user, _) = setup(d, "debug-cmd");
+    let env = Env::new(
+        relay_without_auth_plain(d.port()),
+        &user.name,
+        &user.password,
+    );
+    let (run, log) = run_debug(&env, "imap");
+    check_imap_trace(&user, &env, &run, &log);
+    let out = run.text();
+    assert!(
+        out.contains(&format!(
+            "[imap]: C: A0001 LOGIN \"{}\" <password hidden>",
+            user.name
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("AUTHENTICATE"), "{out}");
 }
 
 #[test]
