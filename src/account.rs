@@ -228,24 +228,23 @@ impl AccountTask {
             host: remote_cfg.host.clone(),
             port: remote_cfg.port,
         });
-        let mut session = match crate::imap::ImapSession::connect(
-            remote_cfg,
-            self.general.socktimeout,
-            debuglog::imap_trace(main_worker),
-        )
-        .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                if *asked == Asked::Yes && matches!(e.kind, crate::imap::ErrorKind::Login { .. }) {
-                    // A typo: ask again on the next run instead of
-                    // failing with the same password forever.
-                    self.account.remote.password = None;
-                    *asked = Asked::No;
+        let tr = debuglog::imap_trace(main_worker); // -d imap
+        let mut session =
+            match crate::imap::ImapSession::connect(remote_cfg, self.general.socktimeout, tr).await
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    if *asked == Asked::Yes
+                        && matches!(e.kind, crate::imap::ErrorKind::Login { .. })
+                    {
+                        // A typo: ask again on the next run instead of
+                        // failing with the same password forever.
+                        self.account.remote.password = None;
+                        *asked = Asked::No;
+                    }
+                    return Err(e.to_string());
                 }
-                return Err(e.to_string());
-            }
-        };
+            };
 
         if self.general.update_keyring {
             // Once per run: the password just logged in.
