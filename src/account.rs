@@ -5,6 +5,7 @@
 //! It reports what it does as [`Event`]s and obeys [`Command`]s; it never
 //! draws and never waits on a UI.
 
+pub mod debuglog;
 mod folder_sync;
 pub mod folders;
 mod hooks;
@@ -227,8 +228,10 @@ impl AccountTask {
             host: remote_cfg.host.clone(),
             port: remote_cfg.port,
         });
+        let tr = debuglog::imap_trace(main_worker); // -d imap
         let mut session =
-            match crate::imap::ImapSession::connect(remote_cfg, self.general.socktimeout).await {
+            match crate::imap::ImapSession::connect(remote_cfg, self.general.socktimeout, tr).await
+            {
                 Ok(s) => s,
                 Err(e) => {
                     if *asked == Asked::Yes

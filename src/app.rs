@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
+use crate::account::debuglog::{self, DebugTypes};
 use crate::account::{AccountTask, Outcome};
 use crate::cli::Cli;
 use crate::config;
@@ -36,6 +37,16 @@ async fn run(cli: Cli) -> ExitCode {
         eprintln!("offlineimap: option {flag} is not implemented yet");
         return ExitCode::from(EXIT_ERROR);
     }
+    let debug = match DebugTypes::parse(cli.debug.as_deref().unwrap_or_default()) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("offlineimap: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    // As OfflineIMAP: debugging one connection at a time keeps the trace
+    // readable, unless it is the threads that are being debugged.
+    let debug_single_thread = debug.forces_single_thread(cli.single_thread);
     let path = crate::cli::config_path_from_env(cli.config.as_deref());
     let mut settings = Vec::new();
     for arg in &cli.settings {
@@ -63,7 +74,7 @@ async fn run(cli: Cli) -> ExitCode {
     let overrides = config::Overrides {
         accounts: cli.accounts.clone(),
         run_once: cli.run_once,
-        single_thread: cli.single_thread || cli.profile_dir.is_some(),
+        single_thread: cli.single_thread || cli.profile_dir.is_some() || debug_single_thread,
         settings,
         folders: cli.folders.clone(),
     };
@@ -138,10 +149,11 @@ async fn run(cli: Cli) -> ExitCode {
     // missing /dev/log stops the run before any sync.
     let syslog_path = (cli.syslog || ui_kind == ui::UiKind::Syslog)
         .then(|| std::path::Path::new(ui::syslog::DEV_LOG));
-    let outputs = match ui::outputs::Outputs::open(
+    let outputs = match ui::outputs::Outputs::open_with_debug(
         cli.logfile.as_deref(),
         syslog_path,
         cli.dry_run,
+        debug.any(),
         std::env::args_os()
             .map(|a| a.to_string_lossy().into_owned())
             .collect(),
@@ -153,6 +165,11 @@ async fn run(cli: Cli) -> ExitCode {
         }
     };
     let (events_tx, events_rx) = mpsc::unbounded_channel::<Event>();
+    let events_rx = if debug.thread {
+        debuglog::thread_tap(events_rx)
+    } else {
+        events_rx
+    };
     let (events_rx, outputs) = outputs.attach(events_rx);
     // The configuration's warnings include unknown options (with a "did
     // you mean") and OfflineIMAP options that do nothing here.
@@ -166,6 +183,26 @@ async fn run(cli: Cli) -> ExitCode {
             level: crate::event::Level::Warning,
             text: w.clone(),
         });
+    }
+    if debug.any() {
+        debuglog::install(debug, &events_tx);
+        let mut lines = Vec::new();
+        if debug_single_thread {
+            lines.push((
+                crate::event::Level::Info,
+                "Debug mode: Forcing to singlethreaded.".to_owned(),
+            ));
+        }
+        for text in debug.announcements() {
+            lines.push((crate::event::Level::Debug, text));
+        }
+        for (level, text) in lines {
+            let _ = events_tx.send(Event::Logged {
+                worker: None,
+                level,
+                text,
+            });
+        }
     }
 
     let cancel = CancellationToken::new();
@@ -203,7 +240,7 @@ async fn run(cli: Cli) -> ExitCode {
         &cfg,
         &command_senders,
         (&cancel, &abort),
-        theme,
+        (theme, debug.any()),
     );
     let signals = tokio::spawn(crate::signals::watch(cancel.clone(), command_senders));
 
@@ -247,7 +284,7 @@ async fn run(cli: Cli) -> ExitCode {
 
 /// Starts the chosen UI on the event stream. Events sent before this are
 /// buffered in the channel, so nothing is lost by starting it late.
-/// `shutdown` is (graceful, abort).
+/// `shutdown` is (graceful, abort); `debug` (`-d`) shows debug lines.
 fn spawn_ui(
     kind: ui::UiKind,
     events: mpsc::UnboundedReceiver<Event>,
@@ -255,9 +292,9 @@ fn spawn_ui(
     cfg: &config::Config,
     commands: &[mpsc::Sender<Command>],
     (cancel, abort): (&CancellationToken, &CancellationToken),
-    theme: ui::theme::Theme,
+    (theme, debug): (ui::theme::Theme, bool),
 ) -> tokio::sync::oneshot::Receiver<()> {
-    if let Some((line_ui, stream)) = kind.line_ui(false) {
+    if let Some((line_ui, stream)) = kind.line_ui_with_debug(false, debug) {
         let asker = kind.asker();
         let cancel = cancel.clone();
         return on_own_thread(async move {
@@ -286,6 +323,7 @@ fn spawn_ui(
         abort: abort.clone(),
         passwords,
         theme,
+        debug,
     };
     on_own_thread(ui::blinkenlights::run_or_fall_back(events, ctx))
 }

@@ -60,7 +60,9 @@ pub struct Cli {
     #[arg(short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Log debugging details of these kinds: imap, maildir, thread or ALL (comma-separated).
+    /// Debug output of these kinds (comma-separated): imap (protocol trace,
+    /// passwords hidden), maildir, thread, or ALL; shown by every UI and
+    /// log. Implies -1 unless thread is among them.
     #[arg(short = 'd', value_name = "TYPE[,TYPE...]", value_delimiter = ',', action = ArgAction::Set)]
     pub debug: Option<Vec<String>>,
 
@@ -130,7 +132,6 @@ impl Cli {
             (self.dry_run, "--dry-run"),
             (self.info, "--info"),
             (self.profile_dir.is_some(), "-P"),
-            (self.debug.is_some(), "-d"),
             (self.quick, "-q"),
             (self.delete_folder.is_some(), "--delete-folder"),
             (self.migrate_fmd5, "--migrate-fmd5-using-nametrans"),
@@ -257,6 +258,9 @@ mod tests {
         assert_eq!(c.settings, ["fsync=no", "Account_Work:autorefresh=30"]);
         assert!(c.ignore_keyring && c.update_keyring);
         assert_eq!(c.not_implemented(), None);
+        let c = cli(&["-d", "imap,maildir"]);
+        assert_eq!(c.debug, Some(vec!["imap".to_owned(), "maildir".to_owned()]));
+        assert_eq!(c.not_implemented(), None);
         // Short options cluster as with optparse.
         let c = cli(&["-o1", "-cfile"]);
         assert!(c.run_once && c.single_thread);
@@ -276,7 +280,6 @@ mod tests {
             (&["--dry-run"], "--dry-run"),
             (&["--info"], "--info"),
             (&["-P", "/tmp/prof"], "-P"),
-            (&["-d", "imap,maildir"], "-d"),
             (&["-q"], "-q"),
             (&["--delete-folder", "Old", "-a", "A"], "--delete-folder"),
             (

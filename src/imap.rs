@@ -11,6 +11,7 @@ mod connect;
 mod error;
 mod folder;
 mod session;
+mod trace;
 pub mod utf7;
 mod wire;
 
@@ -18,3 +19,4 @@ pub use connect::{DEFAULT_CONNECT_TIMEOUT, ImapStream};
 pub use error::{Error, ErrorKind};
 pub use folder::{FolderOptions, ImapFolder, Settled};
 pub use session::{FolderStatus, ImapSession, RemoteFolder, SelectError};
+pub use trace::TraceSink;

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use crate::sync::model::Uid;
 use crate::sync::store::{ErrorKind as StoreErrorKind, StoreError};
 
+pub mod debug;
 pub mod filename;
 pub mod folder;
 pub mod repository;

@@ -62,11 +62,33 @@ impl UiKind {
     /// The line formatter for this UI and where its lines go, for the UIs
     /// that are line UIs and are implemented; `None` otherwise.
     pub fn line_ui(self, dry_run: bool) -> Option<(Box<dyn LineUi + Send>, Stream)> {
+        self.line_ui_with_debug(dry_run, false)
+    }
+
+    /// As [`UiKind::line_ui`]; with `debug` (`-d`) the UI shows debug
+    /// lines too.
+    pub fn line_ui_with_debug(
+        self,
+        dry_run: bool,
+        debug: bool,
+    ) -> Option<(Box<dyn LineUi + Send>, Stream)> {
         match self {
-            UiKind::Basic => Some((Box::new(Basic::new(dry_run)), Stream::Stdout)),
-            UiKind::Quiet => Some((Box::new(Quiet::new(dry_run)), Stream::Stdout)),
-            UiKind::TtyUi => Some((Box::new(TtyUi::new(dry_run)), Stream::Stderr)),
-            UiKind::MachineUi => Some((Box::new(MachineUi::new(dry_run)), Stream::Stdout)),
+            UiKind::Basic => Some((
+                Box::new(Basic::new(dry_run).with_debug(debug)),
+                Stream::Stdout,
+            )),
+            UiKind::Quiet => Some((
+                Box::new(Quiet::new(dry_run).with_debug(debug)),
+                Stream::Stdout,
+            )),
+            UiKind::TtyUi => Some((
+                Box::new(TtyUi::new(dry_run).with_debug(debug)),
+                Stream::Stderr,
+            )),
+            UiKind::MachineUi => Some((
+                Box::new(MachineUi::new(dry_run).with_debug(debug)),
+                Stream::Stdout,
+            )),
             // The syslog UI prints nothing itself: its lines go through the
             // syslog output, which `outputs::Outputs` adds for it.
             UiKind::Syslog => Some((Box::new(syslog::Silent), Stream::Stdout)),

@@ -294,7 +294,8 @@ pub(crate) async fn worker(
                 host: shared.remote_cfg.host.clone(),
                 port: shared.remote_cfg.port,
             });
-            match ImapSession::connect(&shared.remote_cfg, shared.socktimeout).await {
+            let trace = super::debuglog::imap_trace(me); // -d imap
+            match ImapSession::connect(&shared.remote_cfg, shared.socktimeout, trace).await {
                 Ok(s) => session = Some(s),
                 Err(e) => {
                     rep.log(Some(me), Level::Error, e.to_string());

@@ -19,6 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::error::{Error, ErrorKind};
+use super::trace::{TraceSink, Tracer};
 use super::wire;
 use crate::config::{ImapRepository, Tls};
 
@@ -33,6 +34,8 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct ImapStream {
     transport: Transport,
     wbuf: Vec<u8>,
+    /// `-d imap`: sees every byte read and written; `None` otherwise.
+    trace: Option<Box<Tracer>>,
 }
 
 enum Transport {
@@ -44,26 +47,32 @@ enum Transport {
 const WRITE_BUFFER: usize = 16 * 1024;
 
 impl ImapStream {
-    fn plain(tcp: TcpStream) -> Self {
+    fn plain(tcp: TcpStream, trace: Option<Box<Tracer>>) -> Self {
         ImapStream {
             transport: Transport::Plain(tcp),
             wbuf: Vec::new(),
+            trace,
         }
     }
 
-    fn tls(tls: tokio_native_tls::TlsStream<TcpStream>) -> Self {
+    fn tls(tls: tokio_native_tls::TlsStream<TcpStream>, trace: Option<Box<Tracer>>) -> Self {
+        if let Some(t) = &trace {
+            t.note("TLS established");
+        }
         ImapStream {
             transport: Transport::Tls(Box::new(tls)),
             wbuf: Vec::new(),
+            trace,
         }
     }
 
-    /// The plain TCP stream, for STARTTLS; `None` if TLS is already on.
-    /// Everything written was flushed: async-imap flushes every command.
-    fn into_plain(self) -> Option<TcpStream> {
+    /// The plain TCP stream, for STARTTLS (`None` if TLS is already on),
+    /// and the tracer, which goes on with the TLS stream. Everything
+    /// written was flushed: async-imap flushes every command.
+    fn into_plain(self) -> (Option<TcpStream>, Option<Box<Tracer>>) {
         match self.transport {
-            Transport::Plain(tcp) if self.wbuf.is_empty() => Some(tcp),
-            _ => None,
+            Transport::Plain(tcp) if self.wbuf.is_empty() => (Some(tcp), self.trace),
+            _ => (None, self.trace),
         }
     }
 
@@ -113,10 +122,16 @@ impl AsyncRead for ImapStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().transport {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let res = match &mut this.transport {
             Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        };
+        if let (Some(t), Poll::Ready(Ok(()))) = (&mut this.trace, &res) {
+            t.received(&buf.filled()[before..]);
         }
+        res
     }
 }
 
@@ -133,11 +148,16 @@ impl AsyncWrite for ImapStream {
                 other => return other.map(|r| r.map(|()| 0)),
             }
         }
-        if buf.len() >= WRITE_BUFFER {
-            return this.poll_inner_write(cx, buf);
+        let res = if buf.len() >= WRITE_BUFFER {
+            this.poll_inner_write(cx, buf)
+        } else {
+            this.wbuf.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        };
+        if let (Some(t), Poll::Ready(Ok(n))) = (&mut this.trace, &res) {
+            t.sent(&buf[..*n]);
         }
-        this.wbuf.extend_from_slice(buf);
-        Poll::Ready(Ok(buf.len()))
+        res
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -170,10 +190,12 @@ pub(crate) struct LoggedIn {
     pub session: Session<ImapStream>,
 }
 
-/// Open, secure and authenticate a connection to `repo`.
+/// Open, secure and authenticate a connection to `repo`; with `trace`,
+/// the whole conversation (secrets hidden) goes to it.
 pub(crate) async fn connect(
     repo: &ImapRepository,
     socktimeout: Option<Duration>,
+    trace: Option<TraceSink>,
 ) -> Result<LoggedIn, Error> {
     let host = repo.host.as_str();
     let limit = socktimeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
@@ -200,11 +222,15 @@ pub(crate) async fn connect(
         Tls::Implicit | Tls::StartTls => Some(tls_connector(host, repo.ca_file.as_deref())?),
     };
 
+    let trace = trace.map(|sink| Box::new(Tracer::new(sink)));
+    if let Some(t) = &trace {
+        t.note(&format!("connected to {host}:{}", repo.port));
+    }
     let stream = match (&tls, repo.tls) {
         (Some(connector), Tls::Implicit) => {
-            ImapStream::tls(handshake(connector, host, tcp, limit).await?)
+            ImapStream::tls(handshake(connector, host, tcp, limit).await?, trace)
         }
-        _ => ImapStream::plain(tcp),
+        _ => ImapStream::plain(tcp, trace),
     };
 
     let mut client = Client::new(stream);
@@ -227,13 +253,13 @@ pub(crate) async fn connect(
             &mut |_| {},
         )
         .await?;
-        let Some(tcp) = client.into_inner().into_plain() else {
+        let (Some(tcp), trace) = client.into_inner().into_plain() else {
             return Err(err(
                 "STARTTLS",
                 ErrorKind::Protocol("connection already uses TLS".into()),
             ));
         };
-        let stream = ImapStream::tls(handshake(connector, host, tcp, limit).await?);
+        let stream = ImapStream::tls(handshake(connector, host, tcp, limit).await?, trace);
         client = Client::new(stream);
         // RFC 3501 §6.2.1: capabilities learnt before STARTTLS are void.
         caps = capability(&mut client, host, limit, &mut tags).await?;

@@ -78,11 +78,13 @@ pub struct SelectError {
 impl ImapSession {
     /// Connect, secure (as configured) and log in. `socktimeout` bounds
     /// the connect (30 s when `None`) and, when set, every later read.
+    /// `trace` (`-d imap`) receives the conversation, secrets hidden.
     pub async fn connect(
         repo: &ImapRepository,
         socktimeout: Option<Duration>,
+        trace: Option<super::TraceSink>,
     ) -> Result<ImapSession, Error> {
-        let logged_in = connect::connect(repo, socktimeout).await?;
+        let logged_in = connect::connect(repo, socktimeout, trace).await?;
         let mut s = ImapSession {
             session: logged_in.session,
             server: repo.host.clone(),

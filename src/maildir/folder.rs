@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
+use super::debug::maildir_debug;
 use super::filename::{self, crlf_to_lf, lf_to_crlf};
 use super::{Error, ErrorKind};
 use crate::sync::model::{Flags, Message, MessageMeta, MsgRef, NewId, NewMessage, Snapshot, Uid};
@@ -254,6 +255,12 @@ impl MaildirFolder {
                 }
             }
         }
+        maildir_debug!(
+            "Scanned {}: {} messages with a UID, {} new",
+            self.root.display(),
+            uids.len(),
+            new.len()
+        );
         self.uids = uids;
         self.new = new;
         self.gone.clear();
@@ -405,6 +412,7 @@ impl MaildirFolder {
             }
             Err(e) => return Err(Error::message_io(from, "rename", e)),
         }
+        maildir_debug!("Renamed {} -> {}", from.display(), to.display());
         if let Some(e) = self.entry_mut(id) {
             e.sub = sub;
             e.name = name;
@@ -500,6 +508,7 @@ impl MaildirFolder {
             let _ = fs::remove_file(&tmp_path);
             return Err(Error::message_io(tmp_path, "rename", e));
         }
+        maildir_debug!("Wrote {} ({} bytes) via tmp/", dest.display(), body.len());
         self.sync_dir(&self.root.join(sub.dir()))?;
         let entry = Entry {
             sub,
@@ -611,7 +620,7 @@ impl MaildirFolder {
             }
             let path = self.path_of(self.entry(id)?);
             match fs::remove_file(&path) {
-                Ok(()) => {}
+                Ok(()) => maildir_debug!("Deleted {}", path.display()),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Error::message_io(path, "delete", e)),
             }

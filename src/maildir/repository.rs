@@ -79,6 +79,7 @@ impl MaildirRepository {
         }
         self.scan(&self.root, None, &mut seen, &mut out)?;
         out.sort();
+        super::debug::maildir_debug!("Listed {} folders under {}", out.len(), self.root.display());
         Ok(out)
     }
 
@@ -184,6 +185,7 @@ impl MaildirRepository {
                 let _ = fs::File::open(parent).and_then(|d| d.sync_all());
             }
         }
+        super::debug::maildir_debug!("Created folder {}", path.display());
         Ok(())
     }
 

@@ -85,6 +85,8 @@ pub struct Context {
     /// Accounts asking for a password their configuration lacks.
     pub passwords: mpsc::UnboundedReceiver<PasswordRequest>,
     pub theme: Theme,
+    /// `-d`: show debug lines in the log pane.
+    pub debug: bool,
 }
 
 /// Whether the terminal is in raw mode on the alternate screen now.
@@ -146,6 +148,7 @@ const FRAME: Duration = Duration::from_millis(50);
 pub async fn run_or_fall_back(mut events: UnboundedReceiver<Event>, mut ctx: Context) {
     let mut passwords = std::mem::replace(&mut ctx.passwords, mpsc::unbounded_channel().1);
     let shutdown = ctx.shutdown.clone();
+    let debug = ctx.debug;
     match run(&mut events, &mut passwords, ctx).await {
         Ok(problems) => {
             for p in problems {
@@ -156,7 +159,7 @@ pub async fn run_or_fall_back(mut events: UnboundedReceiver<Event>, mut ctx: Con
             restore_terminal();
             eprintln!("offlineimap: {e}; continuing with the ttyui UI");
             let _ = crate::ui::prompt::run_line_ui_asking(
-                crate::ui::TtyUi::new(false),
+                crate::ui::TtyUi::new(false).with_debug(debug),
                 events,
                 passwords,
                 crate::ui::prompt::Asker::Tty,
@@ -183,12 +186,13 @@ pub async fn run(
         abort,
         passwords: _,
         theme,
+        debug,
     } = ctx;
     // The request being answered by the prompt on screen; others wait in
     // the channel.
     let mut asking: Option<PasswordRequest> = None;
     let mut passwords_open = true;
-    let mut state = State::new(accounts.iter().map(|a| a.name.clone()));
+    let mut state = State::new(accounts.iter().map(|a| a.name.clone())).with_debug(debug);
     let guard = Guard::enter()?;
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     term.clear()?;

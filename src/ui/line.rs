@@ -112,40 +112,67 @@ pub(crate) fn write_batch(
 #[derive(Clone, Debug, Default)]
 pub struct Basic {
     dry_run: bool,
+    debug: bool,
 }
 
 impl Basic {
     /// `dry_run` adds OfflineIMAP's `[DRYRUN] ` prefix to the lines of
     /// actions that a dry run only pretends to do.
     pub fn new(dry_run: bool) -> Self {
-        Basic { dry_run }
+        Basic {
+            dry_run,
+            debug: false,
+        }
+    }
+
+    /// With `-d`: debug lines too, as OfflineIMAP's logger at DEBUG.
+    pub fn with_debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
     }
 }
 
 impl LineUi for Basic {
     fn line(&mut self, ev: &Event) -> Option<String> {
         record(ev, self.dry_run)
-            .filter(|r| r.level >= Level::Info)
+            .filter(|r| r.level >= threshold(Level::Info, self.debug))
             .map(|r| r.text)
     }
+}
+
+/// The lowest level a UI shows: its own, or every level under `-d`
+/// (OfflineIMAP lowers its logger, not its handlers, so even Quiet shows
+/// everything then).
+pub fn threshold(normal: Level, debug: bool) -> Level {
+    if debug { Level::Debug } else { normal }
 }
 
 /// OfflineIMAP's `Noninteractive.Quiet`: warnings and errors only.
 #[derive(Clone, Debug, Default)]
 pub struct Quiet {
     dry_run: bool,
+    debug: bool,
 }
 
 impl Quiet {
     pub fn new(dry_run: bool) -> Self {
-        Quiet { dry_run }
+        Quiet {
+            dry_run,
+            debug: false,
+        }
+    }
+
+    /// With `-d`: every line, as OfflineIMAP's Quiet under `-d`.
+    pub fn with_debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
     }
 }
 
 impl LineUi for Quiet {
     fn line(&mut self, ev: &Event) -> Option<String> {
         record(ev, self.dry_run)
-            .filter(|r| r.level >= Level::Warning)
+            .filter(|r| r.level >= threshold(Level::Warning, self.debug))
             .map(|r| r.text)
     }
 }
@@ -158,6 +185,7 @@ impl LineUi for Quiet {
 /// sleeps it tells when the next refresh is due.
 pub struct TtyUi {
     dry_run: bool,
+    debug: bool,
     clock: Box<dyn Fn() -> Instant + Send>,
     workers: HashMap<WorkerId, String>,
     accounts: HashMap<AccountId, String>,
@@ -174,11 +202,18 @@ impl TtyUi {
     pub fn with_clock(dry_run: bool, clock: impl Fn() -> Instant + Send + 'static) -> Self {
         TtyUi {
             dry_run,
+            debug: false,
             clock: Box::new(clock),
             workers: HashMap::new(),
             accounts: HashMap::new(),
             last_thread: None,
         }
+    }
+
+    /// With `-d`: debug lines too.
+    pub fn with_debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
     }
 
     fn account_thread(&self, account: AccountId) -> Option<String> {
@@ -227,7 +262,7 @@ impl TtyUi {
             return next_refresh(until.saturating_duration_since((self.clock)()));
         }
         record(ev, self.dry_run)
-            .filter(|r| r.level >= Level::Info)
+            .filter(|r| r.level >= threshold(Level::Info, self.debug))
             .map(|r| r.text)
     }
 }

@@ -4,8 +4,9 @@
 //! `%(asctime)s %(levelname)s: %(message)s` (time as `YYYY-MM-DD HH:MM:SS`,
 //! local time) and first writes an `OfflineImap <version> starting...`
 //! blurb. We keep both, and log every INFO, warning and error message
-//! (the plain texts Basic prints). The formatter is a [`LineUi`] with an
-//! injected clock; [`open`] opens the file.
+//! (the plain texts Basic prints; DEBUG ones too under `-d`). The
+//! formatter is a [`LineUi`] with an injected clock; [`open`] opens the
+//! file.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -15,7 +16,7 @@ use chrono::NaiveDateTime;
 use thiserror::Error;
 
 use crate::event::{Event, Level};
-use crate::ui::line::{LineUi, log_record};
+use crate::ui::line::{LineUi, log_record, threshold};
 
 /// FILE cannot be opened for appending.
 #[derive(Debug, Error)]
@@ -41,6 +42,7 @@ pub fn open(path: &Path) -> Result<File, LogFileError> {
 /// The log file formatter.
 pub struct LogFile {
     dry_run: bool,
+    debug: bool,
     clock: Box<dyn Fn() -> NaiveDateTime + Send>,
     args: Vec<String>,
 }
@@ -59,9 +61,16 @@ impl LogFile {
     ) -> Self {
         LogFile {
             dry_run,
+            debug: false,
             clock: Box::new(clock),
             args,
         }
+    }
+
+    /// With `-d`: DEBUG lines too, as OfflineIMAP's log file then has.
+    pub fn with_debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
     }
 
     fn stamp(&self, level: Level, text: &str) -> String {
@@ -81,7 +90,7 @@ impl LogFile {
 impl LineUi for LogFile {
     fn line(&mut self, ev: &Event) -> Option<String> {
         log_record(ev, self.dry_run)
-            .filter(|(level, _)| *level >= Level::Info)
+            .filter(|(level, _)| *level >= threshold(Level::Info, self.debug))
             .map(|(level, text)| self.stamp(level, &text))
     }
 
@@ -145,6 +154,22 @@ mod tests {
 2024-03-09 07:05:01 INFO: from the main thread
 ";
         assert_eq!(render(&mut ui, &script(Instant::now())), expected);
+    }
+
+    #[test]
+    fn debug_lines_only_with_dash_d() {
+        let ev = Event::Logged {
+            worker: None,
+            level: Level::Debug,
+            text: "[imap]: C: A1 NOOP".into(),
+        };
+        let mut ui = LogFile::with_clock(false, Vec::new(), fixed);
+        assert_eq!(ui.line(&ev), None);
+        let mut ui = LogFile::with_clock(false, Vec::new(), fixed).with_debug(true);
+        assert_eq!(
+            ui.line(&ev).as_deref(),
+            Some("2024-03-09 07:05:01 DEBUG: [imap]: C: A1 NOOP")
+        );
     }
 
     #[test]

@@ -60,6 +60,7 @@ pub fn quote_plus(s: &str) -> String {
 /// events as they pass, the way OfflineIMAP's threads carry theirs.
 pub struct MachineUi {
     dry_run: bool,
+    debug: bool,
     clock: Box<dyn Fn() -> Instant + Send>,
     accounts: HashMap<AccountId, String>,
     workers: HashMap<WorkerId, String>,
@@ -81,6 +82,7 @@ impl MachineUi {
     pub fn with_clock(dry_run: bool, clock: impl Fn() -> Instant + Send + 'static) -> Self {
         MachineUi {
             dry_run,
+            debug: false,
             clock: Box::new(clock),
             accounts: HashMap::new(),
             workers: HashMap::new(),
@@ -88,6 +90,12 @@ impl MachineUi {
             remote_repos: HashSet::new(),
             sleeping: HashSet::new(),
         }
+    }
+
+    /// With `-d`: debug messages too, as `debug::THREAD:TEXT` lines.
+    pub fn with_debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
     }
 
     fn account_thread(&self, account: AccountId) -> String {
@@ -307,6 +315,7 @@ impl MachineUi {
                     None => MAIN_THREAD.to_owned(),
                 };
                 match level {
+                    Level::Debug if self.debug => out.push(line("debug", "", &thread, text)),
                     Level::Debug => {}
                     Level::Info => out.push(line("msg", "_display", &thread, text)),
                     Level::Warning => out.push(line("warn", "", &thread, text)),

@@ -49,13 +49,27 @@ impl Outputs {
         dry_run: bool,
         args: Vec<String>,
     ) -> Result<Outputs, OutputError> {
+        Self::open_with_debug(logfile, syslog, dry_run, false, args)
+    }
+
+    /// As [`Outputs::open`]; with `debug` (`-d`), debug lines are written
+    /// too.
+    pub fn open_with_debug(
+        logfile: Option<&Path>,
+        syslog: Option<&Path>,
+        dry_run: bool,
+        debug: bool,
+        args: Vec<String>,
+    ) -> Result<Outputs, OutputError> {
         let mut outputs = Vec::new();
         if let Some(path) = logfile {
             let file = logfile::open(path)?;
-            outputs.push(Output::LogFile(file, LogFile::new(dry_run, args)));
+            let ui = LogFile::new(dry_run, args).with_debug(debug);
+            outputs.push(Output::LogFile(file, ui));
         }
         if let Some(path) = syslog {
-            outputs.push(Output::Syslog(Syslog::connect(path, dry_run)?));
+            let syslog = Syslog::connect(path, dry_run)?.with_debug(debug);
+            outputs.push(Output::Syslog(syslog));
         }
         Ok(Outputs { outputs })
     }

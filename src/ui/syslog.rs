@@ -15,7 +15,7 @@ use tokio::net::UnixDatagram;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::event::{Event, Level};
-use crate::ui::line::{LineUi, log_record};
+use crate::ui::line::{LineUi, log_record, threshold};
 
 /// Where the system log listens on Linux and the BSDs.
 pub const DEV_LOG: &str = "/dev/log";
@@ -67,6 +67,7 @@ pub struct Syslog {
     socket: UnixDatagram,
     pid: u32,
     dry_run: bool,
+    debug: bool,
 }
 
 impl Syslog {
@@ -82,13 +83,20 @@ impl Syslog {
             socket,
             pid: std::process::id(),
             dry_run,
+            debug: false,
         })
+    }
+
+    /// With `-d`: debug messages too (severity 7).
+    pub fn with_debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
     }
 
     /// The datagram OfflineIMAP would send for `ev`, if any: INFO and up.
     pub fn message(&self, ev: &Event) -> Option<String> {
         log_record(ev, self.dry_run)
-            .filter(|(level, _)| *level >= Level::Info)
+            .filter(|(level, _)| *level >= threshold(Level::Info, self.debug))
             .map(|(level, text)| datagram(self.pid, level, &text))
     }
 

@@ -30,7 +30,7 @@ fn repo(port: u16, user: &User, tls: Tls, ca_file: Option<&std::path::Path>) -> 
 }
 
 async fn session(d: &Dovecot, user: &User) -> ImapSession {
-    match ImapSession::connect(&repo(d.port(), user, Tls::None, None), None).await {
+    match ImapSession::connect(&repo(d.port(), user, Tls::None, None), None, None).await {
         Ok(s) => s,
         Err(e) => panic!("{e}\nDovecot log:\n{}", d.log()),
     }
@@ -81,7 +81,7 @@ async fn connects_with_implicit_tls_verified_by_the_test_ca() {
     let d = Dovecot::shared_tls();
     let user = d.add_user("tls");
     let r = repo(d.tls_port(), &user, Tls::Implicit, Some(d.ca_file()));
-    let mut s = ImapSession::connect(&r, None).await.unwrap();
+    let mut s = ImapSession::connect(&r, None, None).await.unwrap();
     assert!(!s.list_folders().await.unwrap().is_empty());
 }
 
@@ -90,7 +90,7 @@ async fn connects_with_starttls_verified_by_the_test_ca() {
     let d = Dovecot::shared_tls();
     let user = d.add_user("starttls");
     let r = repo(d.port(), &user, Tls::StartTls, Some(d.ca_file()));
-    let mut s = ImapSession::connect(&r, None).await.unwrap();
+    let mut s = ImapSession::connect(&r, None, None).await.unwrap();
     assert!(s.has_capability("UIDPLUS"));
     assert!(!s.list_folders().await.unwrap().is_empty());
 }
@@ -101,7 +101,7 @@ async fn tls_against_system_roots_fails_verification() {
     let user = d.add_user("badca");
     for (port, tls) in [(d.tls_port(), Tls::Implicit), (d.port(), Tls::StartTls)] {
         let r = repo(port, &user, tls, None);
-        let err = ImapSession::connect(&r, None).await.unwrap_err();
+        let err = ImapSession::connect(&r, None, None).await.unwrap_err();
         let text = err.to_string();
         assert!(
             text.starts_with("127.0.0.1: TLS handshake failed"),
@@ -119,7 +119,7 @@ async fn tls_with_an_unrelated_ca_fails_verification() {
     let other = Dovecot::start_tls();
     let user = d.add_user("otherca");
     let r = repo(d.tls_port(), &user, Tls::Implicit, Some(other.ca_file()));
-    let err = ImapSession::connect(&r, None).await.unwrap_err();
+    let err = ImapSession::connect(&r, None, None).await.unwrap_err();
     assert!(err.to_string().contains("verif"), "{err}");
 }
 
@@ -128,7 +128,7 @@ async fn starttls_is_required_when_configured() {
     let d = Dovecot::shared();
     let user = d.add_user("nostarttls");
     let r = repo(d.port(), &user, Tls::StartTls, None);
-    let err = ImapSession::connect(&r, None).await.unwrap_err();
+    let err = ImapSession::connect(&r, None, None).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         "127.0.0.1: STARTTLS failed: server does not offer STARTTLS"
@@ -142,7 +142,7 @@ async fn wrong_password_names_user_but_not_password() {
     let mut r = repo(d.port(), &user, Tls::None, None);
     let bad = "sup3r-s3cret-typo";
     r.password = Some(Secret::new(bad));
-    let err = ImapSession::connect(&r, None).await.unwrap_err();
+    let err = ImapSession::connect(&r, None, None).await.unwrap_err();
     let text = err.to_string();
     assert!(
         text.starts_with(&format!("127.0.0.1: LOGIN failed for user {}: ", user.name)),
@@ -164,7 +164,7 @@ async fn connection_refused_is_transient() {
         name: "nobody".into(),
         password: "x".into(),
     };
-    let err = ImapSession::connect(&repo(port, &user, Tls::None, None), None)
+    let err = ImapSession::connect(&repo(port, &user, Tls::None, None), None, None)
         .await
         .unwrap_err();
     assert!(err.is_transient(), "{err}");
@@ -622,6 +622,7 @@ async fn a_silent_server_times_out_as_a_transient_error() {
     let err = ImapSession::connect(
         &repo(port, &user, Tls::None, None),
         Some(std::time::Duration::from_secs(1)),
+        None,
     )
     .await
     .unwrap_err();
@@ -675,7 +676,7 @@ async fn a_dropped_connection_is_a_transient_store_error() {
     let user = d.add_user("kicked");
     d.imap(&user).append("INBOX", "", &mail("a", "a"));
     let relay = Relay::start(d.port());
-    let mut f = ImapSession::connect(&repo(relay.port, &user, Tls::None, None), None)
+    let mut f = ImapSession::connect(&repo(relay.port, &user, Tls::None, None), None, None)
         .await
         .unwrap()
         .select_folder("INBOX", FolderOptions::default())
@@ -714,7 +715,7 @@ async fn logs_in_with_sasl_login_when_only_auth_login_is_offered() {
     assert!(d.log().contains("method=LOGIN"), "{}", d.log());
     let mut r = repo(d.port(), &user, Tls::None, None);
     r.password = Some(Secret::new("wrong \"quoted\" pw"));
-    let err = ImapSession::connect(&r, None).await.unwrap_err();
+    let err = ImapSession::connect(&r, None, None).await.unwrap_err();
     let text = err.to_string();
     assert!(
         text.starts_with(&format!("127.0.0.1: LOGIN failed for user {}: ", user.name)),

@@ -40,3 +40,5 @@ mod hooks;
 mod keyring;
 // utf8foldernames: UTF-8 Maildir and status names, offlineimap3's included.
 mod utf8names;
+// -d: the IMAP trace (secrets hidden), maildir and thread debug lines.
+mod debuglog;

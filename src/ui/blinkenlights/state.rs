@@ -193,6 +193,12 @@ impl State {
         }
     }
 
+    /// With `-d`: debug lines go to the log pane too.
+    pub fn with_debug(mut self, debug: bool) -> State {
+        self.formatter = Basic::new(false).with_debug(debug);
+        self
+    }
+
     fn account_mut(&mut self, id: AccountId) -> &mut Account {
         let i = usize::from(id.0);
         while self.accounts.len() <= i {

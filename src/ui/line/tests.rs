@@ -430,3 +430,38 @@ fn hooks_read_as_offlineimap_logs_them() {
     // Quiet shows none of it: a failing hook comes with its own warning.
     assert_eq!(render(&mut Quiet::new(false), &hook_script()), "");
 }
+
+fn debug_line(text: &str) -> Event {
+    Event::Logged {
+        worker: Some(w(1)),
+        level: Level::Debug,
+        text: text.into(),
+    }
+}
+
+#[test]
+fn debug_lines_only_with_dash_d() {
+    let mut events = script(Instant::now());
+    events.push(debug_line("[imap]: C: A1 NOOP"));
+    for (name, ui) in [
+        ("basic", &mut Basic::new(false) as &mut dyn LineUi),
+        ("quiet", &mut Quiet::new(false)),
+        ("ttyui", &mut TtyUi::new(false)),
+    ] {
+        let out = render(ui, &events);
+        assert!(!out.contains("[imap]"), "{name}: {out}");
+        assert!(!out.contains("Copying folder structure"), "{name}: {out}");
+    }
+    let basic = render(&mut Basic::new(false).with_debug(true), &events);
+    assert!(
+        basic.ends_with("from the main thread\n[imap]: C: A1 NOOP\n"),
+        "{basic}"
+    );
+    // OfflineIMAP's DEBUG-level messages appear too.
+    assert!(basic.contains("\nCopying folder structure from IMAP to Maildir\n"));
+    // Quiet under -d shows everything, as OfflineIMAP's does.
+    let quiet = render(&mut Quiet::new(false).with_debug(true), &events);
+    assert_eq!(quiet, basic);
+    let tty = render(&mut TtyUi::new(false).with_debug(true), &events);
+    assert!(tty.ends_with(" [imap]: C: A1 NOOP\n"), "{tty}");
+}

@@ -292,3 +292,20 @@ fn hooks_become_callhook() {
          msg:callhook:Account+sync+Work:Hook+return+code%3A+0\n"
     );
 }
+
+#[test]
+fn debug_lines_only_with_dash_d() {
+    let ev = Event::Logged {
+        worker: None,
+        level: Level::Debug,
+        text: "[imap]: C: A1 NOOP".into(),
+    };
+    assert_eq!(
+        render(&mut MachineUi::new(false), std::slice::from_ref(&ev)),
+        ""
+    );
+    assert_eq!(
+        render(&mut MachineUi::new(false).with_debug(true), &[ev]),
+        "debug::MainThread:%5Bimap%5D%3A+C%3A+A1+NOOP\n"
+    );
+}
