@@ -15,7 +15,8 @@ use super::netrc::Netrc;
 use super::options::{self, DefaultValue, OPTIONS, OptionSpec, Scope, Support};
 use super::{
     Account, Config, Error, ErrorKind, Evaluator, Expr, FolderRules, Folders, General, Hooks,
-    ImapRepository, MaildirRepository, Overrides, RepositoryCommon, Secret, Sources, SyncWindow, Tls, value,
+    ImapRepository, MaildirRepository, Overrides, RepositoryCommon, Secret, Sources, SyncWindow,
+    Tls, value,
 };
 use crate::expr;
 use crate::pyeval::{self, Python};
@@ -313,7 +314,11 @@ impl Reader<'_> {
         };
         let local_sd = || format!("startdate of [{REPOSITORY_PREFIX}{local}]");
         let remote_sd = || format!("startdate of [{REPOSITORY_PREFIX}{remote}]");
-        match (maxage.is_some(), local_startdate.is_some(), remote_startdate.is_some()) {
+        match (
+            maxage.is_some(),
+            local_startdate.is_some(),
+            remote_startdate.is_some(),
+        ) {
             (true, true, _) => return both("maxage", local_sd()),
             (true, false, true) => return both("maxage", remote_sd()),
             (false, true, true) => {

@@ -923,12 +923,18 @@ fn sync_window_options() {
         "localfolders = /tmp/mail\n",
         "localfolders = /tmp/mail\nstartdate = 2015-4-1\n",
     );
-    assert_eq!(fx.ok(&local, None).accounts[0].window.local_startdate, Some(d));
+    assert_eq!(
+        fx.ok(&local, None).accounts[0].window.local_startdate,
+        Some(d)
+    );
     // Unset and empty mean no window.
     let c = fx.ok(&conf("", "maxage =", ""), None);
     assert_eq!(c.accounts[0].window, SyncWindow::default());
     // [DEFAULT] reaches the account, as in ConfigParser.
-    let c = fx.ok(&format!("[DEFAULT]\nmaxsize = 10\n{}", conf("", "", "")), None);
+    let c = fx.ok(
+        &format!("[DEFAULT]\nmaxsize = 10\n{}", conf("", "", "")),
+        None,
+    );
     assert_eq!(c.accounts[0].window.maxsize, Some(10));
 }
 
@@ -936,15 +942,42 @@ fn sync_window_options() {
 fn bad_sync_window_values_are_one_line_errors() {
     let fx = Fixture::new();
     let cases = [
-        ("maxage = 0", "maxage: expected a number of days (1 or more) or a date YYYY-MM-DD, got '0'"),
-        ("maxage = -3", "maxage: expected a number of days (1 or more) or a date YYYY-MM-DD, got '-3'"),
-        ("maxage = 1.5", "maxage: expected a whole number of days or a date YYYY-MM-DD, got '1.5'"),
-        ("maxage = soon", "maxage: expected a number of days or a date YYYY-MM-DD, got 'soon'"),
-        ("maxage = 2015-02-30", "maxage: expected a number of days or a date YYYY-MM-DD, got '2015-02-30'"),
-        ("maxage = 1850-01-01", "maxage: the year of '1850-01-01' is before 1900"),
-        ("maxage = 9999-01-01", "maxage: '9999-01-01' is in the future"),
-        ("maxsize = 0", "maxsize: expected a positive number of bytes, got '0'"),
-        ("maxsize = 2MB", "maxsize: expected a positive number of bytes, got '2MB'"),
+        (
+            "maxage = 0",
+            "maxage: expected a number of days (1 or more) or a date YYYY-MM-DD, got '0'",
+        ),
+        (
+            "maxage = -3",
+            "maxage: expected a number of days (1 or more) or a date YYYY-MM-DD, got '-3'",
+        ),
+        (
+            "maxage = 1.5",
+            "maxage: expected a whole number of days or a date YYYY-MM-DD, got '1.5'",
+        ),
+        (
+            "maxage = soon",
+            "maxage: expected a number of days or a date YYYY-MM-DD, got 'soon'",
+        ),
+        (
+            "maxage = 2015-02-30",
+            "maxage: expected a number of days or a date YYYY-MM-DD, got '2015-02-30'",
+        ),
+        (
+            "maxage = 1850-01-01",
+            "maxage: the year of '1850-01-01' is before 1900",
+        ),
+        (
+            "maxage = 9999-01-01",
+            "maxage: '9999-01-01' is in the future",
+        ),
+        (
+            "maxsize = 0",
+            "maxsize: expected a positive number of bytes, got '0'",
+        ),
+        (
+            "maxsize = 2MB",
+            "maxsize: expected a positive number of bytes, got '2MB'",
+        ),
     ];
     for (line, want) in cases {
         assert_eq!(

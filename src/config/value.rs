@@ -39,7 +39,9 @@ pub fn positive(s: &str) -> Result<usize, String> {
 /// `maxsize`: a number of bytes, at least 1.
 pub fn maxsize(s: &str) -> Result<u64, String> {
     match integer(s) {
-        Some(n) if n >= 1 => u64::try_from(n).map_err(|_| format!("expected a positive number of bytes, got '{s}'")),
+        Some(n) if n >= 1 => {
+            u64::try_from(n).map_err(|_| format!("expected a positive number of bytes, got '{s}'"))
+        }
         _ => Err(format!("expected a positive number of bytes, got '{s}'")),
     }
 }
@@ -63,11 +65,15 @@ pub fn maxage(s: &str, today: chrono::NaiveDate) -> Result<crate::config::MaxAge
     if let Some(n) = integer(s) {
         return match u32::try_from(n) {
             Ok(days) if days >= 1 => Ok(crate::config::MaxAge::Days(days)),
-            _ => Err(format!("expected a number of days (1 or more) or a date YYYY-MM-DD, got '{s}'")),
+            _ => Err(format!(
+                "expected a number of days (1 or more) or a date YYYY-MM-DD, got '{s}'"
+            )),
         };
     }
     if s.trim().parse::<f64>().is_ok() {
-        return Err(format!("expected a whole number of days or a date YYYY-MM-DD, got '{s}'"));
+        return Err(format!(
+            "expected a whole number of days or a date YYYY-MM-DD, got '{s}'"
+        ));
     }
     match date(s, today) {
         Ok(d) => Ok(crate::config::MaxAge::Since(d)),
