@@ -8,6 +8,7 @@
 mod folder_sync;
 pub mod folders;
 mod hooks;
+mod window;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -386,6 +387,7 @@ impl AccountTask {
             cancel: self.cancel.clone(),
             rep: rep.clone(),
             failed: AtomicBool::new(false),
+            window: self.account.window,
         });
         let connections = remote_cfg.maxconnections.max(1);
         let mut tasks = tokio::task::JoinSet::new();

@@ -33,6 +33,8 @@ pub(crate) struct Shared {
     pub(crate) cancel: CancellationToken,
     pub(crate) rep: Reporter,
     pub(crate) failed: AtomicBool,
+    /// `maxage`, `maxsize`, `startdate`: see `super::window`.
+    pub(crate) window: config::SyncWindow,
 }
 
 /// Why a folder sync stopped: the one-line text, and whether the
@@ -321,6 +323,10 @@ async fn sync_selected(
         );
     }
 
+    // maxage, maxsize, startdate: the planner sees only the window.
+    let (remote_snap, local_snap) =
+        super::window::restrict_to_window(shared, pair, remote, &local, remote_snap, local_snap)
+            .await?;
     let opts = PlanOptions {
         local_readonly: shared.local_cfg.common.readonly,
         remote_readonly: shared.remote_cfg.common.readonly,
