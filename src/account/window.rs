@@ -19,7 +19,7 @@ use crate::maildir::MaildirFolder;
 use crate::status;
 use crate::sync::model::{MsgRef, Snapshot, Uid};
 use crate::sync::store::{ErrorKind, StoreError};
-use crate::sync::window::{Inside, min_uid_from, restrict};
+use crate::sync::window::{Inside, restrict};
 
 const DAY: i64 = 24 * 60 * 60;
 
@@ -100,27 +100,27 @@ async fn inside(
             .map(|t| t.date_naive())
             .unwrap_or_default();
         let recent = remote.search_window(Some(since_day), w.maxsize).await?;
-        let local_recent = local.select(Some(cutoff), w.maxsize)?;
-        let min_uid = min_uid_from(
-            &recent,
-            local_recent.iter().filter_map(|id| match id {
-                MsgRef::Uid(u) => Some(*u),
-                MsgRef::New(_) => None,
-            }),
-        );
+        // The threshold: the lowest UID the server finds within the date.
+        // With none, OfflineIMAP falls back to the Maildir's file-name
+        // times, but those are the download times of the messages it
+        // wrote: every old message would count as recent, and one deleted
+        // on the server would be deleted locally. Here nothing with a UID
+        // is inside then.
+        let min_uid = recent.first().copied();
         let remote_inside = min_uid.map(all_remote).unwrap_or_default();
         let mut local_inside: BTreeSet<MsgRef> = local_uids(min_uid).collect();
-        if recent.is_empty() {
-            // The threshold came from the Maildir (or there is none): its
-            // messages without a UID are judged by their date too.
+        if min_uid.is_some() {
+            local_inside.extend(all_new());
+        } else {
+            // As OfflineIMAP does, messages without a UID are then judged
+            // by the time in their name.
+            let local_recent = local.select(Some(cutoff), w.maxsize)?;
             local_inside.extend(
                 local_recent
                     .iter()
                     .filter(|id| matches!(id, MsgRef::New(_)))
                     .copied(),
             );
-        } else {
-            local_inside.extend(all_new());
         }
         return Ok(Inside {
             remote: remote_inside,

@@ -8,8 +8,7 @@
 //! forgets it (both lists lack it), as OfflineIMAP forgets rows of
 //! messages it no longer tracks: if the window later widens, the message
 //! is matched or copied again, never deleted because of a row left from
-//! long ago. [`min_uid_from`] holds OfflineIMAP's rule for turning a date
-//! into a UID threshold.
+//! long ago.
 
 use std::collections::BTreeSet;
 
@@ -82,22 +81,6 @@ pub fn restrict(
         },
         status: status.clone(),
     }
-}
-
-/// OfflineIMAP's threshold for `maxage`: a date is not a window both sides
-/// can agree on (a Maildir file's name carries the time it was written,
-/// the server the time it arrived there), but a UID is. The threshold is
-/// the lowest server UID within the date; failing that, the lowest UID of
-/// a Maildir message within it; `None` when there is neither, and then
-/// no message with a UID is inside.
-pub fn min_uid_from(
-    remote_recent: &BTreeSet<Uid>,
-    local_recent: impl IntoIterator<Item = Uid>,
-) -> Option<Uid> {
-    remote_recent
-        .first()
-        .copied()
-        .or_else(|| local_recent.into_iter().min())
 }
 
 #[cfg(test)]

@@ -5,12 +5,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeSet;
-
 use futures::executor::block_on;
 use proptest::prelude::*;
 
-use super::{Inside, min_uid_from, restrict};
+use super::{Inside, restrict};
 use crate::sync::apply::apply;
 use crate::sync::memory::{MemStatus, MemStore};
 use crate::sync::model::{Flags, MessageMeta, MsgRef, NewId, NewMessage, Side, Snapshot, Uid};
@@ -177,14 +175,6 @@ fn old_and_big_messages_are_not_copied_nor_reflagged() {
             },
         ]
     );
-}
-
-#[test]
-fn threshold_comes_from_the_server_first() {
-    let remote: BTreeSet<Uid> = [7, 9].into_iter().collect();
-    assert_eq!(min_uid_from(&remote, [3, 4]), Some(7));
-    assert_eq!(min_uid_from(&BTreeSet::new(), [4, 3]), Some(3));
-    assert_eq!(min_uid_from(&BTreeSet::new(), []), None);
 }
 
 /// One UID's situation, with whether each side holds it inside its window.
