@@ -242,6 +242,36 @@ fn maxage_never_deletes_nor_reflags_old_messages() {
     assert_eq!(changes(&out), Vec::<&str>::new(), "{out}");
 }
 
+/// With no message within maxage on the server, offlineimap3 takes its
+/// threshold from the Maildir's file names (download times, so all
+/// recent) and deletes locally an old message deleted on the server.
+#[test]
+fn maxage_without_recent_server_mail_keeps_old_local_mail() {
+    let d = Dovecot::shared();
+    let user = d.add_user("maxagenorecent");
+    let old1 = append_dated(
+        d,
+        &user,
+        "\\Seen",
+        "01-Jan-2020 10:00:00 +0000",
+        &mail("old1"),
+    );
+    append_dated(
+        d,
+        &user,
+        "\\Seen",
+        "01-Feb-2020 10:00:00 +0000",
+        &mail("old2"),
+    );
+    let env = Env::for_user(d, &user);
+    env.sync();
+    set_account(&env, "maxage = 30");
+    expunge(d, &user, old1);
+    let out = env.sync();
+    assert_eq!(local_subjects(&env), ["old1", "old2"], "{out}");
+    assert_eq!(changes(&out), Vec::<&str>::new(), "{out}");
+}
+
 #[test]
 fn maxsize_skips_big_messages_both_ways() {
     let d = Dovecot::shared();
@@ -372,4 +402,69 @@ fn startdate_refuses_a_local_folder_with_messages() {
             .join("Repository-TestRemote/StartUID/INBOX")
             .exists()
     );
+}
+
+/// OfflineIMAP 3 (Debian's `offlineimap3`), as scripts/test installs it.
+const OFFLINEIMAP3: &str = "/usr/bin/offlineimap";
+
+fn run_offlineimap3(env: &Env) {
+    assert!(
+        std::path::Path::new(OFFLINEIMAP3).is_file(),
+        "{OFFLINEIMAP3} (Debian's offlineimap3) is needed; scripts/test installs it"
+    );
+    let out = std::process::Command::new(OFFLINEIMAP3)
+        .arg("-c")
+        .arg(env.config_path())
+        .args(["-o", "-u", "basic"])
+        .env("HOME", env.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "offlineimap3 failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The same server synced by offlineimap3 and by us into two Maildirs:
+/// the same messages with maxage, the same StartUID with startdate.
+#[test]
+fn maxage_and_startdate_agree_with_offlineimap3() {
+    let d = Dovecot::shared();
+    let user = d.add_user("windowinterop");
+    append_dated(
+        d,
+        &user,
+        "\\Seen",
+        "01-Jan-2020 10:00:00 +0000",
+        &mail("old"),
+    );
+    append_dated(d, &user, "", "15-Jun-2023 10:00:00 +0000", &mail("mid"));
+    append_now(d, &user, "\\Seen", &mail("recent1"));
+    append_now(d, &user, "", &long_mail("recent-big", 100));
+
+    let theirs = Env::for_user(d, &user);
+    set_account(&theirs, "maxage = 30\nmaxsize = 2000");
+    run_offlineimap3(&theirs);
+    let ours = Env::for_user(d, &user);
+    set_account(&ours, "maxage = 30\nmaxsize = 2000");
+    ours.sync();
+    assert_eq!(local_subjects(&ours), local_subjects(&theirs));
+    assert_eq!(local_subjects(&ours), ["recent1"]);
+
+    let theirs = Env::for_user(d, &user);
+    theirs.write_config("startdate = 2023-01-01\n");
+    run_offlineimap3(&theirs);
+    let ours = Env::for_user(d, &user);
+    ours.write_config("startdate = 2023-01-01\n");
+    ours.sync();
+    assert_eq!(local_subjects(&ours), local_subjects(&theirs));
+    let start_uid = |env: &Env| {
+        fs::read_to_string(env.metadata().join("Repository-TestRemote/StartUID/INBOX")).unwrap()
+    };
+    assert_eq!(start_uid(&ours), start_uid(&theirs));
+    // And we carry on from offlineimap3's file.
+    theirs.sync();
+    assert_eq!(local_subjects(&theirs), local_subjects(&ours));
 }
