@@ -9,6 +9,7 @@ pub mod debuglog;
 mod folder_sync;
 pub mod folders;
 mod hooks;
+mod window;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -389,6 +390,7 @@ impl AccountTask {
             rep: rep.clone(),
             failed: AtomicBool::new(false),
             stamp_jobs: std::sync::Mutex::new(Vec::new()),
+            window: self.account.window,
         });
         let pairs = folder_sync::skip_unchanged(&shared, &mut session, fplan.pairs).await?;
         let queue = Arc::new(Mutex::new(pairs.into_iter()));

@@ -114,6 +114,33 @@ pub struct Account {
     pub folders: Folders,
     /// Commands run around each sync of the account.
     pub hooks: Hooks,
+    /// `maxage`, `maxsize` and the repositories' `startdate`: which
+    /// messages a sync considers at all.
+    pub window: SyncWindow,
+}
+
+/// Which messages of each folder a sync looks at (docs/sync.md, "Sync
+/// window"). At most one of `maxage` and the two `startdate`s is set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncWindow {
+    /// `maxage` of the account.
+    pub maxage: Option<MaxAge>,
+    /// `maxsize` of the account, in bytes (at least 1).
+    pub maxsize: Option<u64>,
+    /// `startdate` of the local (Maildir) repository.
+    pub local_startdate: Option<chrono::NaiveDate>,
+    /// `startdate` of the remote (IMAP) repository.
+    pub remote_startdate: Option<chrono::NaiveDate>,
+}
+
+/// `maxage`: a number of days before each sync, or a fixed date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaxAge {
+    /// Messages of the last N (at least 1) days, counted from the start of
+    /// each folder's sync.
+    Days(u32),
+    /// Messages since this day (local midnight).
+    Since(chrono::NaiveDate),
 }
 
 /// `presynchook` and `postsynchook` of an account: shell commands (run

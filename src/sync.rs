@@ -11,6 +11,7 @@ pub mod memory;
 pub mod model;
 pub mod plan;
 pub mod store;
+pub mod window;
 
 #[cfg(test)]
 mod tests;

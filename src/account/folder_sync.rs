@@ -33,6 +33,8 @@ pub(crate) struct Shared {
     pub(crate) cancel: CancellationToken,
     pub(crate) rep: Reporter,
     pub(crate) failed: AtomicBool,
+    /// `maxage`, `maxsize`, `startdate`: see `super::window`.
+    pub(crate) window: config::SyncWindow,
     /// Folders whose local side may be stamped once every worker is done
     /// (see [`stamp_local`]).
     pub(crate) stamp_jobs: std::sync::Mutex<Vec<StampJob>>,
@@ -50,6 +52,25 @@ pub(crate) struct StampJob {
 }
 
 impl Shared {
+    /// A digest of the settings a folder's sync depends on beyond the
+    /// folder's contents; part of every local stamp.
+    fn settings_seed(&self) -> u64 {
+        let text = format!(
+            "{:?} {} {} {} {}",
+            self.window,
+            self.local_cfg.common.readonly,
+            self.remote_cfg.common.readonly,
+            self.local_cfg.common.sync_deletes,
+            self.remote_cfg.common.sync_deletes,
+        );
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in text.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    }
+
     fn stamp_paths(&self, local: &str, status_db: &std::path::Path) -> [std::path::PathBuf; 3] {
         let root = self.local_repo.folder_path(local);
         [root.join("cur"), root.join("new"), status_db.to_path_buf()]
@@ -129,7 +150,7 @@ pub(crate) async fn skip_unchanged(
             status::paths::status_db_path(&shared.metadata, &shared.account_name, &pair.status);
         let paths = shared.stamp_paths(&pair.local, &db);
         let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
-        skip[*i] = status::modseq::local_stamp(&refs)
+        skip[*i] = status::modseq::local_stamp(&refs, shared.settings_seed())
             .is_some_and(|now| !now.coarse && now.digest == saved.local);
     }
     let me = shared.rep.worker(0);
@@ -194,7 +215,7 @@ pub(crate) async fn stamp_local(shared: Arc<Shared>) {
         let stamp = |job: &StampJob| {
             let paths = shared.stamp_paths(&job.local, &job.status_db);
             let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
-            status::modseq::local_stamp(&refs)
+            status::modseq::local_stamp(&refs, shared.settings_seed())
         };
         let newest = jobs.iter().filter_map(|j| stamp(j).map(|s| s.newest)).max();
         if let Some(wait) =
@@ -540,6 +561,10 @@ async fn sync_selected(
         );
     }
 
+    // maxage, maxsize, startdate: the planner sees only the window.
+    let (remote_snap, local_snap) =
+        super::window::restrict_to_window(shared, pair, remote, &local, remote_snap, local_snap)
+            .await?;
     let opts = PlanOptions {
         local_readonly: shared.local_cfg.common.readonly,
         remote_readonly: shared.remote_cfg.common.readonly,

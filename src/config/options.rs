@@ -441,19 +441,17 @@ pub const OPTIONS: &[OptionSpec] = &[
         Unset,
         "shell command run after each sync",
     ),
-    refused(
+    opt(
         Account,
         "maxsize",
         Unset,
         "leave out messages larger than this many bytes",
-        "not supported yet; remove it to sync messages of every size",
     ),
-    refused(
+    opt(
         Account,
         "maxage",
         Unset,
         "only sync messages of the last N days (or since a date)",
-        "not supported yet; remove it to sync messages of every age",
     ),
     ignored(
         Account,
@@ -517,12 +515,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         "internal to OfflineIMAP",
         "it has no effect (send SIGUSR1 to end a sleep)",
     ),
-    refused(
+    opt(
         Repository,
         "startdate",
         Unset,
         "only sync messages since this date (YYYY-MM-DD)",
-        "not supported yet; remove it to sync messages of every date",
     ),
     ignored(
         Maildir,

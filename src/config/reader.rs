@@ -15,7 +15,8 @@ use super::netrc::Netrc;
 use super::options::{self, DefaultValue, OPTIONS, OptionSpec, Scope, Support};
 use super::{
     Account, Config, Error, ErrorKind, Evaluator, Expr, FolderRules, Folders, General, Hooks,
-    ImapRepository, MaildirRepository, Overrides, RepositoryCommon, Secret, Sources, Tls, value,
+    ImapRepository, MaildirRepository, Overrides, RepositoryCommon, Secret, Sources, SyncWindow,
+    Tls, value,
 };
 use crate::expr;
 use crate::pyeval::{self, Python};
@@ -262,6 +263,7 @@ impl Reader<'_> {
             presynchook: hook("presynchook")?,
             postsynchook: hook("postsynchook")?,
         };
+        let window = self.window(&sec, &local_name, &remote_name)?;
         Ok(Account {
             name: name.to_owned(),
             local,
@@ -269,6 +271,74 @@ impl Reader<'_> {
             autorefresh,
             folders,
             hooks,
+            window,
+        })
+    }
+
+    /// `maxage` and `maxsize` of the account, `startdate` of its two
+    /// repositories. OfflineIMAP refuses to sync a folder when more than one
+    /// of `maxage` and the `startdate`s is set; that is known here already.
+    fn window(&self, sec: &str, local: &str, remote: &str) -> Result<SyncWindow, Error> {
+        let today = chrono::Local::now().date_naive();
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+        let maxage_raw = self.get(sec, "maxage")?;
+        let maxage = if set(&maxage_raw) {
+            self.typed(sec, Scope::Account, "maxage", |s| value::maxage(s, today))?
+        } else {
+            None
+        };
+        let maxsize_raw = self.get(sec, "maxsize")?;
+        let maxsize = if set(&maxsize_raw) {
+            self.typed(sec, Scope::Account, "maxsize", value::maxsize)?
+        } else {
+            None
+        };
+        let startdate = |repo: &str, scope: Scope| -> Result<Option<chrono::NaiveDate>, Error> {
+            let rsec = format!("{REPOSITORY_PREFIX}{repo}");
+            if !set(&self.get(&rsec, "startdate")?) {
+                return Ok(None);
+            }
+            self.typed(&rsec, scope, "startdate", |s| value::date(s, today))
+        };
+        let local_startdate = startdate(local, Scope::Maildir)?;
+        let remote_startdate = startdate(remote, Scope::Imap)?;
+        let both = |option: &str, other: String| {
+            Err(self.error(
+                sec,
+                option,
+                ErrorKind::Invalid,
+                format!(
+                    "may not be used together with {other} (OfflineIMAP allows at most one of maxage and the startdate of either repository)"
+                ),
+            ))
+        };
+        let local_sd = || format!("startdate of [{REPOSITORY_PREFIX}{local}]");
+        let remote_sd = || format!("startdate of [{REPOSITORY_PREFIX}{remote}]");
+        match (
+            maxage.is_some(),
+            local_startdate.is_some(),
+            remote_startdate.is_some(),
+        ) {
+            (true, true, _) => return both("maxage", local_sd()),
+            (true, false, true) => return both("maxage", remote_sd()),
+            (false, true, true) => {
+                return Err(self.error(
+                    &format!("{REPOSITORY_PREFIX}{local}"),
+                    "startdate",
+                    ErrorKind::Invalid,
+                    format!(
+                        "may not be used together with {} (OfflineIMAP allows at most one of maxage and the startdate of either repository)",
+                        remote_sd()
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        Ok(SyncWindow {
+            maxage,
+            maxsize,
+            local_startdate,
+            remote_startdate,
         })
     }
 

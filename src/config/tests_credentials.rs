@@ -523,12 +523,6 @@ fn refused_options_stop_the_run() {
         fx.err(&conf("", "", "preauthtunnel = ssh host imapd")),
         format!("{FILE}: [Repository WorkRemote] preauthtunnel: tunnels are not supported")
     );
-    assert_eq!(
-        fx.err(&conf("", "maxage = 30", "")),
-        format!(
-            "{FILE}: [Account Work] maxage: not supported yet; remove it to sync messages of every age"
-        )
-    );
     // Refused options reach every section through [DEFAULT].
     let text = format!(
         "[DEFAULT]\nproxy = SOCKS5:localhost:9050\n{}",
@@ -902,6 +896,116 @@ fn folder_rules_without_python3_name_the_option() {
         )),
         format!(
             "{FILE}: [Repository WorkRemote] nametrans: needs python3 (for the built-in evaluator, the builtin 'open' is not supported), but it was not found in PATH"
+        )
+    );
+}
+
+#[test]
+fn sync_window_options() {
+    use crate::config::{MaxAge, SyncWindow};
+    let fx = Fixture::new();
+    let c = fx.ok(&conf("", "maxage = 30\nmaxsize = 2000000", ""), None);
+    assert_eq!(
+        c.accounts[0].window,
+        SyncWindow {
+            maxage: Some(MaxAge::Days(30)),
+            maxsize: Some(2_000_000),
+            local_startdate: None,
+            remote_startdate: None,
+        }
+    );
+    let c = fx.ok(&conf("", "maxage = 2015-04-01", ""), None);
+    let d = chrono::NaiveDate::from_ymd_opt(2015, 4, 1).unwrap();
+    assert_eq!(c.accounts[0].window.maxage, Some(MaxAge::Since(d)));
+    let c = fx.ok(&conf("", "", "startdate = 2015-04-01"), None);
+    assert_eq!(c.accounts[0].window.remote_startdate, Some(d));
+    let local = conf("", "", "").replace(
+        "localfolders = /tmp/mail\n",
+        "localfolders = /tmp/mail\nstartdate = 2015-4-1\n",
+    );
+    assert_eq!(
+        fx.ok(&local, None).accounts[0].window.local_startdate,
+        Some(d)
+    );
+    // Unset and empty mean no window.
+    let c = fx.ok(&conf("", "maxage =", ""), None);
+    assert_eq!(c.accounts[0].window, SyncWindow::default());
+    // [DEFAULT] reaches the account, as in ConfigParser.
+    let c = fx.ok(
+        &format!("[DEFAULT]\nmaxsize = 10\n{}", conf("", "", "")),
+        None,
+    );
+    assert_eq!(c.accounts[0].window.maxsize, Some(10));
+}
+
+#[test]
+fn bad_sync_window_values_are_one_line_errors() {
+    let fx = Fixture::new();
+    let cases = [
+        (
+            "maxage = 0",
+            "maxage: expected a number of days (1 or more) or a date YYYY-MM-DD, got '0'",
+        ),
+        (
+            "maxage = -3",
+            "maxage: expected a number of days (1 or more) or a date YYYY-MM-DD, got '-3'",
+        ),
+        (
+            "maxage = 1.5",
+            "maxage: expected a whole number of days or a date YYYY-MM-DD, got '1.5'",
+        ),
+        (
+            "maxage = soon",
+            "maxage: expected a number of days or a date YYYY-MM-DD, got 'soon'",
+        ),
+        (
+            "maxage = 2015-02-30",
+            "maxage: expected a number of days or a date YYYY-MM-DD, got '2015-02-30'",
+        ),
+        (
+            "maxage = 1850-01-01",
+            "maxage: the year of '1850-01-01' is before 1900",
+        ),
+        (
+            "maxage = 9999-01-01",
+            "maxage: '9999-01-01' is in the future",
+        ),
+        (
+            "maxsize = 0",
+            "maxsize: expected a positive number of bytes, got '0'",
+        ),
+        (
+            "maxsize = 2MB",
+            "maxsize: expected a positive number of bytes, got '2MB'",
+        ),
+    ];
+    for (line, want) in cases {
+        assert_eq!(
+            fx.err(&conf("", line, "")),
+            format!("{FILE}: [Account Work] {want}"),
+            "{line}"
+        );
+    }
+    assert_eq!(
+        fx.err(&conf("", "", "startdate = 01/04/2015")),
+        format!(
+            "{FILE}: [Repository WorkRemote] startdate: expected a date YYYY-MM-DD, got '01/04/2015'"
+        )
+    );
+    assert_eq!(
+        fx.err(&conf("", "maxage = 3", "startdate = 2015-04-01")),
+        format!(
+            "{FILE}: [Account Work] maxage: may not be used together with startdate of [Repository WorkRemote] (OfflineIMAP allows at most one of maxage and the startdate of either repository)"
+        )
+    );
+    let both = conf("", "", "startdate = 2015-04-01").replace(
+        "localfolders = /tmp/mail\n",
+        "localfolders = /tmp/mail\nstartdate = 2015-04-01\n",
+    );
+    assert_eq!(
+        fx.err(&both),
+        format!(
+            "{FILE}: [Repository WorkLocal] startdate: may not be used together with startdate of [Repository WorkRemote] (OfflineIMAP allows at most one of maxage and the startdate of either repository)"
         )
     );
 }

@@ -36,6 +36,54 @@ pub fn positive(s: &str) -> Result<usize, String> {
     }
 }
 
+/// `maxsize`: a number of bytes, at least 1.
+pub fn maxsize(s: &str) -> Result<u64, String> {
+    match integer(s) {
+        Some(n) if n >= 1 => {
+            u64::try_from(n).map_err(|_| format!("expected a positive number of bytes, got '{s}'"))
+        }
+        _ => Err(format!("expected a positive number of bytes, got '{s}'")),
+    }
+}
+
+/// A `YYYY-MM-DD` date as OfflineIMAP accepts it for `maxage` and
+/// `startdate`: year 1900 or later and not after `today`.
+pub fn date(s: &str, today: chrono::NaiveDate) -> Result<chrono::NaiveDate, String> {
+    let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("expected a date YYYY-MM-DD, got '{s}'"))?;
+    if chrono::Datelike::year(&d) < 1900 {
+        return Err(format!("the year of '{s}' is before 1900"));
+    }
+    if d > today {
+        return Err(format!("'{s}' is in the future"));
+    }
+    Ok(d)
+}
+
+/// `maxage`: a number of days (at least 1) or a `YYYY-MM-DD` date.
+pub fn maxage(s: &str, today: chrono::NaiveDate) -> Result<crate::config::MaxAge, String> {
+    if let Some(n) = integer(s) {
+        return match u32::try_from(n) {
+            Ok(days) if days >= 1 => Ok(crate::config::MaxAge::Days(days)),
+            _ => Err(format!(
+                "expected a number of days (1 or more) or a date YYYY-MM-DD, got '{s}'"
+            )),
+        };
+    }
+    if s.trim().parse::<f64>().is_ok() {
+        return Err(format!(
+            "expected a whole number of days or a date YYYY-MM-DD, got '{s}'"
+        ));
+    }
+    match date(s, today) {
+        Ok(d) => Ok(crate::config::MaxAge::Since(d)),
+        Err(e) if e.starts_with("expected") => Err(format!(
+            "expected a number of days or a date YYYY-MM-DD, got '{s}'"
+        )),
+        Err(e) => Err(e),
+    }
+}
+
 /// A TCP port, 1..=65535.
 pub fn port(s: &str) -> Result<u16, String> {
     match integer(s) {

@@ -592,3 +592,44 @@ impl Store for ImapFolder {
         Ok(())
     }
 }
+
+/// The sync window (`maxage`, `maxsize`, `startdate`): which messages the
+/// server finds by date and size.
+impl ImapFolder {
+    /// `UID SEARCH` for messages that arrived on or after `since` (IMAP
+    /// `SINCE`: INTERNALDATE, by day) and are smaller than `smaller` bytes
+    /// (IMAP `SMALLER`, RFC822.SIZE), both when given. An empty folder is
+    /// not asked.
+    pub async fn search_window(
+        &mut self,
+        since: Option<chrono::NaiveDate>,
+        smaller: Option<u64>,
+    ) -> Result<std::collections::BTreeSet<Uid>, StoreError> {
+        let mut found = std::collections::BTreeSet::new();
+        if self.session.exists == 0 {
+            return Ok(found);
+        }
+        let mut line = String::from("UID SEARCH");
+        if let Some(d) = since {
+            // IMAP's date-text: day-Mon-year, English month names.
+            line.push_str(&format!(" SINCE {}", d.format("%-d-%b-%Y")));
+        }
+        if let Some(n) = smaller {
+            line.push_str(&format!(" SMALLER {n}"));
+        }
+        if since.is_none() && smaller.is_none() {
+            line.push_str(" ALL");
+        }
+        let command = self.command("UID SEARCH");
+        self.session
+            .run(&command, &line, &mut |r| {
+                if let Response::MailboxData(MailboxDatum::Search(uids)) = r {
+                    // Some servers answer 0 for a message they cannot
+                    // name; it is no UID.
+                    found.extend(uids.iter().copied().filter(|u| *u != 0));
+                }
+            })
+            .await?;
+        Ok(found)
+    }
+}

@@ -672,3 +672,61 @@ impl Store for MaildirFolder {
 
 #[cfg(test)]
 mod tests;
+
+/// The sync window (`maxage`, `maxsize`, `startdate`) on the Maildir side.
+impl MaildirFolder {
+    /// The messages of the last [`scan`](Self::scan) whose file name's time
+    /// is `since` or later and whose file is at most `max_size` bytes, both
+    /// when given. As OfflineIMAP does, the time is the first run of digits
+    /// in the name (the delivery time in seconds for names written by
+    /// OfflineIMAP, us and most mail programs); a name without one counts
+    /// as recent. A file that vanished since the scan counts as inside, so
+    /// that a deletion by a mail client is seen as one.
+    pub fn select(
+        &self,
+        since: Option<i64>,
+        max_size: Option<u64>,
+    ) -> Result<std::collections::BTreeSet<MsgRef>, Error> {
+        let entries = self
+            .uids
+            .iter()
+            .map(|(uid, e)| (MsgRef::Uid(*uid), e))
+            .chain(self.new.iter().enumerate().filter_map(|(i, e)| {
+                let e = e.as_ref()?;
+                Some((MsgRef::New(NewId(u32::try_from(i).ok()?)), e))
+            }));
+        let mut inside = std::collections::BTreeSet::new();
+        for (id, e) in entries {
+            if let Some(since) = since
+                && name_time(&e.name).is_some_and(|t| t < since)
+            {
+                continue;
+            }
+            if let Some(max) = max_size {
+                let path = self.path_of(e);
+                match fs::metadata(&path) {
+                    Ok(m) if m.len() > max => continue,
+                    Ok(_) => {}
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                    Err(err) => return Err(Error::folder_io(path, "stat message file", err)),
+                }
+            }
+            inside.insert(id);
+        }
+        Ok(inside)
+    }
+}
+
+/// The first run of ASCII digits in a file name, as a number of seconds;
+/// one too long for an `i64` is far in the future.
+fn name_time(name: &OsStr) -> Option<i64> {
+    let bytes = name.as_encoded_bytes();
+    let start = bytes.iter().position(u8::is_ascii_digit)?;
+    let digits = bytes[start..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .try_fold(0i64, |n, b| {
+            n.checked_mul(10)?.checked_add(i64::from(b - b'0'))
+        });
+    Some(digits.unwrap_or(i64::MAX))
+}

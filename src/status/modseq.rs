@@ -60,9 +60,11 @@ pub struct LocalStamp {
     pub coarse: bool,
 }
 
-/// Stamp `paths` (see [`LocalStamp`]). Any error (a missing file, say)
-/// means "no stamp": the caller then does the full work.
-pub fn local_stamp(paths: &[&Path]) -> Option<LocalStamp> {
+/// Stamp `paths` (see [`LocalStamp`]); `seed` goes into the digest too
+/// (the caller's digest of the settings a sync depends on, so that a
+/// changed configuration never finds an old stamp valid). Any error (a
+/// missing file, say) means "no stamp": the caller then does the full work.
+pub fn local_stamp(paths: &[&Path], seed: u64) -> Option<LocalStamp> {
     use std::os::unix::fs::MetadataExt;
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |v: u64| {
@@ -71,6 +73,7 @@ pub fn local_stamp(paths: &[&Path]) -> Option<LocalStamp> {
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
     };
+    eat(seed);
     let mut newest = std::time::UNIX_EPOCH;
     let mut coarse = false;
     for p in paths {
@@ -208,19 +211,20 @@ mod tests {
         let (a, b) = (t.path().join("cur"), t.path().join("db"));
         fs::create_dir(&a).unwrap();
         fs::write(&b, "x").unwrap();
-        let s1 = local_stamp(&[&a, &b]).unwrap();
-        assert_eq!(local_stamp(&[&a, &b]), Some(s1));
+        let s1 = local_stamp(&[&a, &b], 7).unwrap();
+        assert_eq!(local_stamp(&[&a, &b], 7), Some(s1));
         assert_ne!(s1.digest, 0);
         // A new entry moves the directory's mtime (or, within one clock
         // tick, at least its size or nothing: then the tick rule applies,
         // see folder_sync), a rewrite the file's size.
         std::thread::sleep(std::time::Duration::from_millis(20));
         fs::write(a.join("m"), "y").unwrap();
-        assert_ne!(local_stamp(&[&a, &b]).unwrap().digest, s1.digest);
-        let s2 = local_stamp(&[&a, &b]).unwrap();
+        assert_ne!(local_stamp(&[&a, &b], 7).unwrap().digest, s1.digest);
+        let s2 = local_stamp(&[&a, &b], 7).unwrap();
         fs::write(&b, "xy").unwrap();
-        assert_ne!(local_stamp(&[&a, &b]).unwrap().digest, s2.digest);
-        assert_eq!(local_stamp(&[&a, &t.path().join("missing")]), None);
+        assert_ne!(local_stamp(&[&a, &b], 7).unwrap().digest, s2.digest);
+        assert_ne!(local_stamp(&[&a, &b], 8).unwrap().digest, s2.digest);
+        assert_eq!(local_stamp(&[&a, &t.path().join("missing")], 7), None);
     }
 
     #[test]

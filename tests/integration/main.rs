@@ -42,3 +42,5 @@ mod keyring;
 mod utf8names;
 // -d: the IMAP trace (secrets hidden), maildir and thread debug lines.
 mod debuglog;
+// maxage, maxsize and startdate: the sync window against Dovecot.
+mod maxage;

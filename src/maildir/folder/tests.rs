@@ -375,3 +375,66 @@ fn out_of_space_is_a_repository_error() {
         se.message
     );
 }
+
+#[test]
+fn select_by_name_time_and_size() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    put(
+        &root,
+        "cur",
+        &format!("1000_0.host,U=1,FMD5={m}:2,S"),
+        b"old\n",
+    );
+    put(
+        &root,
+        "cur",
+        &format!("3000_0.host,U=2,FMD5={m}:2,S"),
+        b"recent\n",
+    );
+    put(&root, "new", "2500.M1P2.host", b"new and big enough\n");
+    put(&root, "new", "nodigits.host", b"x\n");
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    let snap = f.scan().unwrap();
+    let new_id = |body: &[u8]| {
+        let n = snap
+            .new
+            .iter()
+            .find(|n| n.meta.size == body.len() as u64)
+            .unwrap();
+        MsgRef::New(n.id)
+    };
+    let big = new_id(b"new and big enough\n");
+    let undated = new_id(b"x\n");
+    let by_time = f.select(Some(2000), None).unwrap();
+    assert_eq!(
+        by_time,
+        [MsgRef::Uid(2), big, undated].into_iter().collect()
+    );
+    let by_size = f.select(None, Some(7)).unwrap();
+    assert_eq!(
+        by_size,
+        [MsgRef::Uid(1), MsgRef::Uid(2), undated]
+            .into_iter()
+            .collect()
+    );
+    assert_eq!(
+        f.select(Some(2000), Some(7)).unwrap(),
+        [MsgRef::Uid(2), undated].into_iter().collect()
+    );
+}
+
+#[test]
+fn name_time_is_the_first_digit_run() {
+    assert_eq!(
+        name_time(OsStr::new("1700000000.M1P2.host")),
+        Some(1_700_000_000)
+    );
+    assert_eq!(name_time(OsStr::new("abc12def34")), Some(12));
+    assert_eq!(name_time(OsStr::new("no-digits")), None);
+    assert_eq!(
+        name_time(OsStr::new("99999999999999999999999")),
+        Some(i64::MAX)
+    );
+}
