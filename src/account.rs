@@ -165,13 +165,23 @@ impl AccountTask {
 
     async fn sync_account(&mut self, rep: &Reporter, asked: &mut Asked) -> Result<Outcome, String> {
         let metadata = self.general.metadata.clone();
-        std::fs::create_dir_all(&metadata).map_err(|e| {
-            format!(
-                "cannot create metadata directory {}: {e}",
-                metadata.display()
-            )
-        })?;
-        let _lock = AccountLock::acquire(&metadata, &self.account.name)?;
+        let dry_run = self.general.dry_run;
+        if !dry_run {
+            std::fs::create_dir_all(&metadata).map_err(|e| {
+                format!(
+                    "cannot create metadata directory {}: {e}",
+                    metadata.display()
+                )
+            })?;
+        }
+        // A dry run still keeps a real run of this account out while it
+        // reads (the lock file goes again afterwards), but creates no
+        // metadata directory for it.
+        let _lock = if dry_run && !metadata.is_dir() {
+            None
+        } else {
+            Some(AccountLock::acquire(&metadata, &self.account.name)?)
+        };
 
         // As in OfflineIMAP: both hooks run while the account is locked;
         // the post hook only after a sync that got through (folder errors
@@ -184,6 +194,7 @@ impl AccountTask {
             hooks::Hook::Pre,
             hooks.presynchook.as_deref(),
             &self.cancel,
+            dry_run,
         )
         .await;
         let mut outcome = self.sync_locked(rep, asked, metadata).await?;
@@ -193,6 +204,7 @@ impl AccountTask {
             hooks::Hook::Post,
             hooks.postsynchook.as_deref(),
             &self.cancel,
+            dry_run,
         )
         .await;
         outcome.errors |= !(pre_ran && post_ran);
@@ -246,7 +258,14 @@ impl AccountTask {
         if self.general.update_keyring {
             // Once per run: the password just logged in.
             self.general.update_keyring = false;
-            let (level, text) = store_in_keyring(&self.account.remote);
+            let (level, text) = if self.general.dry_run {
+                (
+                    Level::Info,
+                    "[DRYRUN] Would store the password in the keyring".to_owned(),
+                )
+            } else {
+                store_in_keyring(&self.account.remote)
+            };
             rep.log(Some(main_worker), level, text);
         }
 
@@ -262,8 +281,16 @@ impl AccountTask {
             .list_folders_with(selection.subscribedonly, selection.reference.as_deref())
             .await
             .map_err(|e| e.to_string())?;
-        local_repo.ensure_root().map_err(|e| e.to_string())?;
-        let local_list = local_repo.list_folders().map_err(|e| e.to_string())?;
+        let dry_run = self.general.dry_run;
+        // A dry run does not create `localfolders`: missing, it is empty.
+        let local_list = if dry_run && !local_repo.root().is_dir() {
+            Vec::new()
+        } else {
+            if !dry_run {
+                local_repo.ensure_root().map_err(|e| e.to_string())?;
+            }
+            local_repo.list_folders().map_err(|e| e.to_string())?
+        };
         let delimiter = remote_list.iter().find_map(|f| f.delimiter).unwrap_or('/');
         let mut remote_names: Vec<folders::RemoteName> = remote_list
             .iter()
@@ -350,7 +377,10 @@ impl AccountTask {
                 folder: name.clone(),
                 repo: local_cfg.common.name.clone(),
             });
-            local_repo.create_folder(name).map_err(|e| e.to_string())?;
+            // The UI says `[DRYRUN] Creating folder ...` in a dry run.
+            if !dry_run {
+                local_repo.create_folder(name).map_err(|e| e.to_string())?;
+            }
         }
         for (remote_name, _) in &fplan.create_remote {
             rep.send(Event::FolderCreating {
@@ -362,10 +392,12 @@ impl AccountTask {
                 },
                 repo: remote_cfg.common.name.clone(),
             });
-            session
-                .create_folder_raw(remote_name)
-                .await
-                .map_err(|e| e.to_string())?;
+            if !dry_run {
+                session
+                    .create_folder_raw(remote_name)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
         }
         if fplan.pairs.is_empty() {
             return Err(format!(
@@ -386,6 +418,7 @@ impl AccountTask {
             cancel: self.cancel.clone(),
             rep: rep.clone(),
             failed: AtomicBool::new(false),
+            dry_run,
         });
         let connections = remote_cfg.maxconnections.max(1);
         let mut tasks = tokio::task::JoinSet::new();

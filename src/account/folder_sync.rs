@@ -18,6 +18,7 @@ use crate::imap::ImapSession;
 use crate::maildir::MaildirRepository;
 use crate::status;
 use crate::sync::apply::{self, Progress};
+use crate::sync::dryrun;
 use crate::sync::model::Side;
 use crate::sync::plan::{PlanOptions, plan};
 use crate::sync::store::{StatusCache, Store};
@@ -33,6 +34,8 @@ pub(crate) struct Shared {
     pub(crate) cancel: CancellationToken,
     pub(crate) rep: Reporter,
     pub(crate) failed: AtomicBool,
+    /// `--dry-run`: plan and report, change nothing (see `sync::dryrun`).
+    pub(crate) dry_run: bool,
 }
 
 /// Why a folder sync stopped: the one-line text, and whether the
@@ -149,7 +152,8 @@ async fn sync_folder(
     });
 
     let options = crate::imap::FolderOptions {
-        readonly: shared.remote_cfg.common.readonly,
+        // A dry run EXAMINEs: the server refuses any change it might send.
+        readonly: shared.remote_cfg.common.readonly || shared.dry_run,
         expunge: shared.remote_cfg.expunge,
     };
     let mut remote = match session.select_folder_raw(&pair.remote, options).await {
@@ -157,7 +161,7 @@ async fn sync_folder(
         Err(e) => return (Some(e.session), Err(e.error.to_string())),
     };
     let result = sync_selected(shared, &mut remote, pair, me, remote_name, local_name).await;
-    if !matches!(result, Ok(FolderOutcome::Synced)) {
+    if !matches!(result, Ok(FolderOutcome::Synced)) && !shared.dry_run {
         // A failed or refused sync leaves no CONDSTORE state to trust; a
         // file we cannot remove here was already removed before any
         // change, or never written.
@@ -183,14 +187,25 @@ async fn sync_selected(
     local_repo_name: &str,
 ) -> Result<FolderOutcome, FolderError> {
     let rep = &shared.rep;
-    let mut local = shared
+    let mut local: Box<dyn Store> = match shared
         .local_repo
         .open_folder_as(&pair.local, &pair.local_visible)
-        .map_err(|e| e.to_string())?;
+    {
+        Ok(f) => Box::new(f),
+        // Not created by a dry run: synced as the empty folder it would be.
+        Err(e) if shared.dry_run && matches!(e.kind, crate::maildir::ErrorKind::NotAMaildir) => {
+            Box::new(dryrun::EmptyFolder::new(&pair.local))
+        }
+        Err(e) => return Err(e.to_string().into()),
+    };
     let db_path =
         status::paths::status_db_path(&shared.metadata, &shared.account_name, &pair.status);
-    let mut status_db =
-        status::SqliteStatus::open(&db_path, shared.fsync).map_err(|e| e.to_string())?;
+    let mut status_db = if shared.dry_run {
+        status::SqliteStatus::open_scratch(&db_path)
+    } else {
+        status::SqliteStatus::open(&db_path, shared.fsync)
+    }
+    .map_err(|e| e.to_string())?;
     if status_db.is_new() {
         // A first run after OfflineIMAP's plain-text status: carry it over.
         let legacy =
@@ -242,13 +257,14 @@ async fn sync_selected(
         });
         return Ok(FolderOutcome::ValidityProblem);
     }
-    if saved != Some(current) {
+    if saved != Some(current) && !shared.dry_run {
         status::validity::write_validity(&remote_validity_path, current, shared.fsync)
             .map_err(|e| e.to_string())?;
     }
-    if status::validity::read_validity(&local_validity_path)
-        .map_err(|e| e.to_string())?
-        .is_none()
+    if !shared.dry_run
+        && status::validity::read_validity(&local_validity_path)
+            .map_err(|e| e.to_string())?
+            .is_none()
     {
         status::validity::write_validity(
             &local_validity_path,
@@ -304,13 +320,15 @@ async fn sync_selected(
         count: remote_snap.uids.len(),
     });
 
+    let mut stores = dryrun::Stores::new(shared.dry_run, remote, &mut *local, &mut status_db);
+    let (remote_s, local_s, status_s) = stores.reading();
     let paired = apply::pair_new_messages(
         &remote_snap,
         &mut local_snap,
         &mut status_snap,
-        remote,
-        &mut local,
-        &mut status_db,
+        remote_s,
+        local_s,
+        status_s,
     )
     .await?;
     if paired > 0 {
@@ -332,7 +350,7 @@ async fn sync_selected(
         // Save the server's state only when it provably equals the status
         // cache: same UIDs and flags, nothing the listing missed, and no
         // pairing that rewrote the status after its digest was taken.
-        if let Some(state) = select_state.filter(|_| !unchanged && paired == 0)
+        if let Some(state) = select_state.filter(|_| !unchanged && paired == 0 && !shared.dry_run)
             && usize::try_from(state.exists).is_ok_and(|n| n == remote_snap.uids.len())
             && remote_snap.uids.len() == status_snap.len()
             && remote_snap
@@ -347,7 +365,9 @@ async fn sync_selected(
         return Ok(FolderOutcome::Synced);
     }
     // Changes are coming: a saved state must not outlive them.
-    status::modseq::remove_modseq(&modseq_path).map_err(|e| e.to_string())?;
+    if !shared.dry_run {
+        status::modseq::remove_modseq(&modseq_path).map_err(|e| e.to_string())?;
+    }
     let folder = shown(&pair.local);
     let repo_of = |side: Side| match side {
         Side::Remote => remote_repo_name.to_string(),
@@ -411,12 +431,18 @@ async fn sync_selected(
         ),
     }
     };
+    if shared.dry_run {
+        for line in dryrun::copy_announcements(&the_plan, &folder, &repo_of) {
+            rep.log(Some(me), Level::Info, line);
+        }
+    }
     let cancel = shared.cancel.clone();
+    let (remote_s, local_s, status_s) = stores.applying();
     let summary = apply::apply(
         &the_plan,
-        remote,
-        &mut local,
-        &mut status_db,
+        remote_s,
+        local_s,
+        status_s,
         &mut progress,
         &move || cancel.is_cancelled(),
     )
@@ -424,7 +450,11 @@ async fn sync_selected(
     if summary.skipped > 0 {
         return Err(format!("{} message(s) could not be copied", summary.skipped).into());
     }
-    if !summary.cancelled && summary.uid_unknown == 0 && !shared.cancel.is_cancelled() {
+    if !summary.cancelled
+        && summary.uid_unknown == 0
+        && !shared.cancel.is_cancelled()
+        && !shared.dry_run
+    {
         // Our own changes moved HIGHESTMODSEQ: prove the server now equals
         // the status cache, so that the next sync need not list it.
         let status_after = status_db.load()?;

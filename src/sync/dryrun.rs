@@ -22,12 +22,26 @@ use super::store::{ErrorKind, MessageSink, StatusCache, Store, StoreError};
 pub enum Would {
     /// Store message `id` of the other side, under `uid` (`None`: the
     /// store would have chosen one).
-    Append { id: MsgRef, uid: Option<Uid> },
+    Append {
+        id: MsgRef,
+        uid: Option<Uid>,
+    },
     /// Relabel message `id` with `uid`.
-    AssignUid { id: MsgRef, uid: Uid },
-    AddFlags { uids: Vec<Uid>, flags: Flags },
-    RemoveFlags { uids: Vec<Uid>, flags: Flags },
-    Delete { uids: Vec<Uid> },
+    AssignUid {
+        id: MsgRef,
+        uid: Uid,
+    },
+    AddFlags {
+        uids: Vec<Uid>,
+        flags: Flags,
+    },
+    RemoveFlags {
+        uids: Vec<Uid>,
+        flags: Flags,
+    },
+    Delete {
+        uids: Vec<Uid>,
+    },
 }
 
 /// Whether fetched messages are read from the store or made up.

@@ -63,16 +63,10 @@ fn sync(w: &mut World, dry: bool) -> (Vec<Progress>, (Vec<Would>, Vec<Would>), u
         let mut status_snap = w.status.load().unwrap();
         let mut stores = Stores::new(dry, &mut w.remote, &mut w.local, &mut w.status);
         let (r, l, s) = stores.reading();
-        let paired = apply::pair_new_messages(
-            &remote_snap,
-            &mut local_snap,
-            &mut status_snap,
-            r,
-            l,
-            s,
-        )
-        .await
-        .unwrap();
+        let paired =
+            apply::pair_new_messages(&remote_snap, &mut local_snap, &mut status_snap, r, l, s)
+                .await
+                .unwrap();
         let the_plan = plan(
             &remote_snap,
             &local_snap,
@@ -90,7 +84,10 @@ fn sync(w: &mut World, dry: bool) -> (Vec<Progress>, (Vec<Would>, Vec<Would>), u
             .await
             .unwrap();
         assert_eq!(summary.skipped, 0);
-        assert_eq!(summary.uid_unknown, 0, "a dry run must not warn of unknown UIDs");
+        assert_eq!(
+            summary.uid_unknown, 0,
+            "a dry run must not warn of unknown UIDs"
+        );
         let (wr, wl) = stores.would();
         let would = (wr.to_vec(), wl.to_vec());
         (reports, would, paired)
@@ -159,11 +156,13 @@ fn a_dry_run_changes_nothing_and_reports_what_a_real_run_does() {
         uids: vec![1],
         flags: f("S")
     }));
-    assert!(
-        remote_would
-            .iter()
-            .any(|w| matches!(w, Would::Append { id: MsgRef::New(_), uid: None }))
-    );
+    assert!(remote_would.iter().any(|w| matches!(
+        w,
+        Would::Append {
+            id: MsgRef::New(_),
+            uid: None
+        }
+    )));
     assert!(local_would.contains(&Would::Delete { uids: vec![3] }));
     assert!(local_would.contains(&Would::AddFlags {
         uids: vec![2],
@@ -182,7 +181,13 @@ fn a_dry_run_changes_nothing_and_reports_what_a_real_run_does() {
     assert_eq!(
         local_would
             .iter()
-            .filter(|w| matches!(w, Would::AssignUid { id: MsgRef::New(_), .. }))
+            .filter(|w| matches!(
+                w,
+                Would::AssignUid {
+                    id: MsgRef::New(_),
+                    ..
+                }
+            ))
             .count(),
         2
     );
