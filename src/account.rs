@@ -8,6 +8,7 @@
 mod folder_sync;
 pub mod folders;
 mod hooks;
+pub mod info;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -51,6 +51,7 @@ async fn run(cli: Cli) -> ExitCode {
     for (on, option) in [
         (cli.ignore_keyring, "ignore-keyring"),
         (cli.update_keyring, "update-keyring"),
+        (cli.dry_run, "dry-run"),
     ] {
         if on {
             settings.push(config::Setting {
@@ -74,6 +75,19 @@ async fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    if cli.info {
+        // The report goes to standard output (OfflineIMAP's goes through
+        // its ttyui, to standard error), so it can be paged or saved.
+        let report = crate::account::info::report(&cfg).await;
+        let mut stdout = std::io::stdout().lock();
+        return match std::io::Write::write_all(&mut stdout, report.as_bytes())
+            .and_then(|()| std::io::Write::flush(&mut stdout))
+        {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(EXIT_ERROR),
+        };
+    }
+    let dry_run = cfg.general.dry_run;
 
     // `-u` forces a UI; `[general] ui` only prefers one, so an unavailable
     // configured UI falls back to ttyui (OfflineIMAP's default) instead of
@@ -106,7 +120,7 @@ async fn run(cli: Cli) -> ExitCode {
         }
         ui_kind = ui::UiKind::TtyUi;
     }
-    if ui_kind != ui::UiKind::Blinkenlights && ui_kind.line_ui(false).is_none() {
+    if ui_kind != ui::UiKind::Blinkenlights && ui_kind.line_ui(dry_run).is_none() {
         if forced {
             eprintln!(
                 "offlineimap: the {} UI is not implemented yet; use -u basic, quiet or ttyui",
@@ -141,7 +155,7 @@ async fn run(cli: Cli) -> ExitCode {
     let outputs = match ui::outputs::Outputs::open(
         cli.logfile.as_deref(),
         syslog_path,
-        cli.dry_run,
+        dry_run,
         std::env::args_os()
             .map(|a| a.to_string_lossy().into_owned())
             .collect(),
@@ -257,7 +271,7 @@ fn spawn_ui(
     (cancel, abort): (&CancellationToken, &CancellationToken),
     theme: ui::theme::Theme,
 ) -> tokio::sync::oneshot::Receiver<()> {
-    if let Some((line_ui, stream)) = kind.line_ui(false) {
+    if let Some((line_ui, stream)) = kind.line_ui(cfg.general.dry_run) {
         let asker = kind.asker();
         let cancel = cancel.clone();
         return on_own_thread(async move {
@@ -286,6 +300,7 @@ fn spawn_ui(
         abort: abort.clone(),
         passwords,
         theme,
+        dry_run: cfg.general.dry_run,
     };
     on_own_thread(ui::blinkenlights::run_or_fall_back(events, ctx))
 }

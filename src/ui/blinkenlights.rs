@@ -85,6 +85,8 @@ pub struct Context {
     /// Accounts asking for a password their configuration lacks.
     pub passwords: mpsc::UnboundedReceiver<PasswordRequest>,
     pub theme: Theme,
+    /// A dry run: log lines of actions carry OfflineIMAP's `[DRYRUN] `.
+    pub dry_run: bool,
 }
 
 /// Whether the terminal is in raw mode on the alternate screen now.
@@ -183,12 +185,13 @@ pub async fn run(
         abort,
         passwords: _,
         theme,
+        dry_run,
     } = ctx;
     // The request being answered by the prompt on screen; others wait in
     // the channel.
     let mut asking: Option<PasswordRequest> = None;
     let mut passwords_open = true;
-    let mut state = State::new(accounts.iter().map(|a| a.name.clone()));
+    let mut state = State::new(accounts.iter().map(|a| a.name.clone())).dry_run(dry_run);
     let guard = Guard::enter()?;
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     term.clear()?;

@@ -193,6 +193,12 @@ impl State {
         }
     }
 
+    /// In a dry run the log says `[DRYRUN] ` where OfflineIMAP does.
+    pub fn dry_run(mut self, on: bool) -> State {
+        self.formatter = Basic::new(on);
+        self
+    }
+
     fn account_mut(&mut self, id: AccountId) -> &mut Account {
         let i = usize::from(id.0);
         while self.accounts.len() <= i {
