@@ -97,6 +97,7 @@ pub async fn account_report(account: &config::Account, socktimeout: Option<Durat
                 names.push(include.clone());
             }
         }
+        names.sort_by_key(|n| n.to_lowercase());
         let described = folders::describe(&names, &sel.remote, delimiter, python);
         folder_list(&mut out, &described);
     }

@@ -40,3 +40,5 @@ mod hooks;
 mod keyring;
 // utf8foldernames: UTF-8 Maildir and status names, offlineimap3's included.
 mod utf8names;
+// --dry-run, --info and -q through the binary.
+mod dryrun;
