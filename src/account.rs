@@ -407,7 +407,27 @@ impl AccountTask {
             ));
         }
 
-        let queue = Arc::new(Mutex::new(fplan.pairs.into_iter()));
+        let mut pairs = fplan.pairs;
+        if dry_run {
+            // A server folder a dry run did not create cannot be opened;
+            // what a real run would upload into it is not listed.
+            pairs.retain(|p| {
+                let missing = fplan.create_remote.iter().any(|(r, _)| *r == p.remote);
+                if missing {
+                    rep.log(
+                        Some(main_worker),
+                        Level::Info,
+                        format!(
+                            "[DRYRUN] Folder {} is not on {} yet: a real run creates it and \
+                             uploads every message of {}[{}]",
+                            p.remote_name, remote_cfg.common.name, p.local, local_cfg.common.name
+                        ),
+                    );
+                }
+                !missing
+            });
+        }
+        let queue = Arc::new(Mutex::new(pairs.into_iter()));
         let shared = Arc::new(folder_sync::Shared {
             account_name: self.account.name.clone(),
             local_repo,

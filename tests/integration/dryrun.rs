@@ -326,3 +326,43 @@ fn quick_is_accepted_and_syncs_fully() {
     );
     assert!(!run.text().contains("not implemented"), "{}", run.text());
 }
+
+#[test]
+fn a_local_folder_missing_on_the_server_is_reported_not_synced() {
+    let d = Dovecot::shared();
+    let user = d.add_user("drynewremote");
+    let mut c = d.imap(&user);
+    c.append("INBOX", "\\Seen", &mail("inbox"));
+    c.logout();
+    let env = Env::for_user(d, &user);
+    env.sync();
+    for sub in ["cur", "new", "tmp"] {
+        fs::create_dir_all(env.maildir().join("Notes").join(sub)).unwrap();
+    }
+    fs::write(
+        env.maildir().join("Notes/cur/1700000000.M1P1.host:2,S"),
+        b"From: me@example.org\nSubject: note\n\nA note.\n",
+    )
+    .unwrap();
+    let folders = ["INBOX"];
+    let before = everything(&env, d, &user, &folders);
+    let run = env.run_capture(&["--dry-run"]);
+    let out = run.text();
+    assert_eq!(run.code, Some(0), "{out}");
+    for line in [
+        "[DRYRUN] Creating folder Notes[TestRemote]",
+        "[DRYRUN] Folder Notes is not on TestRemote yet: a real run creates it and uploads \
+         every message of Notes[TestLocal]",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in:\n{out}");
+    }
+    assert_unchanged(&before, &everything(&env, d, &user, &folders), &out);
+    // The real run does create it and upload the note.
+    let real = env.sync();
+    assert!(
+        real.lines()
+            .any(|l| l == "Creating folder Notes[TestRemote]"),
+        "{real}"
+    );
+    assert_eq!(server_messages(d, &user, "Notes").len(), 1, "{real}");
+}
