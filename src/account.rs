@@ -9,6 +9,7 @@ pub mod debuglog;
 mod folder_sync;
 pub mod folders;
 mod hooks;
+pub mod info;
 mod window;
 
 use std::path::PathBuf;
@@ -167,13 +168,23 @@ impl AccountTask {
 
     async fn sync_account(&mut self, rep: &Reporter, asked: &mut Asked) -> Result<Outcome, String> {
         let metadata = self.general.metadata.clone();
-        std::fs::create_dir_all(&metadata).map_err(|e| {
-            format!(
-                "cannot create metadata directory {}: {e}",
-                metadata.display()
-            )
-        })?;
-        let _lock = AccountLock::acquire(&metadata, &self.account.name)?;
+        let dry_run = self.general.dry_run;
+        if !dry_run {
+            std::fs::create_dir_all(&metadata).map_err(|e| {
+                format!(
+                    "cannot create metadata directory {}: {e}",
+                    metadata.display()
+                )
+            })?;
+        }
+        // A dry run still keeps a real run of this account out while it
+        // reads (the lock file goes again afterwards), but creates no
+        // metadata directory for it.
+        let _lock = if dry_run && !metadata.is_dir() {
+            None
+        } else {
+            Some(AccountLock::acquire(&metadata, &self.account.name)?)
+        };
 
         // As in OfflineIMAP: both hooks run while the account is locked;
         // the post hook only after a sync that got through (folder errors
@@ -186,6 +197,7 @@ impl AccountTask {
             hooks::Hook::Pre,
             hooks.presynchook.as_deref(),
             &self.cancel,
+            dry_run,
         )
         .await;
         let mut outcome = self.sync_locked(rep, asked, metadata).await?;
@@ -195,6 +207,7 @@ impl AccountTask {
             hooks::Hook::Post,
             hooks.postsynchook.as_deref(),
             &self.cancel,
+            dry_run,
         )
         .await;
         outcome.errors |= !(pre_ran && post_ran);
@@ -250,7 +263,14 @@ impl AccountTask {
         if self.general.update_keyring {
             // Once per run: the password just logged in.
             self.general.update_keyring = false;
-            let (level, text) = store_in_keyring(&self.account.remote);
+            let (level, text) = if self.general.dry_run {
+                (
+                    Level::Info,
+                    "[DRYRUN] Would store the password in the keyring".to_owned(),
+                )
+            } else {
+                store_in_keyring(&self.account.remote)
+            };
             rep.log(Some(main_worker), level, text);
         }
 
@@ -266,8 +286,16 @@ impl AccountTask {
             .list_folders_with(selection.subscribedonly, selection.reference.as_deref())
             .await
             .map_err(|e| e.to_string())?;
-        local_repo.ensure_root().map_err(|e| e.to_string())?;
-        let local_list = local_repo.list_folders().map_err(|e| e.to_string())?;
+        let dry_run = self.general.dry_run;
+        // A dry run does not create `localfolders`: missing, it is empty.
+        let local_list = if dry_run && !local_repo.root().is_dir() {
+            Vec::new()
+        } else {
+            if !dry_run {
+                local_repo.ensure_root().map_err(|e| e.to_string())?;
+            }
+            local_repo.list_folders().map_err(|e| e.to_string())?
+        };
         let delimiter = remote_list.iter().find_map(|f| f.delimiter).unwrap_or('/');
         let mut remote_names: Vec<folders::RemoteName> = remote_list
             .iter()
@@ -354,7 +382,10 @@ impl AccountTask {
                 folder: name.clone(),
                 repo: local_cfg.common.name.clone(),
             });
-            local_repo.create_folder(name).map_err(|e| e.to_string())?;
+            // The UI says `[DRYRUN] Creating folder ...` in a dry run.
+            if !dry_run {
+                local_repo.create_folder(name).map_err(|e| e.to_string())?;
+            }
         }
         for (remote_name, _) in &fplan.create_remote {
             rep.send(Event::FolderCreating {
@@ -366,10 +397,12 @@ impl AccountTask {
                 },
                 repo: remote_cfg.common.name.clone(),
             });
-            session
-                .create_folder_raw(remote_name)
-                .await
-                .map_err(|e| e.to_string())?;
+            if !dry_run {
+                session
+                    .create_folder_raw(remote_name)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
         }
         if fplan.pairs.is_empty() {
             return Err(format!(
@@ -378,6 +411,26 @@ impl AccountTask {
             ));
         }
 
+        let mut pairs = fplan.pairs;
+        if dry_run {
+            // A server folder a dry run did not create cannot be opened;
+            // what a real run would upload into it is not listed.
+            pairs.retain(|p| {
+                let missing = fplan.create_remote.iter().any(|(r, _)| *r == p.remote);
+                if missing {
+                    rep.log(
+                        Some(main_worker),
+                        Level::Info,
+                        format!(
+                            "[DRYRUN] Folder {} is not on {} yet: a real run creates it and \
+                             uploads every message of {}[{}]",
+                            p.remote_name, remote_cfg.common.name, p.local, local_cfg.common.name
+                        ),
+                    );
+                }
+                !missing
+            });
+        }
         let shared = Arc::new(folder_sync::Shared {
             account_name: self.account.name.clone(),
             local_repo,
@@ -391,8 +444,9 @@ impl AccountTask {
             failed: AtomicBool::new(false),
             stamp_jobs: std::sync::Mutex::new(Vec::new()),
             window: self.account.window,
+            dry_run,
         });
-        let pairs = folder_sync::skip_unchanged(&shared, &mut session, fplan.pairs).await?;
+        let pairs = folder_sync::skip_unchanged(&shared, &mut session, pairs).await?;
         let queue = Arc::new(Mutex::new(pairs.into_iter()));
         let connections = remote_cfg.maxconnections.max(1);
         let mut tasks = tokio::task::JoinSet::new();

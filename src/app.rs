@@ -62,6 +62,7 @@ async fn run(cli: Cli) -> ExitCode {
     for (on, option) in [
         (cli.ignore_keyring, "ignore-keyring"),
         (cli.update_keyring, "update-keyring"),
+        (cli.dry_run, "dry-run"),
     ] {
         if on {
             settings.push(config::Setting {
@@ -85,6 +86,19 @@ async fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    if cli.info {
+        // The report goes to standard output (OfflineIMAP's goes through
+        // its ttyui, to standard error), so it can be paged or saved.
+        let report = crate::account::info::report(&cfg).await;
+        let mut stdout = std::io::stdout().lock();
+        return match std::io::Write::write_all(&mut stdout, report.as_bytes())
+            .and_then(|()| std::io::Write::flush(&mut stdout))
+        {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(EXIT_ERROR),
+        };
+    }
+    let dry_run = cfg.general.dry_run;
 
     // `-u` forces a UI; `[general] ui` only prefers one, so an unavailable
     // configured UI falls back to ttyui (OfflineIMAP's default) instead of
@@ -117,7 +131,7 @@ async fn run(cli: Cli) -> ExitCode {
         }
         ui_kind = ui::UiKind::TtyUi;
     }
-    if ui_kind != ui::UiKind::Blinkenlights && ui_kind.line_ui(false).is_none() {
+    if ui_kind != ui::UiKind::Blinkenlights && ui_kind.line_ui(dry_run).is_none() {
         if forced {
             eprintln!(
                 "offlineimap: the {} UI is not implemented yet; use -u basic, quiet or ttyui",
@@ -152,7 +166,7 @@ async fn run(cli: Cli) -> ExitCode {
     let outputs = match ui::outputs::Outputs::open_with_debug(
         cli.logfile.as_deref(),
         syslog_path,
-        cli.dry_run,
+        dry_run,
         debug.any(),
         std::env::args_os()
             .map(|a| a.to_string_lossy().into_owned())
@@ -294,7 +308,7 @@ fn spawn_ui(
     (cancel, abort): (&CancellationToken, &CancellationToken),
     (theme, debug): (ui::theme::Theme, bool),
 ) -> tokio::sync::oneshot::Receiver<()> {
-    if let Some((line_ui, stream)) = kind.line_ui_with_debug(false, debug) {
+    if let Some((line_ui, stream)) = kind.line_ui_with_debug(cfg.general.dry_run, debug) {
         let asker = kind.asker();
         let cancel = cancel.clone();
         return on_own_thread(async move {
@@ -324,6 +338,7 @@ fn spawn_ui(
         passwords,
         theme,
         debug,
+        dry_run: cfg.general.dry_run,
     };
     on_own_thread(ui::blinkenlights::run_or_fall_back(events, ctx))
 }

@@ -98,6 +98,8 @@ pub struct General {
     /// `update-keyring` (or `--update-keyring`): store the password that
     /// logged in into the keyring.
     pub update_keyring: bool,
+    /// `dry-run` (or `--dry-run`): plan and report every change, make none.
+    pub dry_run: bool,
 }
 
 #[derive(Clone, Debug)]

@@ -7,6 +7,7 @@
 //! in from outside.
 
 pub mod apply;
+pub mod dryrun;
 pub mod memory;
 pub mod model;
 pub mod plan;

@@ -18,6 +18,7 @@ use crate::imap::ImapSession;
 use crate::maildir::MaildirRepository;
 use crate::status;
 use crate::sync::apply::{self, Progress};
+use crate::sync::dryrun;
 use crate::sync::model::Side;
 use crate::sync::plan::{PlanOptions, plan};
 use crate::sync::store::{StatusCache, Store};
@@ -35,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) failed: AtomicBool,
     /// `maxage`, `maxsize`, `startdate`: see `super::window`.
     pub(crate) window: config::SyncWindow,
+    /// `--dry-run`: plan and report, change nothing (see `sync::dryrun`).
+    pub(crate) dry_run: bool,
     /// Folders whose local side may be stamped once every worker is done
     /// (see [`stamp_local`]).
     pub(crate) stamp_jobs: std::sync::Mutex<Vec<StampJob>>,
@@ -77,6 +80,9 @@ impl Shared {
     }
 
     fn push_stamp_job(&self, pair: &FolderPair, state: status::modseq::ModSeqState) {
+        if self.dry_run {
+            return;
+        }
         let job = StampJob {
             local: pair.local.clone(),
             local_visible: pair.local_visible.clone(),
@@ -374,7 +380,8 @@ async fn sync_folder(
     });
 
     let options = crate::imap::FolderOptions {
-        readonly: shared.remote_cfg.common.readonly,
+        // A dry run EXAMINEs: the server refuses any change it might send.
+        readonly: shared.remote_cfg.common.readonly || shared.dry_run,
         expunge: shared.remote_cfg.expunge,
     };
     let mut remote = match session.select_folder_raw(&pair.remote, options).await {
@@ -382,7 +389,7 @@ async fn sync_folder(
         Err(e) => return (Some(e.session), Err(e.error.to_string())),
     };
     let result = sync_selected(shared, &mut remote, pair, me, remote_name, local_name).await;
-    if !matches!(result, Ok(FolderOutcome::Synced)) {
+    if !matches!(result, Ok(FolderOutcome::Synced)) && !shared.dry_run {
         // A failed or refused sync leaves no CONDSTORE state to trust; a
         // file we cannot remove here was already removed before any
         // change, or never written.
@@ -408,14 +415,36 @@ async fn sync_selected(
     local_repo_name: &str,
 ) -> Result<FolderOutcome, FolderError> {
     let rep = &shared.rep;
-    let mut local = shared
+    let mut maildir = match shared
         .local_repo
         .open_folder_as(&pair.local, &pair.local_visible)
-        .map_err(|e| e.to_string())?;
+    {
+        Ok(f) => Some(f),
+        // Not created by a dry run: synced as the empty folder it would be.
+        Err(e) if shared.dry_run && matches!(e.kind, crate::maildir::ErrorKind::NotAMaildir) => {
+            None
+        }
+        Err(e) => return Err(e.to_string().into()),
+    };
+    let mut empty = dryrun::EmptyFolder::new(&pair.local);
+    // The local side as a Store, borrowed anew where needed, so that the
+    // Maildir itself stays at hand for the sync window in between.
+    macro_rules! local {
+        () => {
+            match maildir.as_mut() {
+                Some(f) => f as &mut dyn Store,
+                None => &mut empty as &mut dyn Store,
+            }
+        };
+    }
     let db_path =
         status::paths::status_db_path(&shared.metadata, &shared.account_name, &pair.status);
-    let mut status_db =
-        status::SqliteStatus::open(&db_path, shared.fsync).map_err(|e| e.to_string())?;
+    let mut status_db = if shared.dry_run {
+        status::SqliteStatus::open_scratch(&db_path)
+    } else {
+        status::SqliteStatus::open(&db_path, shared.fsync)
+    }
+    .map_err(|e| e.to_string())?;
     if status_db.is_new() {
         // A first run after OfflineIMAP's plain-text status: carry it over.
         let legacy =
@@ -438,7 +467,7 @@ async fn sync_selected(
         repo: local_repo_name.to_string(),
         folder: pair.local.clone(),
     });
-    let mut local_snap = local.snapshot().await?;
+    let mut local_snap = local!().snapshot().await?;
     rep.send(Event::MessageListLoaded {
         worker: me,
         repo: local_repo_name.to_string(),
@@ -467,13 +496,14 @@ async fn sync_selected(
         });
         return Ok(FolderOutcome::ValidityProblem);
     }
-    if saved != Some(current) {
+    if saved != Some(current) && !shared.dry_run {
         status::validity::write_validity(&remote_validity_path, current, shared.fsync)
             .map_err(|e| e.to_string())?;
     }
-    if status::validity::read_validity(&local_validity_path)
-        .map_err(|e| e.to_string())?
-        .is_none()
+    if !shared.dry_run
+        && status::validity::read_validity(&local_validity_path)
+            .map_err(|e| e.to_string())?
+            .is_none()
     {
         status::validity::write_validity(
             &local_validity_path,
@@ -544,15 +574,19 @@ async fn sync_selected(
         count: remote_snap.uids.len(),
     });
 
-    let paired = apply::pair_new_messages(
-        &remote_snap,
-        &mut local_snap,
-        &mut status_snap,
-        remote,
-        &mut local,
-        &mut status_db,
-    )
-    .await?;
+    let paired = {
+        let mut stores = dryrun::Stores::new(shared.dry_run, remote, local!(), &mut status_db);
+        let (remote_s, local_s, status_s) = stores.reading();
+        apply::pair_new_messages(
+            &remote_snap,
+            &mut local_snap,
+            &mut status_snap,
+            remote_s,
+            local_s,
+            status_s,
+        )
+        .await?
+    };
     if paired > 0 {
         rep.log(
             Some(me),
@@ -562,9 +596,15 @@ async fn sync_selected(
     }
 
     // maxage, maxsize, startdate: the planner sees only the window.
-    let (remote_snap, local_snap) =
-        super::window::restrict_to_window(shared, pair, remote, &local, remote_snap, local_snap)
-            .await?;
+    let (remote_snap, local_snap) = super::window::restrict_to_window(
+        shared,
+        pair,
+        remote,
+        maildir.as_ref(),
+        remote_snap,
+        local_snap,
+    )
+    .await?;
     let opts = PlanOptions {
         local_readonly: shared.local_cfg.common.readonly,
         remote_readonly: shared.remote_cfg.common.readonly,
@@ -587,7 +627,7 @@ async fn sync_selected(
         // Save the server's state only when it provably equals the status
         // cache: same UIDs and flags, nothing the listing missed, and no
         // pairing that rewrote the status after its digest was taken.
-        if let Some(state) = select_state
+        if let Some(state) = select_state.filter(|_| !shared.dry_run)
             && usize::try_from(state.exists).is_ok_and(|n| n == remote_snap.uids.len())
             && remote_snap.uids.len() == status_snap.len()
             && remote_snap
@@ -604,7 +644,9 @@ async fn sync_selected(
         return Ok(FolderOutcome::Synced);
     }
     // Changes are coming: a saved state must not outlive them.
-    status::modseq::remove_modseq(&modseq_path).map_err(|e| e.to_string())?;
+    if !shared.dry_run {
+        status::modseq::remove_modseq(&modseq_path).map_err(|e| e.to_string())?;
+    }
     let folder = shown(&pair.local);
     let repo_of = |side: Side| match side {
         Side::Remote => remote_repo_name.to_string(),
@@ -668,12 +710,19 @@ async fn sync_selected(
         ),
     }
     };
+    if shared.dry_run {
+        for line in dryrun::copy_announcements(&the_plan, &folder, &repo_of) {
+            rep.log(Some(me), Level::Info, line);
+        }
+    }
     let cancel = shared.cancel.clone();
+    let mut stores = dryrun::Stores::new(shared.dry_run, remote, local!(), &mut status_db);
+    let (remote_s, local_s, status_s) = stores.applying();
     let summary = apply::apply(
         &the_plan,
-        remote,
-        &mut local,
-        &mut status_db,
+        remote_s,
+        local_s,
+        status_s,
         &mut progress,
         &move || cancel.is_cancelled(),
     )
@@ -681,7 +730,11 @@ async fn sync_selected(
     if summary.skipped > 0 {
         return Err(format!("{} message(s) could not be copied", summary.skipped).into());
     }
-    if !summary.cancelled && summary.uid_unknown == 0 && !shared.cancel.is_cancelled() {
+    if !summary.cancelled
+        && summary.uid_unknown == 0
+        && !shared.cancel.is_cancelled()
+        && !shared.dry_run
+    {
         // Our own changes moved HIGHESTMODSEQ: prove the server now equals
         // the status cache, so that the next sync need not list it.
         let status_after = status_db.load()?;

@@ -390,6 +390,37 @@ fn swap(name: &str, from: char, to: char) -> String {
     }
 }
 
+/// One folder of one repository as `--info` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Described {
+    /// The name as the repository's rules see it.
+    pub name: String,
+    /// `nametrans` of it (`Err`: why it failed).
+    pub visible: Result<String, String>,
+    /// Whether `folderfilter` (or `folderincludes`) keeps it.
+    pub keep: Result<bool, String>,
+}
+
+/// What one repository's rules make of each of `names`, in order: the
+/// same evaluation a sync does, without planning anything.
+pub fn describe(
+    names: &[String],
+    rules: &FolderRules,
+    sep: char,
+    python: Option<&Python>,
+) -> Vec<Described> {
+    let side = Side::new(rules, sep, python);
+    prefetch(&[(&side, names.to_vec())]);
+    names
+        .iter()
+        .map(|n| Described {
+            name: n.clone(),
+            visible: side.visible(n),
+            keep: side.keep(n),
+        })
+        .collect()
+}
+
 pub fn plan_folders(remote: &[RemoteName], local: &[String], opts: &FolderOptions) -> FolderPlan {
     let mut out = FolderPlan::default();
     let rside = Side::new(opts.remote, opts.remote_sep, opts.python);

@@ -58,18 +58,28 @@ pub(crate) struct HookError {
 /// Runs `hook` if it is set and no abort-now was asked for (OfflineIMAP
 /// runs neither hook then). Returns `false` when the hook could not be
 /// run at all (an error, reported); a hook that ran and failed is only a
-/// warning and returns `true`.
+/// warning and returns `true`. In a dry run the hook is announced (the UI
+/// says `[DRYRUN] Calling hook: ...`) and not run, as in OfflineIMAP.
 pub(crate) async fn call(
     rep: &Reporter,
     worker: WorkerId,
     hook: Hook,
     command: Option<&str>,
     cancel: &CancellationToken,
+    dry_run: bool,
 ) -> bool {
     let Some(command) = command.map(str::trim).filter(|c| !c.is_empty()) else {
         return true;
     };
     if cancel.is_cancelled() {
+        return true;
+    }
+    if dry_run {
+        rep.send(Event::HookStarted {
+            worker,
+            which: hook.option().to_owned(),
+            command: command.to_owned(),
+        });
         return true;
     }
     match run(rep, worker, hook, command).await {

@@ -29,7 +29,7 @@ pub(crate) async fn restrict_to_window(
     shared: &Shared,
     pair: &FolderPair,
     remote: &mut ImapFolder,
-    local: &MaildirFolder,
+    local: Option<&MaildirFolder>,
     remote_snap: Snapshot,
     local_snap: Snapshot,
 ) -> Result<(Snapshot, Snapshot), StoreError> {
@@ -47,10 +47,17 @@ async fn inside(
     shared: &Shared,
     pair: &FolderPair,
     remote: &mut ImapFolder,
-    local: &MaildirFolder,
+    local: Option<&MaildirFolder>,
     remote_snap: &Snapshot,
     local_snap: &Snapshot,
 ) -> Result<Inside, StoreError> {
+    // A folder a dry run did not create holds nothing.
+    let select = |since, max| -> Result<BTreeSet<MsgRef>, crate::maildir::Error> {
+        match local {
+            Some(f) => f.select(since, max),
+            None => Ok(BTreeSet::new()),
+        }
+    };
     let w = &shared.window;
     // maxsize is each side's own test: the server's SMALLER (RFC822.SIZE,
     // CRLF) and the Maildir's file size (often LF). Where they disagree the
@@ -60,7 +67,7 @@ async fn inside(
         None => None,
     };
     let local_small = match w.maxsize {
-        Some(n) => Some(local.select(None, Some(n))?),
+        Some(n) => Some(select(None, Some(n))?),
         None => None,
     };
     let remote_ok = |uid: &Uid| remote_small.as_ref().is_none_or(|s| s.contains(uid));
@@ -114,7 +121,7 @@ async fn inside(
         } else {
             // As OfflineIMAP does, messages without a UID are then judged
             // by the time in their name.
-            let local_recent = local.select(Some(cutoff), w.maxsize)?;
+            let local_recent = select(Some(cutoff), w.maxsize)?;
             local_inside.extend(
                 local_recent
                     .iter()
@@ -163,7 +170,7 @@ async fn inside(
     if let Some(date) = w.local_startdate {
         let cutoff = local_midnight(date);
         let path = start_uid_path(shared, &shared.local_cfg.common.name, &pair.local);
-        let recent = local.select(Some(cutoff), w.maxsize)?;
+        let recent = select(Some(cutoff), w.maxsize)?;
         let min_uid = match read_start_uid(&path)? {
             Some(m) => m,
             None => {

@@ -335,6 +335,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         Value("no"),
         "store the password that worked in the system keyring (--update-keyring)",
     ),
+    opt(
+        General,
+        "dry-run",
+        Value("no"),
+        "show what a sync would change without changing anything (--dry-run)",
+    ),
     // OfflineIMAP options that do nothing here (one warning each) or that
     // this build refuses (an error), see docs/config.md.
     ignored(
@@ -343,13 +349,6 @@ pub const OPTIONS: &[OptionSpec] = &[
         Value("no"),
         "do not warn about read-only server folders",
         "it has no effect",
-    ),
-    refused(
-        General,
-        "dry-run",
-        Value("no"),
-        "show what a sync would change without changing anything",
-        "dry runs are not implemented yet; remove the option or set it to no",
     ),
     ignored(
         General,
@@ -422,12 +421,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         "Python function ordering the list",
         MBNAMES,
     ),
-    ignored(
+    opt(
         Account,
         "quick",
         Value("0"),
-        "quick syncs between full ones",
-        "every sync is a full sync",
+        "quick syncs between full ones (-q); accepted, every sync here is a full sync",
     ),
     opt(
         Account,

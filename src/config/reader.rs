@@ -219,6 +219,7 @@ impl Reader<'_> {
                 .map(|s| value::path(&s, self.env)),
             ignore_keyring: self.boolean(g, scope, "ignore-keyring")?,
             update_keyring: self.boolean(g, scope, "update-keyring")?,
+            dry_run: self.boolean(g, scope, "dry-run")?,
         })
     }
 
@@ -240,6 +241,11 @@ impl Reader<'_> {
                 _ => None,
             }
         };
+        // `quick` only has to be a number (OfflineIMAP reads it as one):
+        // every sync is a full sync here, which is never less safe.
+        self.typed(&sec, scope, "quick", |s| {
+            value::integer(s).ok_or_else(|| format!("'{s}' is not a whole number"))
+        })?;
         let windows_compatible = self.boolean(&sec, scope, "maildir-windows-compatible")?;
         let local_name = self.repository_name(&sec, "localrepository")?;
         let remote_name = self.repository_name(&sec, "remoterepository")?;

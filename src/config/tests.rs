@@ -146,6 +146,18 @@ fn general_options() {
         ok(&conf("socktimeout = 0", "", "", "")).general.socktimeout,
         None
     );
+    assert!(!c.general.dry_run);
+    assert!(ok(&conf("dry-run = yes", "", "", "")).general.dry_run);
+}
+
+#[test]
+fn quick_is_accepted_when_a_number() {
+    for v in ["0", "-1", "10"] {
+        let c = ok(&conf("", &format!("quick = {v}"), "", ""));
+        assert!(c.warnings.is_empty(), "{v}: {:?}", c.warnings);
+    }
+    let e = err(&conf("", "quick = often", "", ""));
+    assert!(e.contains("[Account Work] quick"), "{e}");
 }
 
 #[test]
@@ -367,9 +379,6 @@ fn unknown_options_are_collected() {
     assert_eq!(
         c.warnings,
         [
-            format!(
-                "{FILE}: [Account Work] quick: not supported by this version, ignored: every sync is a full sync"
-            ),
             format!(
                 "{FILE}: [general] pythonfil: unknown option, ignored (did you mean 'pythonfile'?)"
             ),

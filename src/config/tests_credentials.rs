@@ -535,12 +535,6 @@ fn refused_options_stop_the_run() {
     // Set to their default they are harmless.
     fx.ok(&conf("dry-run = no", "utf8foldernames = no", ""), None);
     assert_eq!(
-        fx.err(&conf("dry-run = yes", "", "")),
-        format!(
-            "{FILE}: [general] dry-run: dry runs are not implemented yet; remove the option or set it to no"
-        )
-    );
-    assert_eq!(
         fx.err(&conf("", "", "auth_mechanisms = XOAUTH2, GSSAPI")),
         format!(
             "{FILE}: [Repository WorkRemote] auth_mechanisms: this version logs in only with PLAIN or LOGIN, and neither is listed"

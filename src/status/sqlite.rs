@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
 use super::{Error, ErrorKind};
 use crate::sync::model::{Flags, StatusSnapshot, Uid};
@@ -286,6 +286,78 @@ impl SqliteStatus {
             created: create,
             warnings,
         })
+    }
+
+    /// For a dry run: the database at `path` copied into memory, without
+    /// writing anything to disk (no directory, file, journal, upgrade or
+    /// moving aside). Later writes change only the copy. A missing or empty
+    /// file gives an empty cache that [`SqliteStatus::is_new`] reports, as
+    /// `open` would have created it; an unusable one gives an empty cache
+    /// and a warning saying what a real run would do.
+    pub fn open_scratch(path: &Path) -> Result<Self, Error> {
+        let existed = match fs::metadata(path) {
+            Ok(m) => m.len() > 0,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) => return Err(Error::io(path, "open", e)),
+        };
+        let mut warnings = Vec::new();
+        let mut rows = StatusSnapshot::new();
+        let mut created = true;
+        if existed {
+            let disk = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| Error::sqlite(path, "open", e))?;
+            disk.busy_timeout(BUSY_TIMEOUT)
+                .map_err(|e| Error::sqlite(path, "configure", e))?;
+            match probe(&disk, path)? {
+                Probe::Version(v) if v > DB_VERSION => {
+                    return Err(Error {
+                        path: path.to_path_buf(),
+                        kind: ErrorKind::NewerVersion(v),
+                    });
+                }
+                // Versions 1 and 2 both have `id` and `flags`.
+                Probe::Version(_) => {
+                    let mut on_disk = SqliteStatus {
+                        conn: disk,
+                        path: path.to_path_buf(),
+                        fsync: false,
+                        in_tx: false,
+                        created: false,
+                        warnings: Vec::new(),
+                    };
+                    rows = on_disk.load_rows()?;
+                    warnings.append(&mut on_disk.warnings);
+                    created = false;
+                }
+                Probe::Empty => {}
+                Probe::Unusable(why) => warnings.push(format!(
+                    "{}: not a usable status database ({why}); a real run would keep it aside \
+                     and start a new one",
+                    path.display()
+                )),
+            }
+        }
+        let conn = Connection::open_in_memory().map_err(|e| Error::sqlite(path, "open", e))?;
+        let mut scratch = SqliteStatus {
+            conn,
+            path: path.to_path_buf(),
+            fsync: false,
+            in_tx: false,
+            created,
+            warnings,
+        };
+        scratch
+            .conn
+            .execute_batch(CREATE_SCHEMA)
+            .map_err(|e| Error::sqlite(path, "create", e))?;
+        for (uid, flags) in rows {
+            scratch.write_row(uid, flags)?;
+        }
+        scratch.commit_pending()?;
+        Ok(scratch)
     }
 
     fn connect(path: &Path) -> Result<Connection, Error> {

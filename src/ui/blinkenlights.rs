@@ -87,6 +87,8 @@ pub struct Context {
     pub theme: Theme,
     /// `-d`: show debug lines in the log pane.
     pub debug: bool,
+    /// A dry run: log lines of actions carry OfflineIMAP's `[DRYRUN] `.
+    pub dry_run: bool,
 }
 
 /// Whether the terminal is in raw mode on the alternate screen now.
@@ -187,12 +189,15 @@ pub async fn run(
         passwords: _,
         theme,
         debug,
+        dry_run,
     } = ctx;
     // The request being answered by the prompt on screen; others wait in
     // the channel.
     let mut asking: Option<PasswordRequest> = None;
     let mut passwords_open = true;
-    let mut state = State::new(accounts.iter().map(|a| a.name.clone())).with_debug(debug);
+    let mut state = State::new(accounts.iter().map(|a| a.name.clone()))
+        .dry_run(dry_run)
+        .with_debug(debug);
     let guard = Guard::enter()?;
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     term.clear()?;

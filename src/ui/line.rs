@@ -391,7 +391,7 @@ fn record(ev: &Event, dry_run: bool) -> Option<Record> {
             folder,
             ..
         } => info(format!(
-            "Copy message UID {uid} ({n}/{total}) {from_repo}:{folder} -> {to_repo}:{folder}"
+            "{dry}Copy message UID {uid} ({n}/{total}) {from_repo}:{folder} -> {to_repo}:{folder}"
         )),
         Event::MessagesDeleting {
             uids, repo, folder, ..
@@ -406,7 +406,7 @@ fn record(ev: &Event, dry_run: bool) -> Option<Record> {
             folder,
             ..
         } => info(format!(
-            "Adding flag {} to {} messages on {folder}",
+            "{dry}Adding flag {} to {} messages on {folder}",
             flag_list(flags),
             uids.len()
         )),
@@ -416,7 +416,7 @@ fn record(ev: &Event, dry_run: bool) -> Option<Record> {
             folder,
             ..
         } => info(format!(
-            "Deleting flag {} from {} messages on {folder}",
+            "{dry}Deleting flag {} from {} messages on {folder}",
             flag_list(flags),
             uids.len()
         )),

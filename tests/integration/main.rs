@@ -44,3 +44,5 @@ mod utf8names;
 mod debuglog;
 // maxage, maxsize and startdate: the sync window against Dovecot.
 mod maxage;
+// --dry-run, --info and -q through the binary.
+mod dryrun;

@@ -115,6 +115,7 @@ async fn a_failing_hook_is_a_warning_naming_it() {
         Hook::Post,
         Some("exit 7"),
         &CancellationToken::new(),
+        false,
     )
     .await;
     assert!(ok, "a hook that ran is no error");
@@ -137,7 +138,8 @@ async fn a_killed_hook_reports_the_signal() {
             worker,
             Hook::Pre,
             Some("kill -9 $$"),
-            &CancellationToken::new()
+            &CancellationToken::new(),
+            false
         )
         .await
     );
@@ -153,20 +155,31 @@ async fn no_hook_runs_when_unset_empty_or_aborting() {
     let marker = tempfile::tempdir().unwrap();
     let file = marker.path().join("ran");
     let cmd = format!("touch '{}'", file.display());
-    assert!(call(&rep, worker, Hook::Pre, None, &CancellationToken::new()).await);
+    assert!(
+        call(
+            &rep,
+            worker,
+            Hook::Pre,
+            None,
+            &CancellationToken::new(),
+            false
+        )
+        .await
+    );
     assert!(
         call(
             &rep,
             worker,
             Hook::Pre,
             Some("  "),
-            &CancellationToken::new()
+            &CancellationToken::new(),
+            false
         )
         .await
     );
     let aborted = CancellationToken::new();
     aborted.cancel();
-    assert!(call(&rep, worker, Hook::Post, Some(&cmd), &aborted).await);
+    assert!(call(&rep, worker, Hook::Post, Some(&cmd), &aborted, false).await);
     assert!(drain(&mut rx).is_empty());
     assert!(!file.exists());
     // The same command does run when nothing stops it.
@@ -176,7 +189,8 @@ async fn no_hook_runs_when_unset_empty_or_aborting() {
             worker,
             Hook::Post,
             Some(&cmd),
-            &CancellationToken::new()
+            &CancellationToken::new(),
+            false
         )
         .await
     );
@@ -196,4 +210,29 @@ async fn a_chatty_hook_is_cut_short_in_the_log() {
     assert_eq!(info[0], "Hook stdout: 1");
     assert_eq!(info[MAX_LINES - 1], format!("Hook stdout: {MAX_LINES}"));
     assert_eq!(info[MAX_LINES], "Hook stdout: (5 more lines not shown)");
+}
+
+#[tokio::test]
+async fn a_dry_run_announces_the_hook_and_does_not_run_it() {
+    let (rep, mut rx, worker) = reporter();
+    let marker = tempfile::tempdir().unwrap();
+    let file = marker.path().join("ran");
+    let cmd = format!("touch '{}'", file.display());
+    assert!(
+        call(
+            &rep,
+            worker,
+            Hook::Pre,
+            Some(&cmd),
+            &CancellationToken::new(),
+            true
+        )
+        .await
+    );
+    let events = drain(&mut rx);
+    assert!(
+        matches!(&events[..], [Event::HookStarted { command, .. }] if *command == cmd),
+        "{events:?}"
+    );
+    assert!(!file.exists());
 }

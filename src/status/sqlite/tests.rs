@@ -352,3 +352,80 @@ fn bad_legacy_file_error_names_file_and_line() {
     );
     assert!(s.load().unwrap().is_empty());
 }
+
+/// Every file under `dir` with its bytes.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(tree(&p));
+        } else {
+            out.push((p.clone(), fs::read(&p).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_scratch_copy_reads_the_database_and_writes_nothing_to_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Account-A/LocalStatus-sqlite/INBOX");
+    {
+        let mut db = SqliteStatus::open(&path, true).unwrap();
+        db.set(1, Flags::from_letters("S")).unwrap();
+        db.set(2, Flags::from_letters("FS")).unwrap();
+        db.commit().unwrap();
+    }
+    let before = tree(dir.path());
+    let mut scratch = SqliteStatus::open_scratch(&path).unwrap();
+    assert!(!scratch.is_new());
+    let loaded = scratch.load().unwrap();
+    assert_eq!(loaded.len(), 2);
+    assert_eq!(loaded[&2], Flags::from_letters("FS"));
+    scratch.set(3, Flags::from_letters("R")).unwrap();
+    scratch.remove(1).unwrap();
+    scratch.commit().unwrap();
+    assert_eq!(scratch.load().unwrap().len(), 2);
+    drop(scratch);
+    assert_eq!(tree(dir.path()), before);
+
+    // A version 1 fixture is read without being upgraded.
+    let v1 = dir.path().join("v1");
+    fs::copy(fixture("v1.sqlite"), &v1).unwrap();
+    let v1_before = fs::read(&v1).unwrap();
+    let mut scratch = SqliteStatus::open_scratch(&v1).unwrap();
+    assert!(!scratch.load().unwrap().is_empty());
+    drop(scratch);
+    assert_eq!(fs::read(&v1).unwrap(), v1_before);
+}
+
+#[test]
+fn a_scratch_copy_of_nothing_is_new_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Account-A/LocalStatus-sqlite/INBOX");
+    let mut scratch = SqliteStatus::open_scratch(&path).unwrap();
+    assert!(scratch.is_new());
+    assert!(scratch.load().unwrap().is_empty());
+    // A legacy plain-text cache is imported into the copy only.
+    let legacy = dir.path().join("legacy");
+    fs::write(&legacy, format!("{LEGACY_MAGIC}1\n4:S\n")).unwrap();
+    assert_eq!(scratch.import_plain(&legacy).unwrap(), Some(1));
+    assert_eq!(scratch.load().unwrap().len(), 1);
+    drop(scratch);
+    assert!(!dir.path().join("Account-A").exists());
+
+    // A file that is not a database is left where it is.
+    let junk = dir.path().join("junk");
+    fs::write(&junk, b"not a database at all, not even close....").unwrap();
+    let mut scratch = SqliteStatus::open_scratch(&junk).unwrap();
+    assert!(scratch.is_new());
+    assert_eq!(scratch.take_warnings().len(), 1);
+    drop(scratch);
+    assert_eq!(
+        fs::read(&junk).unwrap(),
+        b"not a database at all, not even close...."
+    );
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+}

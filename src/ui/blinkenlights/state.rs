@@ -173,6 +173,9 @@ pub struct State {
     /// Something changed since the last draw.
     pub dirty: bool,
     formatter: Basic,
+    /// `-d` and `--dry-run`, kept so that either builder keeps the other.
+    debug: bool,
+    dry_run: bool,
 }
 
 impl State {
@@ -190,12 +193,22 @@ impl State {
             problems: Vec::new(),
             dirty: true,
             formatter: Basic::new(false),
+            debug: false,
+            dry_run: false,
         }
     }
 
     /// With `-d`: debug lines go to the log pane too.
     pub fn with_debug(mut self, debug: bool) -> State {
-        self.formatter = Basic::new(false).with_debug(debug);
+        self.debug = debug;
+        self.formatter = Basic::new(self.dry_run).with_debug(debug);
+        self
+    }
+
+    /// In a dry run the log says `[DRYRUN] ` where OfflineIMAP does.
+    pub fn dry_run(mut self, on: bool) -> State {
+        self.dry_run = on;
+        self.formatter = Basic::new(on).with_debug(self.debug);
         self
     }
 
