@@ -785,7 +785,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     opt(
         Imap,
         "maxconnections",
-        Value("1"),
+        Value("4"),
         "parallel connections to the server",
     ),
 ];

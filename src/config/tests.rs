@@ -96,7 +96,7 @@ fn defaults() {
     assert_eq!(r.tls, Tls::Implicit);
     assert_eq!(r.ca_file, None);
     assert!(r.expunge);
-    assert_eq!(r.maxconnections, 1);
+    assert_eq!(r.maxconnections, 4);
 }
 
 #[test]
