@@ -76,8 +76,10 @@ def main():
     p(f"Corpus: {a.gen.replace('genmail: ', '')}, 10 folders "
       "(scripts/dovecot/genmail --folders bench --sizes bench).")
     p("All tools: plain IMAP on loopback, no fsync (`fsync = no`, mbsync `FSync no`), "
-      "each tool's default concurrency (one connection) unless named: ours-mc4 is this "
-      "offlineimap with `maxconnections = 4`.")
+      "each tool's default concurrency (one connection for mbsync and offlineimap3, "
+      "`maxconnections = 4` for ours) unless named: ours-1c is this offlineimap with "
+      "`maxconnections = 1`, OfflineIMAP's default. (b) is timed after one untimed "
+      "no-change resync.")
     p("Times in seconds (wall: median, min-max in brackets; CPU: user + system, median); "
       "peak RSS in MiB (median). Floor = a raw client reading the same data per folder "
       "and writing nothing.")
