@@ -37,15 +37,19 @@ def main():
 
     runs = {}
     for line in open(a.results):
-        t, s, r, wall, cpu, rss, rc = line.rstrip("\n").split("\t")
-        runs.setdefault((t, s), []).append((float(wall), float(cpu), int(rss), int(rc)))
+        fields = line.rstrip("\n").split("\t")
+        t, s, r, wall, cpu, rss, rc = fields[:7]
+        # Dovecot's CPU during the run (added later; absent in old files).
+        server = float(fields[7]) if len(fields) > 7 else float("nan")
+        runs.setdefault((t, s), []).append(
+            (float(wall), float(cpu), int(rss), int(rc), server))
     checks = {}
     for line in open(a.checks):
         t, s, r, text = line.rstrip("\n").split("\t", 3)
         checks.setdefault((t, s), []).append(text)
 
     def med(t, s, k):
-        v = [x[k] for x in runs.get((t, s), []) if x[3] == 0]
+        v = [x[k] for x in runs.get((t, s), []) if x[3] == 0 and x[k] == x[k]]
         return statistics.median(v) if v else None
 
     def rng(t, s):
@@ -81,22 +85,28 @@ def main():
       "`maxconnections = 1`, OfflineIMAP's default. (b) is timed after one untimed "
       "no-change resync.")
     p("Times in seconds (wall: median, min-max in brackets; CPU: user + system, median); "
-      "peak RSS in MiB (median). Floor = a raw client reading the same data per folder "
-      "and writing nothing.")
+      "peak RSS in MiB (median). Server CPU: Dovecot's user + system CPU during the run "
+      "(its master's reaped children, before and after; median). Floor = a raw client "
+      "reading the same data per folder and writing nothing.")
     p("")
-    p("| scenario | tool | wall s | (range) | CPU s | peak RSS MiB | failed runs |")
-    p("|---|---|---:|---:|---:|---:|---:|")
+    p("| scenario | tool | wall s | (range) | CPU s | server CPU s | peak RSS MiB | failed runs |")
+    p("|---|---|---:|---:|---:|---:|---:|---:|")
     for s, label in SCENARIOS:
         for t in tools:
             if (t, s) not in runs:
                 continue
+            srv = med(t, s, 4)
             p(f"| {s}: {label} | {t} | {f(med(t, s, 0))} | {rng(t, s)} | {f(med(t, s, 1))} | "
+              f"{'-' if srv is None else f'{srv:.2f}'} | "
               f"{f(med(t, s, 2), '{:.0f}') if med(t, s, 2) is None else f'{med(t, s, 2) / 1024:.1f}'} "
               f"| {fails(t, s)} |")
         fl = FLOOR_FOR.get(s)
         if fl and ("floor", fl) in runs:
-            p(f"| {s}: {label} | floor ({'UID FETCH 1:* BODY.PEEK[]' if s == 'a' else 'UID FETCH 1:* (UID FLAGS)'}) "
+            what = "UID FETCH 1:* BODY.PEEK[]" if s == "a" else "UID FETCH 1:* (UID FLAGS)"
+            srv = med("floor", fl, 4)
+            p(f"| {s}: {label} | floor ({what}) "
               f"| {f(med('floor', fl, 0))} | {rng('floor', fl)} | {f(med('floor', fl, 1))} | "
+              f"{'-' if srv is None else f'{srv:.2f}'} | "
               f"{med('floor', fl, 2) / 1024:.1f} | {fails('floor', fl)} |")
     p("")
 
