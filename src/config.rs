@@ -119,6 +119,18 @@ pub struct Account {
     /// `maxage`, `maxsize` and the repositories' `startdate`: which
     /// messages a sync considers at all.
     pub window: SyncWindow,
+    /// What a copy leaves out or sets off (`newmail_hook`, ...).
+    pub copy: CopyRules,
+}
+
+/// Options about the messages a sync copies: the remote repository's
+/// `newmail_hook`.
+#[derive(Clone, Debug, Default)]
+pub struct CopyRules {
+    /// `newmail_hook` of the remote repository: callable() run once per
+    /// sync after unseen messages were downloaded from the server's
+    /// folder named exactly `INBOX`.
+    pub newmail_hook: Option<Expr>,
 }
 
 /// Which messages of each folder a sync looks at (docs/sync.md, "Sync

@@ -19,7 +19,7 @@ use crate::maildir::MaildirRepository;
 use crate::status;
 use crate::sync::apply::{self, Progress};
 use crate::sync::dryrun;
-use crate::sync::model::Side;
+use crate::sync::model::{MsgRef, Side};
 use crate::sync::plan::{PlanOptions, plan};
 use crate::sync::store::{StatusCache, Store};
 
@@ -38,6 +38,10 @@ pub(crate) struct Shared {
     pub(crate) window: config::SyncWindow,
     /// `--dry-run`: plan and report, change nothing (see `sync::dryrun`).
     pub(crate) dry_run: bool,
+    /// `newmail_hook` and friends: see `super::copyrules`.
+    pub(crate) copy: config::CopyRules,
+    /// The run's `python3`, for `copy` (started only when asked).
+    pub(crate) python: Option<Arc<crate::pyeval::Python>>,
     /// Folders whose local side may be stamped once every worker is done
     /// (see [`stamp_local`]).
     pub(crate) stamp_jobs: std::sync::Mutex<Vec<StampJob>>,
@@ -656,7 +660,25 @@ async fn sync_selected(
         Side::Remote => "IMAP".to_string(),
         Side::Local => "Maildir".to_string(),
     };
+    // newmail_hook: an unseen message arrived from the server's INBOX.
+    let (mut unseen, mut newmail) = (false, false);
     let mut progress = |p: Progress| {
+        match &p {
+            Progress::Copying {
+                id: MsgRef::Uid(u),
+                from: Side::Remote,
+                ..
+            } => {
+                unseen = remote_snap
+                    .uids
+                    .get(u)
+                    .is_some_and(|m| !m.flags.contains('S'))
+            }
+            Progress::Copied {
+                from: Side::Remote, ..
+            } => newmail |= unseen,
+            _ => {}
+        }
         match p {
         Progress::Copying { id, n, total, from } => rep.send(Event::MessageCopying {
             worker: me,
@@ -727,6 +749,9 @@ async fn sync_selected(
         &move || cancel.is_cancelled(),
     )
     .await?;
+    if newmail && pair.remote_name == "INBOX" && !shared.dry_run {
+        newmail_hook(shared, me).await;
+    }
     if summary.skipped > 0 {
         return Err(format!("{} message(s) could not be copied", summary.skipped).into());
     }
@@ -761,6 +786,21 @@ async fn sync_selected(
         }
     }
     Ok(FolderOutcome::Synced)
+}
+
+/// Calls the remote repository's `newmail_hook`; what goes wrong is a
+/// warning, as the mail itself is safely in.
+async fn newmail_hook(shared: &Shared, me: WorkerId) {
+    let Some(hook) = &shared.copy.newmail_hook else {
+        return;
+    };
+    let section = format!("Repository {}", shared.remote_cfg.common.name);
+    shared
+        .rep
+        .log(Some(me), Level::Debug, format!("Calling {}", hook.option));
+    if let Err(e) = super::copyrules::newmail_hook(&section, hook, shared.python.clone()).await {
+        shared.rep.log(Some(me), Level::Warning, e.to_string());
+    }
 }
 
 /// The status cache standing in for an unchanged server's listing. Sizes

@@ -716,12 +716,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         "deprecated: UTF-8 visible names of remote folders",
         "deprecated, and every sync fails with it in OfflineIMAP 8; remove it and set utf8foldernames = yes in the [Account] section instead",
     ),
-    ignored(
+    opt(
         Imap,
         "newmail_hook",
         Unset,
-        "Python function called when new mail arrived in INBOX",
-        "the function is not called",
+        "Python function called when new unseen mail was copied from INBOX",
     ),
     ignored(
         Imap,
