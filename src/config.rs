@@ -123,10 +123,13 @@ pub struct Account {
     pub copy: CopyRules,
 }
 
-/// Options about the messages a sync copies: the remote repository's
-/// `newmail_hook`.
+/// Options about the messages a sync copies: the account's
+/// `filterheaders`, the remote repository's `newmail_hook`.
 #[derive(Clone, Debug, Default)]
 pub struct CopyRules {
+    /// `filterheaders` of the account: header fields (names compared
+    /// case-insensitively) left out of messages uploaded to the server.
+    pub filterheaders: Vec<String>,
     /// `newmail_hook` of the remote repository: callable() run once per
     /// sync after unseen messages were downloaded from the server's
     /// folder named exactly `INBOX`.

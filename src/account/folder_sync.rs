@@ -392,6 +392,7 @@ async fn sync_folder(
         Ok(f) => f,
         Err(e) => return (Some(e.session), Err(e.error.to_string())),
     };
+    remote.set_filterheaders(shared.copy.filterheaders.clone());
     let result = sync_selected(shared, &mut remote, pair, me, remote_name, local_name).await;
     if !matches!(result, Ok(FolderOutcome::Synced)) && !shared.dry_run {
         // A failed or refused sync leaves no CONDSTORE state to trust; a
@@ -581,13 +582,14 @@ async fn sync_selected(
     let paired = {
         let mut stores = dryrun::Stores::new(shared.dry_run, remote, local!(), &mut status_db);
         let (remote_s, local_s, status_s) = stores.reading();
-        apply::pair_new_messages(
+        apply::pair_new_messages_filtered(
             &remote_snap,
             &mut local_snap,
             &mut status_snap,
             remote_s,
             local_s,
             status_s,
+            &shared.copy.filterheaders,
         )
         .await?
     };

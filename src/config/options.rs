@@ -472,12 +472,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         "Gmail: labels never synced",
         GMAIL_LABELS,
     ),
-    ignored(
+    opt(
         Account,
         "filterheaders",
         Unset,
         "headers removed from messages uploaded to the server",
-        "messages are uploaded unchanged",
     ),
     refused(
         Account,

@@ -277,7 +277,7 @@ impl Reader<'_> {
             postsynchook: hook("postsynchook")?,
         };
         let window = self.window(&sec, &local_name, &remote_name)?;
-        let copy = self.copy_rules(&remote_name)?;
+        let copy = self.copy_rules(&sec, &remote_name)?;
         Ok(Account {
             name: name.to_owned(),
             local,
@@ -290,10 +290,15 @@ impl Reader<'_> {
         })
     }
 
-    /// `newmail_hook` of the remote repository.
-    fn copy_rules(&self, remote: &str) -> Result<CopyRules, Error> {
+    /// `filterheaders` of the account (OfflineIMAP reads it there, not in
+    /// the repository), `newmail_hook` of the remote repository.
+    fn copy_rules(&self, sec: &str, remote: &str) -> Result<CopyRules, Error> {
         let rsec = format!("{REPOSITORY_PREFIX}{remote}");
         Ok(CopyRules {
+            filterheaders: self
+                .get(sec, "filterheaders")?
+                .map(|v| crate::sync::headers::parse_list(&v))
+                .unwrap_or_default(),
             newmail_hook: self.expression(&rsec, "newmail_hook")?,
         })
     }

@@ -107,3 +107,97 @@ fn newmail_hook_can_use_the_pythonfile() {
     env.sync();
     assert_eq!(count_lines(&calls), 1);
 }
+
+/// Adds `lines` to the `[Account Test]` section of the test's config.
+fn account_options(env: &Env, lines: &str) {
+    let text = fs::read_to_string(env.config_path()).unwrap();
+    let text = text.replace("[Account Test]\n", &format!("[Account Test]\n{lines}\n"));
+    fs::write(env.config_path(), text).unwrap();
+}
+
+/// A new message in the local Maildir folder `folder` (sep `/`).
+fn local_new(env: &Env, folder: &str, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = env.maildir().join(folder).join("new");
+    fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn filterheaders_strips_fields_from_the_server_copy_only() {
+    let d = Dovecot::shared();
+    let user = d.add_user("copy-filterheaders");
+    let mut c = d.imap(&user);
+    // Downloads are not filtered.
+    c.append(
+        "INBOX",
+        "",
+        b"X-Spam-Status: No\r\nSubject: down\r\n\r\nbody\r\n",
+    );
+    c.logout();
+    let env = Env::for_user(d, &user);
+    account_options(&env, "filterheaders = x-spam-status, X-Spam-Level");
+    env.sync();
+    let local = env.local_messages("INBOX");
+    assert_eq!(local.len(), 1);
+    assert!(local[0].bytes.starts_with(b"X-Spam-Status: No"));
+
+    let up = b"From: a@example.org\nX-Spam-Status: Yes, score=9\n\ttests=BAYES\n\
+               X-Spam-Status-Extra: kept\nX-Spam-Level: ***\nSubject: up\n\n\
+               X-Spam-Status: in the body\n";
+    let path = local_new(&env, "INBOX", "1700000000.1_0.host", up);
+    env.sync();
+    let server = crate::harness::server_messages(d, &user, "INBOX");
+    let uploaded: Vec<_> = server
+        .iter()
+        .filter(|m| m.bytes.windows(11).any(|w| w == b"Subject: up"))
+        .collect();
+    assert_eq!(uploaded.len(), 1);
+    assert_eq!(
+        uploaded[0].bytes,
+        b"From: a@example.org\r\nX-Spam-Status-Extra: kept\r\nSubject: up\r\n\r\n\
+          X-Spam-Status: in the body\r\n"
+            .to_vec()
+    );
+    // The Maildir file keeps every field (renamed with its UID only).
+    let local: Vec<_> = env
+        .local_messages("INBOX")
+        .into_iter()
+        .filter(|m| m.bytes.windows(11).any(|w| w == b"Subject: up"))
+        .collect();
+    assert_eq!(local.len(), 1);
+    assert_eq!(local[0].bytes, up.to_vec());
+    assert!(!path.exists());
+
+    // Nothing more to do on the next run.
+    env.sync();
+    assert_eq!(crate::harness::server_messages(d, &user, "INBOX").len(), 2);
+    assert_eq!(env.local_messages("INBOX").len(), 2);
+}
+
+/// A run that died after a filtered upload reached the server but before
+/// the Maildir file got its UID: the next run pairs the two rather than
+/// uploading and downloading copies.
+#[test]
+fn an_interrupted_filtered_upload_is_paired_not_duplicated() {
+    let d = Dovecot::shared();
+    let user = d.add_user("copy-filterheaders-pair");
+    let env = Env::for_user(d, &user);
+    account_options(&env, "filterheaders = X-Spam-Status");
+    env.sync();
+    let full = b"From: a@example.org\r\nX-Spam-Status: No\r\nSubject: p\r\n\r\nbody\r\n";
+    let sent = b"From: a@example.org\r\nSubject: p\r\n\r\nbody\r\n";
+    let mut c = d.imap(&user);
+    c.append("INBOX", "", sent);
+    c.logout();
+    local_new(&env, "INBOX", "1700000001.1_0.host", full);
+    let out = env.sync();
+    assert!(out.contains("Matched 1 local message"), "{out}");
+    let server = crate::harness::server_messages(d, &user, "INBOX");
+    assert_eq!(server.len(), 1);
+    let local = env.local_messages("INBOX");
+    assert_eq!(local.len(), 1);
+    assert_eq!(local[0].bytes, full.to_vec());
+    assert_eq!(local[0].uid, Some(server[0].uid));
+}
