@@ -124,7 +124,8 @@ pub struct Account {
 }
 
 /// Options about the messages a sync copies: the account's
-/// `filterheaders`, the remote repository's `newmail_hook`.
+/// `filterheaders`, the remote repository's `newmail_hook` and
+/// `copy_ignore_eval`.
 #[derive(Clone, Debug, Default)]
 pub struct CopyRules {
     /// `filterheaders` of the account: header fields (names compared
@@ -134,6 +135,9 @@ pub struct CopyRules {
     /// sync after unseen messages were downloaded from the server's
     /// folder named exactly `INBOX`.
     pub newmail_hook: Option<Expr>,
+    /// `copy_ignore_eval` of the remote repository: callable(visible
+    /// folder name) -> list of UIDs never downloaded from that folder.
+    pub copy_ignore_eval: Option<Expr>,
 }
 
 /// Which messages of each folder a sync looks at (docs/sync.md, "Sync

@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod dryrun;
+pub mod filter;
 pub mod headers;
 pub mod memory;
 pub mod model;

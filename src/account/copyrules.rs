@@ -1,5 +1,6 @@
 //! Running the Python options that steer message copies: `newmail_hook`
-//! (called after unseen mail was downloaded from `INBOX`). The built-in
+//! (called after unseen mail was downloaded from `INBOX`) and
+//! `copy_ignore_eval` (UIDs of a server folder never downloaded). The built-in
 //! evaluator runs what it can; anything beyond it goes to the run's
 //! `python3`, in a blocking task so that a slow hook holds up no other
 //! folder's I/O.
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use crate::config::{Evaluator, Expr};
 use crate::expr;
 use crate::pyeval::{self, Python};
+use crate::sync::model::Uid;
 
 /// Why calling an option's function failed, for one warning line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,6 +86,55 @@ pub(crate) async fn newmail_hook(
     call(section, &dropped, python, Vec::new()).await.map(drop)
 }
 
+/// The UIDs `copy_ignore_eval` lists for the remote folder whose visible
+/// name is `folder`. `None` (OfflineIMAP's "no list") is empty; numbers
+/// that cannot be UIDs match nothing and are dropped.
+pub(crate) async fn copy_ignore_uids(
+    section: &str,
+    expr: &Expr,
+    python: Option<Arc<Python>>,
+    folder: &str,
+) -> Result<Vec<Uid>, CallError> {
+    let value = call(
+        section,
+        expr,
+        python,
+        vec![pyeval::Value::Str(folder.to_owned())],
+    )
+    .await?;
+    uid_list(value).map_err(|message| CallError {
+        section: section.to_owned(),
+        option: expr.option.clone(),
+        message: format!("for folder '{folder}': {message}"),
+    })
+}
+
+fn uid_list(value: pyeval::Value) -> Result<Vec<Uid>, String> {
+    let items = match value {
+        pyeval::Value::None => return Ok(Vec::new()),
+        pyeval::Value::List(items) => items,
+        other => {
+            return Err(format!(
+                "expected a list of UIDs, got {}",
+                other.type_name()
+            ));
+        }
+    };
+    let mut uids = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            pyeval::Value::Int(n) => uids.extend(Uid::try_from(n).ok()),
+            other => {
+                return Err(format!(
+                    "expected a list of UIDs (numbers), found {}",
+                    other.type_name()
+                ));
+            }
+        }
+    }
+    Ok(uids)
+}
+
 fn to_builtin(v: &pyeval::Value) -> expr::Value {
     match v {
         pyeval::Value::None => expr::Value::None,
@@ -152,6 +203,19 @@ mod tests {
         );
         let hook = builtin("newmail_hook", "lambda: None");
         block(newmail_hook("R", &hook, None)).unwrap();
+    }
+
+    #[test]
+    fn copy_ignore_gives_uids_for_the_folder() {
+        let e = builtin("copy_ignore_eval", "lambda f: {'INBOX': [3, 5, -1]}.get(f)");
+        let uids = |folder: &str| block(copy_ignore_uids("R", &e, None, folder));
+        assert_eq!(uids("INBOX").unwrap(), vec![3, 5]);
+        assert_eq!(uids("Sent").unwrap(), Vec::<Uid>::new());
+        let bad = builtin("copy_ignore_eval", "lambda f: ['3']");
+        let err = block(copy_ignore_uids("R", &bad, None, "INBOX")).unwrap_err();
+        assert!(err.message.contains("'INBOX'"), "{err}");
+        let bad = builtin("copy_ignore_eval", "lambda f: 3");
+        assert!(block(copy_ignore_uids("R", &bad, None, "INBOX")).is_err());
     }
 
     #[test]

@@ -611,6 +611,8 @@ async fn sync_selected(
         local_snap,
     )
     .await?;
+    let (remote_snap, ignored) =
+        ignore_copies(shared, pair, me, remote_snap, &local_snap, &status_snap).await?;
     let opts = PlanOptions {
         local_readonly: shared.local_cfg.common.readonly,
         remote_readonly: shared.remote_cfg.common.readonly,
@@ -759,6 +761,9 @@ async fn sync_selected(
     }
     if !summary.cancelled
         && summary.uid_unknown == 0
+        // The server holds what the status does not: the next sync must
+        // list it again (copy_ignore_eval may say otherwise then).
+        && ignored == 0
         && !shared.cancel.is_cancelled()
         && !shared.dry_run
     {
@@ -788,6 +793,46 @@ async fn sync_selected(
         }
     }
     Ok(FolderOutcome::Synced)
+}
+
+/// `copy_ignore_eval`: the server messages it lists are not downloaded,
+/// each logged as OfflineIMAP does. Returns the snapshot the planner may
+/// see and how many were left out. An error stops the folder: copying
+/// what the user wanted left alone is not undone easily.
+async fn ignore_copies(
+    shared: &Shared,
+    pair: &FolderPair,
+    me: WorkerId,
+    mut remote_snap: crate::sync::model::Snapshot,
+    local_snap: &crate::sync::model::Snapshot,
+    status_snap: &crate::sync::model::StatusSnapshot,
+) -> Result<(crate::sync::model::Snapshot, usize), String> {
+    let Some(expr) = &shared.copy.copy_ignore_eval else {
+        return Ok((remote_snap, 0));
+    };
+    let repo = &shared.remote_cfg.common.name;
+    let section = format!("Repository {repo}");
+    let uids = super::copyrules::copy_ignore_uids(
+        &section,
+        expr,
+        shared.python.clone(),
+        &pair.remote_visible,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let gone =
+        crate::sync::filter::ignore_downloads(&mut remote_snap, local_snap, status_snap, &uids);
+    for uid in &gone {
+        shared.rep.log(
+            Some(me),
+            Level::Info,
+            format!(
+                "IGNORED: Copy message UID {uid} {repo}:{} -> {}",
+                pair.remote_name, shared.local_cfg.common.name
+            ),
+        );
+    }
+    Ok((remote_snap, gone.len()))
 }
 
 /// Calls the remote repository's `newmail_hook`; what goes wrong is a

@@ -728,12 +728,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         "retries of a failed message download",
         "a failed download fails the folder; the next sync tries again",
     ),
-    refused(
+    opt(
         Imap,
         "copy_ignore_eval",
         Unset,
-        "Python function listing UIDs never copied",
-        "not supported yet; remove it to copy every message",
+        "Python function(folder) listing server UIDs never downloaded",
     ),
     ignored(
         Imap,

@@ -291,7 +291,8 @@ impl Reader<'_> {
     }
 
     /// `filterheaders` of the account (OfflineIMAP reads it there, not in
-    /// the repository), `newmail_hook` of the remote repository.
+    /// the repository), `newmail_hook` and `copy_ignore_eval` of the
+    /// remote repository.
     fn copy_rules(&self, sec: &str, remote: &str) -> Result<CopyRules, Error> {
         let rsec = format!("{REPOSITORY_PREFIX}{remote}");
         Ok(CopyRules {
@@ -300,6 +301,7 @@ impl Reader<'_> {
                 .map(|v| crate::sync::headers::parse_list(&v))
                 .unwrap_or_default(),
             newmail_hook: self.expression(&rsec, "newmail_hook")?,
+            copy_ignore_eval: self.expression(&rsec, "copy_ignore_eval")?,
         })
     }
 

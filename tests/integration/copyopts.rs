@@ -201,3 +201,92 @@ fn an_interrupted_filtered_upload_is_paired_not_duplicated() {
     assert_eq!(local[0].bytes, full.to_vec());
     assert_eq!(local[0].uid, Some(server[0].uid));
 }
+
+#[test]
+fn copy_ignore_eval_leaves_the_listed_uids_on_the_server_and_logs_them() {
+    let d = Dovecot::shared();
+    let user = d.add_user("copy-ignore");
+    let mut c = d.imap(&user);
+    c.create("Lists");
+    let one = c.append("INBOX", "", &mail("one"));
+    let two = c.append("INBOX", "", &mail("two"));
+    let three = c.append("INBOX", "", &mail("three"));
+    let list = c.append("Lists", "", &mail("list"));
+    c.logout();
+    let env = Env::for_user(d, &user);
+    // UID `two` of INBOX and the one of Lists by name; `one` is synced
+    // first, then listed too: it stays synced.
+    let rule = |uids: &str| {
+        format!(
+            "copy_ignore_eval = lambda folder: {{'INBOX': [{uids}], 'Lists': [{list}]}}.get(folder)\n"
+        )
+    };
+    env.write_config(&rule(&format!("{two}")));
+    let out = env.sync();
+    assert!(
+        out.contains(&format!(
+            "IGNORED: Copy message UID {two} TestRemote:INBOX -> TestLocal"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "IGNORED: Copy message UID {list} TestRemote:Lists"
+        )),
+        "{out}"
+    );
+    let uids = |folder: &str| -> Vec<u32> {
+        let mut v: Vec<u32> = env
+            .local_messages(folder)
+            .iter()
+            .filter_map(|m| m.uid)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(uids("INBOX"), vec![one, three]);
+    assert!(uids("Lists").is_empty());
+
+    // Listing a synced message changes nothing for it: its flags still
+    // sync, and deleting it on the server still deletes it locally.
+    env.write_config(&rule(&format!("{one}, {two}, {three}")));
+    let mut c = d.imap(&user);
+    c.select("INBOX");
+    c.store(one, "+FLAGS", "\\Flagged");
+    c.store(three, "+FLAGS", "\\Deleted");
+    c.ok("EXPUNGE");
+    c.logout();
+    let out = env.sync();
+    assert!(
+        out.contains(&format!("IGNORED: Copy message UID {two} ")),
+        "{out}"
+    );
+    let local = env.local_messages("INBOX");
+    assert_eq!(local.len(), 1);
+    assert_eq!(local[0].uid, Some(one));
+    assert_eq!(local[0].flags, "F");
+    // The server keeps the ignored ones.
+    assert_eq!(crate::harness::server_messages(d, &user, "INBOX").len(), 2);
+
+    // Without the option they are downloaded.
+    env.write_config("");
+    env.sync();
+    assert_eq!(uids("INBOX"), vec![one, two]);
+    assert_eq!(uids("Lists"), vec![list]);
+}
+
+#[test]
+fn copy_ignore_eval_that_fails_stops_the_folder_without_copying() {
+    let d = Dovecot::shared();
+    let user = d.add_user("copy-ignore-error");
+    let mut c = d.imap(&user);
+    c.append("INBOX", "", &mail("one"));
+    c.logout();
+    let env = Env::for_user(d, &user);
+    env.write_config("copy_ignore_eval = lambda folder: {}[folder]\n");
+    let r = env.run_capture(&[]);
+    assert_ne!(r.code, Some(0), "{}", r.text());
+    assert!(r.text().contains("copy_ignore_eval"), "{}", r.text());
+    assert!(r.text().contains("KeyError"), "{}", r.text());
+    assert!(env.local_messages("INBOX").is_empty());
+}
