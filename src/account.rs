@@ -5,6 +5,7 @@
 //! It reports what it does as [`Event`]s and obeys [`Command`]s; it never
 //! draws and never waits on a UI.
 
+mod copyrules;
 pub mod debuglog;
 mod folder_sync;
 pub mod folders;
@@ -444,6 +445,8 @@ impl AccountTask {
             failed: AtomicBool::new(false),
             stamp_jobs: std::sync::Mutex::new(Vec::new()),
             window: self.account.window,
+            copy: self.account.copy.clone(),
+            python: self.account.folders.python.clone(),
             dry_run,
         });
         let pairs = folder_sync::skip_unchanged(&shared, &mut session, pairs).await?;

@@ -119,6 +119,25 @@ pub struct Account {
     /// `maxage`, `maxsize` and the repositories' `startdate`: which
     /// messages a sync considers at all.
     pub window: SyncWindow,
+    /// What a copy leaves out or sets off (`newmail_hook`, ...).
+    pub copy: CopyRules,
+}
+
+/// Options about the messages a sync copies: the account's
+/// `filterheaders`, the remote repository's `newmail_hook` and
+/// `copy_ignore_eval`.
+#[derive(Clone, Debug, Default)]
+pub struct CopyRules {
+    /// `filterheaders` of the account: header fields (names compared
+    /// case-insensitively) left out of messages uploaded to the server.
+    pub filterheaders: Vec<String>,
+    /// `newmail_hook` of the remote repository: callable() run once per
+    /// sync after unseen messages were downloaded from the server's
+    /// folder named exactly `INBOX`.
+    pub newmail_hook: Option<Expr>,
+    /// `copy_ignore_eval` of the remote repository: callable(visible
+    /// folder name) -> list of UIDs never downloaded from that folder.
+    pub copy_ignore_eval: Option<Expr>,
 }
 
 /// Which messages of each folder a sync looks at (docs/sync.md, "Sync

@@ -8,6 +8,8 @@
 
 pub mod apply;
 pub mod dryrun;
+pub mod filter;
+pub mod headers;
 pub mod memory;
 pub mod model;
 pub mod plan;

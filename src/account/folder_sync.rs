@@ -19,7 +19,7 @@ use crate::maildir::MaildirRepository;
 use crate::status;
 use crate::sync::apply::{self, Progress};
 use crate::sync::dryrun;
-use crate::sync::model::Side;
+use crate::sync::model::{MsgRef, Side};
 use crate::sync::plan::{PlanOptions, plan};
 use crate::sync::store::{StatusCache, Store};
 
@@ -38,6 +38,10 @@ pub(crate) struct Shared {
     pub(crate) window: config::SyncWindow,
     /// `--dry-run`: plan and report, change nothing (see `sync::dryrun`).
     pub(crate) dry_run: bool,
+    /// `newmail_hook` and friends: see `super::copyrules`.
+    pub(crate) copy: config::CopyRules,
+    /// The run's `python3`, for `copy` (started only when asked).
+    pub(crate) python: Option<Arc<crate::pyeval::Python>>,
     /// Folders whose local side may be stamped once every worker is done
     /// (see [`stamp_local`]).
     pub(crate) stamp_jobs: std::sync::Mutex<Vec<StampJob>>,
@@ -388,6 +392,7 @@ async fn sync_folder(
         Ok(f) => f,
         Err(e) => return (Some(e.session), Err(e.error.to_string())),
     };
+    remote.set_filterheaders(shared.copy.filterheaders.clone());
     let result = sync_selected(shared, &mut remote, pair, me, remote_name, local_name).await;
     if !matches!(result, Ok(FolderOutcome::Synced)) && !shared.dry_run {
         // A failed or refused sync leaves no CONDSTORE state to trust; a
@@ -577,13 +582,14 @@ async fn sync_selected(
     let paired = {
         let mut stores = dryrun::Stores::new(shared.dry_run, remote, local!(), &mut status_db);
         let (remote_s, local_s, status_s) = stores.reading();
-        apply::pair_new_messages(
+        apply::pair_new_messages_filtered(
             &remote_snap,
             &mut local_snap,
             &mut status_snap,
             remote_s,
             local_s,
             status_s,
+            &shared.copy.filterheaders,
         )
         .await?
     };
@@ -605,6 +611,8 @@ async fn sync_selected(
         local_snap,
     )
     .await?;
+    let (remote_snap, ignored) =
+        ignore_copies(shared, pair, me, remote_snap, &local_snap, &status_snap).await?;
     let opts = PlanOptions {
         local_readonly: shared.local_cfg.common.readonly,
         remote_readonly: shared.remote_cfg.common.readonly,
@@ -656,7 +664,25 @@ async fn sync_selected(
         Side::Remote => "IMAP".to_string(),
         Side::Local => "Maildir".to_string(),
     };
+    // newmail_hook: an unseen message arrived from the server's INBOX.
+    let (mut unseen, mut newmail) = (false, false);
     let mut progress = |p: Progress| {
+        match &p {
+            Progress::Copying {
+                id: MsgRef::Uid(u),
+                from: Side::Remote,
+                ..
+            } => {
+                unseen = remote_snap
+                    .uids
+                    .get(u)
+                    .is_some_and(|m| !m.flags.contains('S'))
+            }
+            Progress::Copied {
+                from: Side::Remote, ..
+            } => newmail |= unseen,
+            _ => {}
+        }
         match p {
         Progress::Copying { id, n, total, from } => rep.send(Event::MessageCopying {
             worker: me,
@@ -727,11 +753,17 @@ async fn sync_selected(
         &move || cancel.is_cancelled(),
     )
     .await?;
+    if newmail && pair.remote_name == "INBOX" && !shared.dry_run {
+        newmail_hook(shared, me).await;
+    }
     if summary.skipped > 0 {
         return Err(format!("{} message(s) could not be copied", summary.skipped).into());
     }
     if !summary.cancelled
         && summary.uid_unknown == 0
+        // The server holds what the status does not: the next sync must
+        // list it again (copy_ignore_eval may say otherwise then).
+        && ignored == 0
         && !shared.cancel.is_cancelled()
         && !shared.dry_run
     {
@@ -761,6 +793,61 @@ async fn sync_selected(
         }
     }
     Ok(FolderOutcome::Synced)
+}
+
+/// `copy_ignore_eval`: the server messages it lists are not downloaded,
+/// each logged as OfflineIMAP does. Returns the snapshot the planner may
+/// see and how many were left out. An error stops the folder: copying
+/// what the user wanted left alone is not undone easily.
+async fn ignore_copies(
+    shared: &Shared,
+    pair: &FolderPair,
+    me: WorkerId,
+    mut remote_snap: crate::sync::model::Snapshot,
+    local_snap: &crate::sync::model::Snapshot,
+    status_snap: &crate::sync::model::StatusSnapshot,
+) -> Result<(crate::sync::model::Snapshot, usize), String> {
+    let Some(expr) = &shared.copy.copy_ignore_eval else {
+        return Ok((remote_snap, 0));
+    };
+    let repo = &shared.remote_cfg.common.name;
+    let section = format!("Repository {repo}");
+    let uids = super::copyrules::copy_ignore_uids(
+        &section,
+        expr,
+        shared.python.clone(),
+        &pair.remote_visible,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let gone =
+        crate::sync::filter::ignore_downloads(&mut remote_snap, local_snap, status_snap, &uids);
+    for uid in &gone {
+        shared.rep.log(
+            Some(me),
+            Level::Info,
+            format!(
+                "IGNORED: Copy message UID {uid} {repo}:{} -> {}",
+                pair.remote_name, shared.local_cfg.common.name
+            ),
+        );
+    }
+    Ok((remote_snap, gone.len()))
+}
+
+/// Calls the remote repository's `newmail_hook`; what goes wrong is a
+/// warning, as the mail itself is safely in.
+async fn newmail_hook(shared: &Shared, me: WorkerId) {
+    let Some(hook) = &shared.copy.newmail_hook else {
+        return;
+    };
+    let section = format!("Repository {}", shared.remote_cfg.common.name);
+    shared
+        .rep
+        .log(Some(me), Level::Debug, format!("Calling {}", hook.option));
+    if let Err(e) = super::copyrules::newmail_hook(&section, hook, shared.python.clone()).await {
+        shared.rep.log(Some(me), Level::Warning, e.to_string());
+    }
 }
 
 /// The status cache standing in for an unchanged server's listing. Sizes

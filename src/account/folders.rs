@@ -62,6 +62,9 @@ pub struct FolderPair {
     /// delimiter replaced by `.` (OfflineIMAP's status repository
     /// separator).
     pub status: String,
+    /// The remote folder's visible (`nametrans`'d) name, as the remote
+    /// repository's `copy_ignore_eval` is given it.
+    pub remote_visible: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -608,6 +611,7 @@ pub fn plan_folders(remote: &[RemoteName], local: &[String], opts: &FolderOption
         taken.insert(local_name.clone(), r.name.clone());
         out.pairs.push(FolderPair {
             status: swap(&r.visible, rsep, '.'),
+            remote_visible: r.visible.clone(),
             remote: wire.get(&r.name).cloned().unwrap_or_else(|| r.name.clone()),
             remote_name: r.name,
             local_visible: lk.visible.clone(),

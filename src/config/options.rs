@@ -472,12 +472,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         "Gmail: labels never synced",
         GMAIL_LABELS,
     ),
-    ignored(
+    opt(
         Account,
         "filterheaders",
         Unset,
         "headers removed from messages uploaded to the server",
-        "messages are uploaded unchanged",
     ),
     refused(
         Account,
@@ -716,12 +715,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         "deprecated: UTF-8 visible names of remote folders",
         "deprecated, and every sync fails with it in OfflineIMAP 8; remove it and set utf8foldernames = yes in the [Account] section instead",
     ),
-    ignored(
+    opt(
         Imap,
         "newmail_hook",
         Unset,
-        "Python function called when new mail arrived in INBOX",
-        "the function is not called",
+        "Python function called when new unseen mail was copied from INBOX",
     ),
     ignored(
         Imap,
@@ -730,12 +728,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         "retries of a failed message download",
         "a failed download fails the folder; the next sync tries again",
     ),
-    refused(
+    opt(
         Imap,
         "copy_ignore_eval",
         Unset,
-        "Python function listing UIDs never copied",
-        "not supported yet; remove it to copy every message",
+        "Python function(folder) listing server UIDs never downloaded",
     ),
     ignored(
         Imap,

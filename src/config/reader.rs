@@ -14,9 +14,9 @@ use super::ini::{DEFAULT_SECTION, Ini};
 use super::netrc::Netrc;
 use super::options::{self, DefaultValue, OPTIONS, OptionSpec, Scope, Support};
 use super::{
-    Account, Config, Error, ErrorKind, Evaluator, Expr, FolderRules, Folders, General, Hooks,
-    ImapRepository, MaildirRepository, Overrides, RepositoryCommon, Secret, Sources, SyncWindow,
-    Tls, value,
+    Account, Config, CopyRules, Error, ErrorKind, Evaluator, Expr, FolderRules, Folders, General,
+    Hooks, ImapRepository, MaildirRepository, Overrides, RepositoryCommon, Secret, Sources,
+    SyncWindow, Tls, value,
 };
 use crate::expr;
 use crate::pyeval::{self, Python};
@@ -277,6 +277,7 @@ impl Reader<'_> {
             postsynchook: hook("postsynchook")?,
         };
         let window = self.window(&sec, &local_name, &remote_name)?;
+        let copy = self.copy_rules(&sec, &remote_name)?;
         Ok(Account {
             name: name.to_owned(),
             local,
@@ -285,6 +286,22 @@ impl Reader<'_> {
             folders,
             hooks,
             window,
+            copy,
+        })
+    }
+
+    /// `filterheaders` of the account (OfflineIMAP reads it there, not in
+    /// the repository), `newmail_hook` and `copy_ignore_eval` of the
+    /// remote repository.
+    fn copy_rules(&self, sec: &str, remote: &str) -> Result<CopyRules, Error> {
+        let rsec = format!("{REPOSITORY_PREFIX}{remote}");
+        Ok(CopyRules {
+            filterheaders: self
+                .get(sec, "filterheaders")?
+                .map(|v| crate::sync::headers::parse_list(&v))
+                .unwrap_or_default(),
+            newmail_hook: self.expression(&rsec, "newmail_hook")?,
+            copy_ignore_eval: self.expression(&rsec, "copy_ignore_eval")?,
         })
     }
 

@@ -51,6 +51,8 @@ pub struct ImapFolder {
     name: String,
     state: Selected,
     options: FolderOptions,
+    /// `filterheaders`: fields left out of every APPEND.
+    filterheaders: Vec<String>,
 }
 
 impl ImapFolder {
@@ -65,7 +67,14 @@ impl ImapFolder {
             name,
             state,
             options,
+            filterheaders: Vec::new(),
         }
+    }
+
+    /// Header fields (`filterheaders`) to leave out of the messages this
+    /// folder uploads; the message given to `append` is not changed.
+    pub fn set_filterheaders(&mut self, names: Vec<String>) {
+        self.filterheaders = names;
     }
 
     /// The folder's UTF-8 name.
@@ -352,12 +361,14 @@ impl ImapFolder {
         let command = self.command("APPEND");
         let uidplus = self.session.has_capability("UIDPLUS");
         let marker;
+        // Filtered before the marker is added, as OfflineIMAP does.
+        let filtered = crate::sync::headers::remove(&msg.bytes, &self.filterheaders);
         let bytes: std::borrow::Cow<'_, [u8]> = if uidplus {
             marker = None;
-            std::borrow::Cow::Borrowed(&msg.bytes)
+            std::borrow::Cow::Borrowed(&filtered)
         } else {
-            let value = wire::marker_value(&msg.bytes, random_u64());
-            let with_header = wire::add_header(&msg.bytes, wire::MARKER_HEADER, &value);
+            let value = wire::marker_value(&filtered, random_u64());
+            let with_header = wire::add_header(&filtered, wire::MARKER_HEADER, &value);
             marker = Some(value);
             std::borrow::Cow::Owned(with_header)
         };

@@ -495,12 +495,15 @@ impl MessageSink for OneMessage {
 /// holding more than one body.
 struct HashSink {
     hashes: HashMap<MsgRef, u64>,
+    /// Header fields to leave out first (`filterheaders`, local side).
+    filterheaders: Vec<String>,
 }
 
 #[async_trait]
 impl MessageSink for HashSink {
     async fn accept(&mut self, msg: Message) -> Result<(), StoreError> {
-        self.hashes.insert(msg.id, body_hash(&msg.bytes));
+        let bytes = super::headers::remove(&msg.bytes, &self.filterheaders);
+        self.hashes.insert(msg.id, body_hash(&bytes));
         Ok(())
     }
 }
@@ -577,6 +580,22 @@ pub async fn pair_new_messages(
     local: &mut dyn Store,
     statusc: &mut dyn StatusCache,
 ) -> Result<usize, StoreError> {
+    pair_new_messages_filtered(remote_snap, local_snap, status, remote, local, statusc, &[]).await
+}
+
+/// [`pair_new_messages`] for uploads that left out the header fields
+/// `filterheaders` names: a local message is compared as it was uploaded.
+/// Such an upload can be smaller than the local file, so sizes no longer
+/// rule candidates out.
+pub async fn pair_new_messages_filtered(
+    remote_snap: &Snapshot,
+    local_snap: &mut Snapshot,
+    status: &mut StatusSnapshot,
+    remote: &mut dyn Store,
+    local: &mut dyn Store,
+    statusc: &mut dyn StatusCache,
+    filterheaders: &[String],
+) -> Result<usize, StoreError> {
     let mut remote_cands: Vec<(Uid, MessageMeta)> = remote_snap
         .uids
         .iter()
@@ -599,11 +618,17 @@ pub async fn pair_new_messages(
         return Ok(0);
     }
     // The server's size counts CRLF line ends (and any X-OfflineIMAP
-    // header), the Maildir's may not: a match is never smaller remotely.
-    let min_local = local_cands.iter().map(|(_, m)| m.size).min().unwrap_or(0);
+    // header), the Maildir's may not: a match is never smaller remotely
+    // (unless filterheaders made the upload smaller).
+    let sized = filterheaders.is_empty();
+    let min_local = if sized {
+        local_cands.iter().map(|(_, m)| m.size).min().unwrap_or(0)
+    } else {
+        0
+    };
     let max_remote = remote_cands.iter().map(|(_, m)| m.size).max().unwrap_or(0);
     remote_cands.retain(|(_, m)| m.size >= min_local);
-    local_cands.retain(|(_, m)| m.size <= max_remote);
+    local_cands.retain(|(_, m)| !sized || m.size <= max_remote);
     if remote_cands.is_empty() || local_cands.is_empty() {
         return Ok(0);
     }
@@ -612,11 +637,13 @@ pub async fn pair_new_messages(
     let local_ids: Vec<MsgRef> = local_cands.iter().map(|(id, _)| *id).collect();
     let mut lh = HashSink {
         hashes: HashMap::new(),
+        filterheaders: filterheaders.to_vec(),
     };
     local.fetch(&local_ids, &mut lh).await?;
     let remote_ids: Vec<MsgRef> = remote_cands.iter().map(|(u, _)| MsgRef::Uid(*u)).collect();
     let mut rh = HashSink {
         hashes: HashMap::new(),
+        filterheaders: Vec::new(),
     };
     remote.fetch(&remote_ids, &mut rh).await?;
 
@@ -629,7 +656,7 @@ pub async fn pair_new_messages(
         let mut local_msg: Option<Message> = None;
         for (uid, rmeta) in &remote_cands {
             if used.contains(uid)
-                || rmeta.size < lmeta.size
+                || (sized && rmeta.size < lmeta.size)
                 || rh.hashes.get(&MsgRef::Uid(*uid)) != Some(lhash)
             {
                 continue;
@@ -649,7 +676,8 @@ pub async fn pair_new_messages(
             };
             remote.fetch(&[MsgRef::Uid(*uid)], &mut one).await?;
             let Some(rmsg) = one.msg else { continue };
-            if comparable(&rmsg.bytes) != comparable(&lmsg.bytes) {
+            let uploaded = super::headers::remove(&lmsg.bytes, filterheaders);
+            if comparable(&rmsg.bytes) != comparable(&uploaded) {
                 continue;
             }
             local.assign_uid(*lid, *uid).await?;
@@ -794,6 +822,44 @@ mod tests {
         assert_eq!(w.remote.bodies(), vec![b"hello\r\n".to_vec()]);
         assert_eq!(w.local.bodies(), vec![b"hello\r\n".to_vec()]);
         assert_eq!(w.local.flags_by_uid(), w.remote.flags_by_uid());
+    }
+
+    #[test]
+    fn a_filtered_upload_is_paired_with_its_unfiltered_local_message() {
+        // An earlier run uploaded the message without X-Spam-Status and
+        // died before relabelling the local file.
+        let full = b"X-Spam-Status: No,\r\n score=0\r\nSubject: s\r\n\r\nbody\r\n";
+        let sent = b"Subject: s\r\n\r\nbody\r\n";
+        let pair = |filter: &[String]| {
+            let mut l = MemStore::maildir();
+            l.insert_new(f(""), full);
+            let mut r = MemStore::server();
+            r.insert(7, f(""), sent);
+            let mut status = MemStatus::new(StatusSnapshot::new());
+            block_on(async {
+                let rs = r.snapshot().await.unwrap();
+                let mut ls = l.snapshot().await.unwrap();
+                let mut st = StatusSnapshot::new();
+                let n = pair_new_messages_filtered(
+                    &rs,
+                    &mut ls,
+                    &mut st,
+                    &mut r,
+                    &mut l,
+                    &mut status,
+                    filter,
+                )
+                .await
+                .unwrap();
+                (n, ls.new.len(), l.message(7).map(|m| m.bytes.clone()))
+            })
+        };
+        let (n, left, local7) = pair(&["X-Spam-Status".to_owned()]);
+        assert_eq!((n, left), (1, 0));
+        // The local file keeps its header.
+        assert_eq!(local7.unwrap(), full.to_vec());
+        // Without the option the two differ.
+        assert_eq!(pair(&[]).0, 0);
     }
 
     #[test]

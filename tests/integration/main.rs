@@ -46,3 +46,5 @@ mod debuglog;
 mod maxage;
 // --dry-run, --info and -q through the binary.
 mod dryrun;
+// newmail_hook, filterheaders and copy_ignore_eval against Dovecot.
+mod copyopts;

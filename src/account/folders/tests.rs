@@ -89,14 +89,16 @@ fn remote_folders_map_to_local_with_sep() {
                 remote_name: "Archive/2024".into(),
                 local: "Archive.2024".into(),
                 local_visible: "Archive.2024".into(),
-                status: "Archive.2024".into()
+                status: "Archive.2024".into(),
+                remote_visible: "Archive/2024".into(),
             },
             FolderPair {
                 remote: "INBOX".into(),
                 remote_name: "INBOX".into(),
                 local: "INBOX".into(),
                 local_visible: "INBOX".into(),
-                status: "INBOX".into()
+                status: "INBOX".into(),
+                remote_visible: "INBOX".into(),
             },
         ]
     );
