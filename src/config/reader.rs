@@ -298,7 +298,7 @@ impl Reader<'_> {
         Ok(CopyRules {
             filterheaders: self
                 .get(sec, "filterheaders")?
-                .map(|v| crate::sync::headers::parse_list(&v))
+                .map(|v| value::comma_list(&v))
                 .unwrap_or_default(),
             newmail_hook: self.expression(&rsec, "newmail_hook")?,
             copy_ignore_eval: self.expression(&rsec, "copy_ignore_eval")?,

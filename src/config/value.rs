@@ -6,6 +6,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// A comma-separated list (`filterheaders`): items trimmed, empty ones
+/// dropped.
+pub fn comma_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// ConfigParser's booleans, case-insensitive.
 pub fn boolean(s: &str) -> Result<bool, String> {
     match s.trim().to_ascii_lowercase().as_str() {
@@ -175,6 +186,16 @@ fn expand_vars(s: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
 #[allow(clippy::unwrap_used)] // Tests may unwrap (house rules).
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_list_is_split_on_commas_and_trimmed() {
+        assert_eq!(
+            comma_list(" X-Spam-Status ,X-Keywords,, "),
+            vec!["X-Spam-Status".to_owned(), "X-Keywords".to_owned()]
+        );
+        assert!(comma_list("").is_empty());
+        assert!(comma_list(" , ").is_empty());
+    }
 
     fn env(name: &str) -> Option<String> {
         match name {
