@@ -46,3 +46,5 @@ mod debuglog;
 mod maxage;
 // --dry-run, --info and -q through the binary.
 mod dryrun;
+// utime_from_header, filename_use_mail_timestamp and restoreatime on disk.
+mod maildiropts;
