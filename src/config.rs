@@ -278,6 +278,15 @@ pub struct MaildirRepository {
     /// `maildir-windows-compatible` (repository or account), default false:
     /// `!` instead of `:` before the flags.
     pub windows_compatible: bool,
+    /// `restoreatime`, default false: put back the access times of each
+    /// folder's `new/` and `cur/` after its sync.
+    pub restoreatime: bool,
+    /// `utime_from_header` (else `[general]`'s), default false: a written
+    /// message file's mtime is its `Date:` header.
+    pub utime_from_header: bool,
+    /// `filename_use_mail_timestamp` (else `[general]`'s), default false:
+    /// a written file's name starts with its `Date:` header's time.
+    pub filename_use_mail_timestamp: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

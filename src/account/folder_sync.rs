@@ -246,7 +246,11 @@ pub(crate) async fn stamp_local(shared: Arc<Shared>) {
             else {
                 continue;
             };
-            let Ok(Some(listing)) = folder.listing() else {
+            let atimes = shared.local_repo.save_atimes(&job.local);
+            let listing = folder.listing();
+            // Only a folder's access times; nothing to report here.
+            let _ = atimes.map(|a| a.restore());
+            let Ok(Some(listing)) = listing else {
                 continue;
             };
             if status::modseq::status_digest(&listing) != job.state.status_digest
@@ -393,7 +397,12 @@ async fn sync_folder(
         Err(e) => return (Some(e.session), Err(e.error.to_string())),
     };
     remote.set_filterheaders(shared.copy.filterheaders.clone());
+    // restoreatime: what the sync's reads of new/ and cur/ changed.
+    let atimes = shared.local_repo.save_atimes(&pair.local);
     let result = sync_selected(shared, &mut remote, pair, me, remote_name, local_name).await;
+    if let Some(Err(e)) = atimes.map(|a| a.restore()) {
+        rep.log(Some(me), Level::Warning, e.to_string());
+    }
     if !matches!(result, Ok(FolderOutcome::Synced)) && !shared.dry_run {
         // A failed or refused sync leaves no CONDSTORE state to trust; a
         // file we cannot remove here was already removed before any

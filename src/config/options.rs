@@ -341,6 +341,18 @@ pub const OPTIONS: &[OptionSpec] = &[
         Value("no"),
         "show what a sync would change without changing anything (--dry-run)",
     ),
+    opt(
+        General,
+        "utime_from_header",
+        Value("no"),
+        "default of the Maildir option of the same name",
+    ),
+    opt(
+        General,
+        "filename_use_mail_timestamp",
+        Value("no"),
+        "default of the Maildir option of the same name",
+    ),
     // OfflineIMAP options that do nothing here (one warning each) or that
     // this build refuses (an error), see docs/config.md.
     ignored(
@@ -349,20 +361,6 @@ pub const OPTIONS: &[OptionSpec] = &[
         Value("no"),
         "do not warn about read-only server folders",
         "it has no effect",
-    ),
-    ignored(
-        General,
-        "utime_from_header",
-        Value("no"),
-        "default of the Maildir option of the same name",
-        "message files keep the time they were written",
-    ),
-    ignored(
-        General,
-        "filename_use_mail_timestamp",
-        Value("no"),
-        "default of the Maildir option of the same name",
-        "file names carry the time the message was downloaded",
     ),
     ignored(
         Mbnames,
@@ -518,26 +516,23 @@ pub const OPTIONS: &[OptionSpec] = &[
         Unset,
         "only sync messages since this date (YYYY-MM-DD)",
     ),
-    ignored(
+    opt(
         Maildir,
         "restoreatime",
         Value("no"),
-        "restore the access time of new/ and cur/ after a sync",
-        "access times are left as the sync leaves them",
+        "restore the access time of new/ and cur/ after each folder's sync",
     ),
-    ignored(
+    opt(
         Maildir,
         "utime_from_header",
-        Value("no"),
-        "set message file times from the Date: header",
-        "message files keep the time they were written",
+        Derived("[general] utime_from_header"),
+        "set new message files' modification time from their Date: header",
     ),
-    ignored(
+    opt(
         Maildir,
         "filename_use_mail_timestamp",
-        Value("no"),
-        "time in file names from the Date: header",
-        "file names carry the time the message was downloaded",
+        Derived("[general] filename_use_mail_timestamp"),
+        "time in new file names from the Date: header (else Delivery-date:)",
     ),
     ignored(
         Maildir,

@@ -494,12 +494,22 @@ impl Reader<'_> {
                 }
             })?
             .unwrap_or('.');
+        // These two fall back on [general]'s option of the same name.
+        let or_general = |option: &str| -> Result<bool, Error> {
+            match self.typed(&sec, scope, option, value::boolean)? {
+                Some(b) => Ok(b),
+                None => self.boolean("general", Scope::General, option),
+            }
+        };
         Ok(MaildirRepository {
             common: self.common(&sec, name, scope)?,
             localfolders: value::path(&localfolders, self.env),
             sep,
             windows_compatible: account_windows
                 || self.boolean(&sec, scope, "maildir-windows-compatible")?,
+            restoreatime: self.boolean(&sec, scope, "restoreatime")?,
+            utime_from_header: or_general("utime_from_header")?,
+            filename_use_mail_timestamp: or_general("filename_use_mail_timestamp")?,
         })
     }
 

@@ -301,6 +301,41 @@ fn maildir_options() {
 }
 
 #[test]
+fn maildir_time_options_and_their_general_fallbacks() {
+    let c = ok(&conf("", "", "", ""));
+    let l = &c.accounts[0].local;
+    assert!(!l.restoreatime && !l.utime_from_header && !l.filename_use_mail_timestamp);
+
+    let c = ok(&conf(
+        "",
+        "",
+        "restoreatime = yes\nutime_from_header = true\nfilename_use_mail_timestamp = on",
+        "",
+    ));
+    let l = &c.accounts[0].local;
+    assert!(l.restoreatime && l.utime_from_header && l.filename_use_mail_timestamp);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+
+    // [general] gives the default; the repository's own value wins.
+    let c = ok(&conf(
+        "utime_from_header = yes\nfilename_use_mail_timestamp = yes",
+        "",
+        "filename_use_mail_timestamp = no",
+        "",
+    ));
+    let l = &c.accounts[0].local;
+    assert!(l.utime_from_header && !l.filename_use_mail_timestamp);
+    assert!(!l.restoreatime);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+
+    assert!(err(&conf("", "", "utime_from_header = maybe", "")).contains("utime_from_header"),);
+    assert!(
+        err(&conf("filename_use_mail_timestamp = maybe", "", "", ""))
+            .contains("filename_use_mail_timestamp"),
+    );
+}
+
+#[test]
 fn default_section_and_interpolation() {
     let text = "[DEFAULT]\nroot = ~/Mail\nssl = no\n\n".to_owned()
         + &conf("", "", "", "").replace("~/Mail", "%(root)s/w");

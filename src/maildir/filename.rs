@@ -1,10 +1,13 @@
 //! Maildir file names as OfflineIMAP writes and reads them: parsing
 //! (`,U=`, `,FMD5=`, flags after `:2,` or `!2,`), building fresh unique
-//! names, and rewriting the flags or UID of an existing name.
+//! names, and rewriting the flags or UID of an existing name; also the
+//! time a message's `Date:` (or `Delivery-date:`) header gives, which
+//! `utime_from_header` and `filename_use_mail_timestamp` use.
 //!
 //! Pure string functions, apart from the clock, pid and host name that a
 //! fresh name needs (`new_name`). Nothing here touches the disk.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -166,22 +169,230 @@ fn hostname() -> &'static str {
 }
 
 /// A fresh unique name
-/// `<secs>_<seq>.<pid>.<host>,U=<uid>,FMD5=<md5>:2,<flags>`.
-/// With `uid = None` the `,U=` and `,FMD5=` fields are left out, so the
-/// file is a new message to the next scan.
+/// `<secs>_<seq>.<pid>.<host>,U=<uid>,FMD5=<md5>:2,<flags>`, `secs` being
+/// now. With `uid = None` the `,U=` and `,FMD5=` fields are left out, so
+/// the file is a new message to the next scan.
 pub fn new_name(
     uid: Option<Uid>,
     folder_md5: &str,
     flags: Flags,
     windows_compatible: bool,
 ) -> String {
-    let (secs, seq) = time_seq();
+    new_name_at(None, uid, folder_md5, flags, windows_compatible)
+}
+
+/// [`new_name`] whose time part is `time` (seconds since the epoch, e.g.
+/// the message's `Date:` with `filename_use_mail_timestamp`) instead of
+/// now. A time before 1970 is not used: a name must start with digits for
+/// `maxage` and mail clients to read its time, so such a name gets now.
+pub fn new_name_at(
+    time: Option<i64>,
+    uid: Option<Uid>,
+    folder_md5: &str,
+    flags: Flags,
+    windows_compatible: bool,
+) -> String {
+    let (secs, seq) = match time.and_then(|t| u64::try_from(t).ok()) {
+        Some(t) => dated_seq(t),
+        None => time_seq(),
+    };
     let mut name = format!("{secs}_{seq}.{}.{}", std::process::id(), hostname());
     if let Some(uid) = uid {
         let _ = write!(name, ",U={uid},FMD5={folder_md5}");
     }
     let _ = write!(name, "{}2,{flags}", info_sep(windows_compatible));
     name.replace('/', "-")
+}
+
+/// The sequence number for a name carrying a message's own time: counted
+/// per second, as OfflineIMAP does, since messages of one second may
+/// arrive far apart among others. Kept apart from the clock's counter so
+/// that neither disturbs the other's uniqueness.
+fn dated_seq(secs: u64) -> (u64, u64) {
+    static SEEN: Mutex<Option<HashMap<u64, u64>>> = Mutex::new(None);
+    // A poisoned lock only means another thread panicked mid-update of a
+    // counter; the map is still usable.
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    let next = seen
+        .get_or_insert_with(HashMap::new)
+        .entry(secs)
+        .or_insert(0);
+    let seq = *next;
+    *next += 1;
+    (secs, seq)
+}
+
+/// The first `header:` field (name case-insensitive) of a message in wire
+/// or file form, unfolded. Only the header part is read: it ends at the
+/// first empty line. Bytes that are not UTF-8 are replaced, which cannot
+/// matter to a date.
+pub fn header_value(message: &[u8], header: &str) -> Option<String> {
+    let mut value: Option<String> = None;
+    for line in message.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        let folded = matches!(line.first(), Some(b' ' | b'\t'));
+        if let Some(v) = value.as_mut() {
+            if folded {
+                v.push(' ');
+                v.push_str(String::from_utf8_lossy(line).trim());
+                continue;
+            }
+            break;
+        }
+        if folded {
+            continue;
+        }
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            continue;
+        };
+        let name = &line[..colon];
+        // RFC 5322 allows no space before the colon, but old mailers wrote
+        // one, and Python's parser accepts it too.
+        let name = name.strip_suffix(b" ").unwrap_or(name);
+        if name.eq_ignore_ascii_case(header.as_bytes()) {
+            value = Some(
+                String::from_utf8_lossy(&line[colon + 1..])
+                    .trim()
+                    .to_owned(),
+            );
+        }
+    }
+    value
+}
+
+/// The time (seconds since the epoch) in the message's `header` field
+/// (`Date` or `Delivery-date`), or `None` when it is missing or no date.
+pub fn header_date(message: &[u8], header: &str) -> Option<i64> {
+    parse_date(&header_value(message, header)?)
+}
+
+/// An RFC 2822 date (`Tue, 1 Jul 2003 10:52:37 +0200`), strictly first
+/// and then as leniently as Python's `email.utils.parsedate_tz`, which
+/// OfflineIMAP uses: any or a wrong day of the week, month before day,
+/// two- and three-digit years (RFC 2822's obsolete rule: below 50 is
+/// 20xx, else 19xx), no seconds, comments, zone names (`GMT`, `EST`, …).
+/// A missing or unknown zone means local time, as in Python. Returns
+/// seconds since the epoch; never panics.
+pub fn parse_date(value: &str) -> Option<i64> {
+    let value = value.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc2822(value) {
+        return Some(t.timestamp());
+    }
+    lenient_date(value)
+}
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// Offset in seconds east of UTC for a zone name RFC 822 or common mail
+/// software writes.
+fn zone_name(name: &str) -> Option<i32> {
+    let hours = match name.to_ascii_uppercase().as_str() {
+        "UT" | "UTC" | "GMT" | "Z" => 0,
+        "EDT" => -4,
+        "EST" | "CDT" => -5,
+        "CST" | "MDT" => -6,
+        "MST" | "PDT" => -7,
+        "PST" => -8,
+        _ => return None,
+    };
+    Some(hours * 3600)
+}
+
+/// `+hhmm`, `-hhmm` or `+hh:mm`.
+fn zone_number(tok: &str) -> Option<i32> {
+    let (sign, rest) = match tok.as_bytes().first()? {
+        b'+' => (1, &tok[1..]),
+        b'-' => (-1, &tok[1..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let hh: i32 = digits[..2].parse().ok()?;
+    let mm: i32 = digits[2..].parse().ok()?;
+    (hh < 24 && mm < 60).then_some(sign * (hh * 3600 + mm * 60))
+}
+
+fn lenient_date(value: &str) -> Option<i64> {
+    use chrono::{FixedOffset, Local, NaiveDate, NaiveTime, TimeZone};
+
+    // Comments may hold anything, zone names included ("(CEST)"): drop
+    // them, nested ones too.
+    let mut text = String::with_capacity(value.len());
+    let mut depth = 0usize;
+    for c in value.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 => text.push(if c == ',' { ' ' } else { c }),
+            _ => {}
+        }
+    }
+    let (mut day, mut month, mut year) = (None, None, None);
+    let mut time = None;
+    let mut zone: Option<i32> = None;
+    for tok in text.split_whitespace() {
+        let lower = tok.to_ascii_lowercase();
+        if tok.contains(':') && tok.starts_with(|c: char| c.is_ascii_digit()) {
+            let parts: Vec<&str> = tok.split(':').collect();
+            let num = |i: usize| -> Option<u32> { parts.get(i)?.parse().ok() };
+            let (h, m, s) = match parts.len() {
+                2 => (num(0)?, num(1)?, 0),
+                3 => (num(0)?, num(1)?, num(2)?),
+                _ => return None,
+            };
+            // A leap second is kept as the second before it.
+            time = Some(NaiveTime::from_hms_opt(h, m, s.min(59))?);
+        } else if let Some(z) = zone_number(tok) {
+            zone = Some(z);
+        } else if tok.bytes().all(|b| b.is_ascii_digit()) {
+            let n: i32 = tok.parse().ok()?;
+            if day.is_none() && tok.len() <= 2 {
+                day = Some(u32::try_from(n).ok()?);
+            } else if year.is_none() {
+                year = Some(match tok.len() {
+                    1 | 2 if n < 50 => n + 2000,
+                    1..=3 => n + 1900,
+                    _ => n,
+                });
+            } else {
+                return None;
+            }
+        } else if let Some(m) = MONTHS
+            .iter()
+            .position(|m| lower.len() >= 3 && lower.starts_with(m))
+        {
+            month = Some(u32::try_from(m).ok()? + 1);
+        } else if WEEKDAYS
+            .iter()
+            .any(|d| lower.len() >= 3 && lower.starts_with(d))
+        {
+            // Python ignores the day of the week; a wrong one is common.
+        } else if let Some(z) = zone_name(tok) {
+            zone = Some(z);
+        } else if tok.bytes().all(|b| b.is_ascii_alphabetic()) {
+            // An unknown zone name (CEST, …): local time, as in Python.
+        } else {
+            return None;
+        }
+    }
+    let date = NaiveDate::from_ymd_opt(year?, month?, day?)?;
+    let at = date.and_time(time?);
+    let stamp = match zone {
+        Some(z) => FixedOffset::east_opt(z)?
+            .from_local_datetime(&at)
+            .single()?
+            .timestamp(),
+        None => Local.from_local_datetime(&at).earliest()?.timestamp(),
+    };
+    Some(stamp)
 }
 
 /// `name` with its flags replaced: everything before the info separator is

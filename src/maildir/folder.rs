@@ -67,6 +67,11 @@ pub struct MaildirFolder {
     md5: String,
     windows_compatible: bool,
     fsync: bool,
+    /// `utime_from_header`: a written file's mtime is its `Date:`.
+    utime_from_header: bool,
+    /// `filename_use_mail_timestamp`: a written file's name starts with
+    /// its `Date:` (else `Delivery-date:`).
+    name_from_header: bool,
     uids: HashMap<Uid, Entry>,
     /// Indexed by [`NewId`]; `None` once the message got a UID.
     new: Vec<Option<Entry>>,
@@ -130,10 +135,21 @@ impl MaildirFolder {
             md5: filename::fmd5(visible_name),
             windows_compatible,
             fsync,
+            utime_from_header: false,
+            name_from_header: false,
             uids: HashMap::new(),
             new: Vec::new(),
             gone: HashSet::new(),
         })
+    }
+
+    /// Take new files' times from their headers, as the Maildir options
+    /// `utime_from_header` (the mtime) and `filename_use_mail_timestamp`
+    /// (the time at the start of the name) ask; both off by default.
+    pub fn with_header_times(mut self, utime_from_header: bool, name_from_header: bool) -> Self {
+        self.utime_from_header = utime_from_header;
+        self.name_from_header = name_from_header;
+        self
     }
 
     /// The folder's directory.
@@ -455,8 +471,9 @@ impl MaildirFolder {
     }
 
     /// Write `msg` (CRLF) as a new file with LF line ends: `tmp/` first,
-    /// fsync if asked, mtime from `internal_date`, then rename into `cur/`
-    /// or `new/`. `uid = None` writes a name without `,U=`, i.e. a message
+    /// fsync if asked, mtime from `internal_date` (or `Date:`, see
+    /// [`with_header_times`](Self::with_header_times)), then rename into
+    /// `cur/` or `new/`. `uid = None` writes a name without `,U=`, i.e. a message
     /// the next scan sees as new.
     pub fn write(&mut self, msg: &Message, uid: Option<Uid>) -> Result<Option<Uid>, Error> {
         if let Some(u) = uid {
@@ -468,10 +485,17 @@ impl MaildirFolder {
             }
         }
         let body = crlf_to_lf(&msg.bytes);
+        let (name_time, mtime) = self.header_times(msg, uid);
         let tmp_dir = self.root.join("tmp");
         let mut attempt = 0;
         let (name, tmp_path) = loop {
-            let name = filename::new_name(uid, &self.md5, msg.flags, self.windows_compatible);
+            let name = filename::new_name_at(
+                name_time,
+                uid,
+                &self.md5,
+                msg.flags,
+                self.windows_compatible,
+            );
             let tmp_path = tmp_dir.join(&name);
             match OpenOptions::new()
                 .write(true)
@@ -479,7 +503,7 @@ impl MaildirFolder {
                 .open(&tmp_path)
             {
                 Ok(f) => {
-                    if let Err(e) = self.fill(f, &body, msg.internal_date, &tmp_path) {
+                    if let Err(e) = self.fill(f, &body, mtime, &tmp_path) {
                         // Our own partial copy; the message is still safe at
                         // its source.
                         let _ = fs::remove_file(&tmp_path);
@@ -523,6 +547,43 @@ impl MaildirFolder {
             None => self.new.push(Some(entry)),
         }
         Ok(uid)
+    }
+
+    /// The time for a new file's name (`None`: now) and its mtime (`None`:
+    /// left as written). A message without a usable `Date:` keeps what it
+    /// would get without the options: OfflineIMAP too leaves the time
+    /// alone then.
+    fn header_times(&self, msg: &Message, uid: Option<Uid>) -> (Option<i64>, Option<i64>) {
+        let date = if self.utime_from_header || self.name_from_header {
+            filename::header_date(&msg.bytes, "Date")
+        } else {
+            None
+        };
+        let who = || uid.map_or_else(|| "a new message".to_owned(), |u| format!("UID {u}"));
+        let name_time = if self.name_from_header {
+            let t = date.or_else(|| filename::header_date(&msg.bytes, "Delivery-date"));
+            if t.is_none() {
+                maildir_debug!(
+                    "{} has no usable Date: or Delivery-date:; its file name gets the time now",
+                    who()
+                );
+            }
+            t
+        } else {
+            None
+        };
+        let mtime = if self.utime_from_header {
+            if date.is_none() {
+                maildir_debug!(
+                    "{} has no usable Date:; its file keeps the server's date",
+                    who()
+                );
+            }
+            date.or(msg.internal_date)
+        } else {
+            msg.internal_date
+        };
+        (name_time, mtime)
     }
 
     fn fill(&self, mut f: File, body: &[u8], date: Option<i64>, path: &Path) -> Result<(), Error> {

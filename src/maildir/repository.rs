@@ -1,6 +1,7 @@
 //! The Maildir repository: the tree under `localfolders`, which folders it
 //! holds (any directory with `cur/`, `new/` and `tmp/`), where a folder
-//! name lives on disk, and creating folders.
+//! name lives on disk, and creating folders; and, with `restoreatime`,
+//! putting back the access times a folder's sync disturbed.
 //!
 //! Folder names use the repository's `sep`. With `sep = /` folders nest as
 //! directories and are found recursively; with any other separator only
@@ -12,6 +13,7 @@ use std::fs::{self, DirBuilder};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
+use std::time::SystemTime;
 
 use super::folder::MaildirFolder;
 use super::{Error, ErrorKind};
@@ -26,6 +28,32 @@ pub struct MaildirRepository {
     sep: char,
     windows_compatible: bool,
     fsync: bool,
+    restoreatime: bool,
+    utime_from_header: bool,
+    filename_use_mail_timestamp: bool,
+}
+
+/// The access times of one folder's `new/` and `cur/`, taken before its
+/// sync, to be put back after it ([`MaildirRepository::save_atimes`]).
+#[derive(Debug)]
+#[must_use = "restore() puts the access times back"]
+pub struct SavedAtimes {
+    dirs: Vec<(PathBuf, SystemTime)>,
+}
+
+impl SavedAtimes {
+    /// Set each directory's access time back to the saved one, leaving its
+    /// modification time as the sync left it. Mail clients compare the two
+    /// to tell whether a folder has mail nobody looked at yet.
+    pub fn restore(self) -> Result<(), Error> {
+        for (dir, atime) in self.dirs {
+            let times = fs::FileTimes::new().set_accessed(atime);
+            fs::File::open(&dir)
+                .and_then(|d| d.set_times(times))
+                .map_err(|e| Error::folder_io(&dir, "restore the access time", e))?;
+        }
+        Ok(())
+    }
 }
 
 fn is_dir(p: &Path) -> bool {
@@ -44,6 +72,9 @@ impl MaildirRepository {
             sep: cfg.sep,
             windows_compatible: cfg.windows_compatible,
             fsync,
+            restoreatime: cfg.restoreatime,
+            utime_from_header: cfg.utime_from_header,
+            filename_use_mail_timestamp: cfg.filename_use_mail_timestamp,
         }
     }
 
@@ -205,6 +236,28 @@ impl MaildirRepository {
             self.windows_compatible,
             self.fsync,
         )
+        .map(|f| f.with_header_times(self.utime_from_header, self.filename_use_mail_timestamp))
+    }
+
+    /// With `restoreatime`, the access times of folder `name`'s `new/` and
+    /// `cur/` as they are now, to [`restore`](SavedAtimes::restore) after
+    /// the folder's sync, as OfflineIMAP does around each folder; `None`
+    /// without the option. A directory that cannot be stat'ed (e.g. a
+    /// folder not created yet) is left out: it has no time to keep.
+    pub fn save_atimes(&self, name: &str) -> Option<SavedAtimes> {
+        if !self.restoreatime {
+            return None;
+        }
+        let root = self.folder_path(name);
+        let dirs = ["new", "cur"]
+            .into_iter()
+            .filter_map(|sub| {
+                let dir = root.join(sub);
+                let atime = fs::metadata(&dir).and_then(|m| m.accessed()).ok()?;
+                Some((dir, atime))
+            })
+            .collect();
+        Some(SavedAtimes { dirs })
     }
 }
 

@@ -48,3 +48,5 @@ mod maxage;
 mod dryrun;
 // newmail_hook, filterheaders and copy_ignore_eval against Dovecot.
 mod copyopts;
+// utime_from_header, filename_use_mail_timestamp and restoreatime on disk.
+mod maildiropts;

@@ -202,3 +202,172 @@ proptest! {
         prop_assert_eq!(lf_to_crlf(&crlf_to_lf(&wire)), wire);
     }
 }
+
+/// Seconds since the epoch of a local wall-clock time, for dates without
+/// a zone (Python reads those as local time).
+fn local(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> i64 {
+    use chrono::TimeZone;
+    chrono::Local
+        .with_ymd_and_hms(y, mo, d, h, mi, s)
+        .earliest()
+        .unwrap()
+        .timestamp()
+}
+
+#[test]
+fn parse_date_reads_rfc2822_and_its_zones() {
+    // 2003-07-01 08:52:37 UTC.
+    let t = 1_057_049_557;
+    assert_eq!(parse_date("Tue, 1 Jul 2003 10:52:37 +0200"), Some(t));
+    assert_eq!(parse_date("1 Jul 2003 08:52:37 +0000"), Some(t));
+    assert_eq!(parse_date("Tue, 01 Jul 2003 04:52:37 -0400"), Some(t));
+    assert_eq!(parse_date("Tue, 1 Jul 2003 08:52:37 GMT"), Some(t));
+    assert_eq!(parse_date("Tue, 1 Jul 2003 08:52:37 UT"), Some(t));
+    assert_eq!(parse_date("Tue, 1 Jul 2003 04:52:37 EDT"), Some(t));
+    assert_eq!(parse_date("Tue, 1 Jul 2003 00:52:37 PST"), Some(t));
+    assert_eq!(parse_date("Tue, 1 Jul 2003 03:52:37 EST"), Some(t));
+    assert_eq!(
+        parse_date("  Tue, 1 Jul 2003 10:52:37 +0200 (CEST)  "),
+        Some(t)
+    );
+    // Half-hour zones.
+    assert_eq!(parse_date("Tue, 1 Jul 2003 14:22:37 +0530"), Some(t));
+    // No seconds.
+    assert_eq!(parse_date("Tue, 1 Jul 2003 10:52 +0200"), Some(t - 37));
+}
+
+#[test]
+fn parse_date_is_as_lenient_as_python() {
+    let t = 1_057_049_557;
+    // A wrong day of the week is ignored, as Python does.
+    assert_eq!(parse_date("Fri, 1 Jul 2003 10:52:37 +0200"), Some(t));
+    // No comma after it, or a full name.
+    assert_eq!(parse_date("Tue 1 Jul 2003 10:52:37 +0200"), Some(t));
+    assert_eq!(parse_date("Tuesday, 1 July 2003 10:52:37 +0200"), Some(t));
+    // Month first, and a zone with a colon.
+    assert_eq!(parse_date("Jul 1 2003 10:52:37 +02:00"), Some(t));
+    // Lowercase and the zone name inside a comment.
+    assert_eq!(parse_date("tue, 1 jul 2003 08:52:37 (UTC) gmt"), Some(t));
+    // Two-digit years: below 50 is 20xx, from 50 on 19xx (RFC 2822).
+    assert_eq!(parse_date("Tue, 1 Jul 03 10:52:37 +0200"), Some(t));
+    assert_eq!(
+        parse_date("Thu, 1 Jan 70 00:00:00 +0000"),
+        Some(0),
+        "70 is 1970"
+    );
+    assert_eq!(
+        parse_date("Sat, 1 Jan 49 00:00:00 +0000"),
+        Some(2_493_072_000)
+    );
+    // Three-digit years are 1900 + n.
+    assert_eq!(parse_date("1 Jan 100 00:00:00 +0000"), Some(946_684_800));
+    // A leap second counts as the second before it.
+    assert_eq!(
+        parse_date("Wed, 31 Dec 2008 23:59:60 +0000"),
+        parse_date("Wed, 31 Dec 2008 23:59:59 +0000")
+    );
+    // asctime form (some old mailers): local time, no zone.
+    assert_eq!(
+        parse_date("Tue Jul  1 10:52:37 2003"),
+        Some(local(2003, 7, 1, 10, 52, 37))
+    );
+    // No zone, or one nobody defined: local time, as in Python.
+    assert_eq!(
+        parse_date("1 Jul 2003 10:52:37"),
+        Some(local(2003, 7, 1, 10, 52, 37))
+    );
+    assert_eq!(
+        parse_date("1 Jul 2003 10:52:37 CEST"),
+        Some(local(2003, 7, 1, 10, 52, 37))
+    );
+}
+
+#[test]
+fn parse_date_refuses_what_is_no_date() {
+    for bad in [
+        "",
+        "   ",
+        "yesterday",
+        "Tue, 1 Jul 2003",
+        "Tue, 32 Jul 2003 10:52:37 +0200",
+        "Tue, 1 Foo 2003 10:52:37 +0200",
+        "Tue, 1 Jul 2003 25:52:37 +0200",
+        "Tue, 1 Jul 2003 10:61:37 +0200",
+        "Tue, 1 Jul 2003 10:52:37:11 +0200",
+        "Tue, 1 Jul 2003 10:52:37 +99999",
+        "1 Jul 2003 2004 10:52:37",
+        "31 Feb 2003 10:52:37 +0000",
+        "1 Jul 99999999999999999999 10:52:37 +0000",
+        "1 Jul 2003 99999999999:52:37 +0000",
+        "1 Jul 2003 -5:52:37 +0000",
+        "\u{0}\u{fffd}",
+        "((((",
+        "1 Jul 2003 10:52:37 +0000 ))) 1 1 1",
+    ] {
+        assert_eq!(parse_date(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn header_value_reads_only_the_header_and_unfolds() {
+    let m = b"Received: from x\r\n\tby y; Mon, 1 Jan 2001 00:00:00 +0000\r\n\
+              Subject: s\r\nDATE : Tue,\r\n 1 Jul 2003\r\n\t10:52:37 +0200\r\n\
+              Date: Wed, 2 Jul 2003 10:52:37 +0200\r\n\r\nDelivery-date: Thu, 3 Jul 2003 10:52:37 +0200\r\n";
+    // The first Date counts, folded lines joined, the name's case and a
+    // space before the colon ignored.
+    assert_eq!(
+        header_value(m, "Date").as_deref(),
+        Some("Tue, 1 Jul 2003 10:52:37 +0200")
+    );
+    assert_eq!(header_date(m, "date"), Some(1_057_049_557));
+    // A header in the body is no header.
+    assert_eq!(header_value(m, "Delivery-date"), None);
+    // LF form, as on disk.
+    let lf = b"Delivery-date: Tue, 1 Jul 2003 10:52:37 +0200\nSubject: x\n\nbody\n";
+    assert_eq!(header_date(lf, "Delivery-date"), Some(1_057_049_557));
+    assert_eq!(header_date(lf, "Date"), None);
+    // Not a prefix match.
+    assert_eq!(header_value(b"Dates: x\r\n\r\n", "Date"), None);
+    // Garbage never panics.
+    assert_eq!(
+        header_date(b"\xff\xfe: \x00\r\n\tDate: x\r\n", "Date"),
+        None
+    );
+    assert_eq!(header_date(b"Date: \xff\xfe\r\n\r\n", "Date"), None);
+    assert_eq!(header_date(b"Date:", "Date"), None);
+    assert_eq!(header_date(b"", "Date"), None);
+}
+
+/// The time part (before `_`) and sequence of a fresh name.
+fn time_part(name: &str) -> (u64, u64) {
+    let (secs, rest) = name.split_once('_').unwrap();
+    let seq = rest.split('.').next().unwrap();
+    (secs.parse().unwrap(), seq.parse().unwrap())
+}
+
+#[test]
+fn new_name_at_uses_the_given_time_with_its_own_sequence() {
+    let t = 1_057_049_557;
+    let a = new_name_at(Some(t), Some(1), INBOX_MD5, Flags::EMPTY, false);
+    let b = new_name_at(Some(t), Some(2), INBOX_MD5, Flags::EMPTY, false);
+    let c = new_name_at(Some(t + 1), Some(3), INBOX_MD5, Flags::EMPTY, false);
+    assert_eq!(time_part(&a).0, 1_057_049_557);
+    let (sa, sb) = (time_part(&a).1, time_part(&b).1);
+    assert_eq!(sb, sa + 1, "{a} {b}");
+    assert_eq!(time_part(&c).0, 1_057_049_558);
+    assert!(b.ends_with(&format!(",U=2,FMD5={INBOX_MD5}:2,")), "{b}");
+    // Times before 1970, and none at all, give now.
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for time in [Some(-5), None] {
+        let n = new_name_at(time, Some(1), INBOX_MD5, Flags::EMPTY, false);
+        assert!(time_part(&n).0.abs_diff(now) < 5, "{n}");
+    }
+    // A dated name repeated many times stays unique.
+    let names: std::collections::BTreeSet<String> = (0..200)
+        .map(|_| new_name_at(Some(7), Some(1), INBOX_MD5, Flags::EMPTY, false))
+        .collect();
+    assert_eq!(names.len(), 200);
+}

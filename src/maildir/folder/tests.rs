@@ -438,3 +438,112 @@ fn name_time_is_the_first_digit_run() {
         Some(i64::MAX)
     );
 }
+
+fn mtime_of(root: &Path, sub: &str, name: &str) -> i64 {
+    mtime_secs(&fs::metadata(root.join(sub).join(name)).unwrap()).unwrap()
+}
+
+const DATED: &[u8] = b"Subject: x\r\nDate: Tue,\r\n 1 Jul 2003 10:52:37 +0200\r\n\
+    Delivery-date: Wed, 2 Jul 2003 10:52:37 +0200\r\n\r\nDate: Fri, 1 Jan 2010 00:00:00 +0000\r\n";
+/// `DATED`'s Date: 2003-07-01 08:52:37 UTC.
+const DATE: i64 = 1_057_049_557;
+
+#[tokio::test]
+async fn utime_from_header_sets_mtime_from_date() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false)
+        .unwrap()
+        .with_header_times(true, false);
+    f.snapshot().await.unwrap();
+    f.append(&msg(DATED, "S", Some(1_000_000_000)), Some(1))
+        .await
+        .unwrap();
+    let n = &names(&root, "cur")[0];
+    assert_eq!(mtime_of(&root, "cur", n), DATE);
+    // The name keeps the time of writing.
+    let secs: i64 = n.split('_').next().unwrap().parse().unwrap();
+    assert!(secs > 1_600_000_000, "{n}");
+
+    // No usable Date: the server's date, as without the option.
+    for body in [
+        &b"Subject: none\r\n\r\nDate: Tue, 1 Jul 2003 10:52:37 +0200\r\n"[..],
+        b"Date: not a date\r\n\r\n",
+        b"Delivery-date: Tue, 1 Jul 2003 10:52:37 +0200\r\n\r\n",
+    ] {
+        let got = f
+            .append(&msg(body, "", Some(1_000_000_000)), None)
+            .await
+            .unwrap();
+        assert_eq!(got, None);
+    }
+    for n in names(&root, "new") {
+        assert_eq!(mtime_of(&root, "new", &n), 1_000_000_000, "{n}");
+    }
+}
+
+#[tokio::test]
+async fn without_the_options_internaldate_and_now_are_used() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    f.snapshot().await.unwrap();
+    f.append(&msg(DATED, "", Some(1_000_000_000)), Some(1))
+        .await
+        .unwrap();
+    let n = &names(&root, "new")[0];
+    assert_eq!(mtime_of(&root, "new", n), 1_000_000_000);
+    let secs: i64 = n.split('_').next().unwrap().parse().unwrap();
+    assert!(secs > 1_600_000_000, "{n}");
+}
+
+#[tokio::test]
+async fn filename_use_mail_timestamp_puts_date_in_the_name() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false)
+        .unwrap()
+        .with_header_times(false, true);
+    f.snapshot().await.unwrap();
+    f.append(&msg(DATED, "S", Some(1_000_000_000)), Some(1))
+        .await
+        .unwrap();
+    // Delivery-date only, then neither.
+    let delivery = b"Delivery-date: Wed, 2 Jul 2003 08:52:37 +0000\r\nDate: junk\r\n\r\n";
+    f.append(&msg(delivery, "S", None), Some(2)).await.unwrap();
+    f.append(&msg(b"Subject: x\r\n\r\n", "S", None), Some(3))
+        .await
+        .unwrap();
+    let by_uid = |uid: u32| {
+        names(&root, "cur")
+            .into_iter()
+            .find(|n| n.contains(&format!(",U={uid},")))
+            .unwrap()
+    };
+    let secs = |n: &str| n.split('_').next().unwrap().parse::<i64>().unwrap();
+    let first = by_uid(1);
+    assert!(first.starts_with(&format!("{DATE}_")), "{first}");
+    // The mtime stays the server's date.
+    assert_eq!(mtime_of(&root, "cur", &first), 1_000_000_000);
+    assert_eq!(secs(&by_uid(2)), DATE + 86_400);
+    assert!(secs(&by_uid(3)) > 1_600_000_000);
+    // The folder reads its own names back with their UIDs.
+    let snap = f.snapshot().await.unwrap();
+    assert_eq!(snap.uids.keys().copied().collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert!(snap.new.is_empty());
+}
+
+#[tokio::test]
+async fn both_header_options_together() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let mut f = MaildirFolder::open(&root, "INBOX", true, false)
+        .unwrap()
+        .with_header_times(true, true);
+    f.snapshot().await.unwrap();
+    f.append(&msg(DATED, "", None), Some(9)).await.unwrap();
+    let n = &names(&root, "new")[0];
+    assert!(n.starts_with(&format!("{DATE}_")), "{n}");
+    assert!(n.ends_with("!2,"), "{n}");
+    assert_eq!(mtime_of(&root, "new", n), DATE);
+}

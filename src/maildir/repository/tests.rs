@@ -18,6 +18,9 @@ fn repo(root: &Path, sep: char) -> MaildirRepository {
         localfolders: root.to_path_buf(),
         sep,
         windows_compatible: false,
+        restoreatime: false,
+        utime_from_header: false,
+        filename_use_mail_timestamp: false,
     };
     MaildirRepository::new(&cfg, false)
 }
@@ -109,4 +112,91 @@ fn bad_names_are_refused() {
     let r = repo(t.path(), '.');
     r.create_folder("a.cur").unwrap();
     assert!(r.open_folder("missing").is_err());
+}
+
+#[test]
+fn save_atimes_only_with_restoreatime_and_restore_puts_them_back() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let t = tempfile::tempdir().unwrap();
+    let off = repo(t.path(), '.');
+    off.create_folder("INBOX").unwrap();
+    assert!(off.save_atimes("INBOX").is_none());
+
+    let cfg = Cfg {
+        restoreatime: true,
+        ..cfg_of(t.path())
+    };
+    let on = MaildirRepository::new(&cfg, false);
+    let old = UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    let mtime = UNIX_EPOCH + Duration::from_secs(1_100_000_000);
+    for sub in ["new", "cur"] {
+        let d = fs::File::open(t.path().join("INBOX").join(sub)).unwrap();
+        d.set_times(fs::FileTimes::new().set_accessed(old).set_modified(mtime))
+            .unwrap();
+    }
+    let saved = on.save_atimes("INBOX").unwrap();
+    // What a sync does: the atime moves, and so does the mtime.
+    let later = UNIX_EPOCH + Duration::from_secs(1_200_000_000);
+    for sub in ["new", "cur"] {
+        let d = fs::File::open(t.path().join("INBOX").join(sub)).unwrap();
+        d.set_times(fs::FileTimes::new().set_accessed(later).set_modified(later))
+            .unwrap();
+    }
+    saved.restore().unwrap();
+    for sub in ["new", "cur"] {
+        let m = fs::metadata(t.path().join("INBOX").join(sub)).unwrap();
+        assert_eq!(m.accessed().unwrap(), old, "{sub}");
+        assert_eq!(m.modified().unwrap(), later, "{sub}");
+    }
+    // A folder that does not exist has nothing to keep.
+    on.save_atimes("Missing").unwrap().restore().unwrap();
+}
+
+fn cfg_of(root: &Path) -> Cfg {
+    Cfg {
+        common: RepositoryCommon {
+            name: "Local".into(),
+            readonly: false,
+            createfolders: true,
+            sync_deletes: true,
+        },
+        localfolders: root.to_path_buf(),
+        sep: '.',
+        windows_compatible: false,
+        restoreatime: false,
+        utime_from_header: false,
+        filename_use_mail_timestamp: false,
+    }
+}
+
+#[test]
+fn opened_folders_get_the_header_options() {
+    let t = tempfile::tempdir().unwrap();
+    let cfg = Cfg {
+        utime_from_header: true,
+        filename_use_mail_timestamp: true,
+        ..cfg_of(t.path())
+    };
+    let r = MaildirRepository::new(&cfg, false);
+    r.create_folder("INBOX").unwrap();
+    let mut f = r.open_folder("INBOX").unwrap();
+    f.scan().unwrap();
+    let msg = crate::sync::model::Message {
+        id: crate::sync::model::MsgRef::Uid(0),
+        flags: crate::sync::model::Flags::EMPTY,
+        internal_date: Some(5),
+        bytes: b"Date: Thu, 01 Jan 1970 00:00:10 +0000\r\n\r\nx\r\n".to_vec(),
+    };
+    f.write(&msg, Some(1)).unwrap();
+    let name = fs::read_dir(t.path().join("INBOX/new"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert!(name.file_name().to_str().unwrap().starts_with("10_"));
+    let m = name.metadata().unwrap();
+    assert_eq!(
+        m.modified().unwrap(),
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(10)
+    );
 }
