@@ -217,11 +217,32 @@ impl ImapFolder {
                 ErrorKind::Name("folder name cannot be quoted".into()),
             )
         })?;
+        // What the status cache no longer has must be gone from the server.
+        let gone: Vec<Uid> = base
+            .keys()
+            .filter(|u| !expected.contains_key(u))
+            .copied()
+            .collect();
+        // All of it in one round trip: STATUS, what changed since the
+        // listing, and whether any of `gone` is still there. The server
+        // answers in order, so the FETCH shows no change older than the
+        // STATUS it follows.
+        let mut lines = vec![
+            format!("STATUS {mailbox} (UIDNEXT MESSAGES HIGHESTMODSEQ)"),
+            format!("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE {since})"),
+        ];
+        lines.extend(
+            wire::uid_sets(&gone, wire::MAX_SET_LEN)
+                .into_iter()
+                .map(|set| format!("UID SEARCH UID {set}")),
+        );
         let (mut uidnext, mut messages, mut modseq) = (None, None, None);
-        let line = format!("STATUS {mailbox} (UIDNEXT MESSAGES HIGHESTMODSEQ)");
-        self.session
-            .run(&command, &line, &mut |r| {
-                if let Response::MailboxData(MailboxDatum::Status { status, .. }) = r {
+        let mut changed: Vec<(Uid, Flags, Option<u64>)> = Vec::new();
+        let mut still = false;
+        let done = self
+            .session
+            .run_pipelined(&command, &lines, &mut |r| match r {
+                Response::MailboxData(MailboxDatum::Status { status, .. }) => {
                     for a in status {
                         match a {
                             StatusAttribute::UidNext(n) => uidnext = Some(*n),
@@ -231,57 +252,38 @@ impl ImapFolder {
                         }
                     }
                 }
+                Response::Fetch(_, attrs) => {
+                    let item = FetchItem::from_attrs(attrs);
+                    // Unsolicited partial FETCHes lack UID or flags; the
+                    // solicited one for the same message follows.
+                    if let (Some(uid), Some(flags)) = (item.uid, item.flags) {
+                        changed.push((uid, flags, item.modseq));
+                    }
+                }
+                Response::MailboxData(MailboxDatum::Search(found)) => {
+                    still |= !found.is_empty();
+                }
+                _ => {}
             })
             .await?;
         let (Some(uidnext), Some(exists), Some(highest_modseq)) = (uidnext, messages, modseq)
         else {
             return Ok(None);
         };
-        let mut uids = base.clone();
-        let mut later = false;
-        if exists > 0 && highest_modseq != since {
-            let command = self.command("UID FETCH");
-            let line = format!("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE {since})");
-            self.session
-                .run(&command, &line, &mut |r| {
-                    if let Response::Fetch(_, attrs) = r {
-                        let item = FetchItem::from_attrs(attrs);
-                        match (item.uid, item.flags, item.modseq) {
-                            (Some(uid), Some(flags), Some(m)) if m <= highest_modseq => {
-                                uids.insert(uid, flags);
-                            }
-                            (Some(_), Some(_), _) => later = true,
-                            // Unsolicited partial FETCHes: the solicited
-                            // one for the same message follows.
-                            _ => {}
-                        }
-                    }
-                })
-                .await?;
-        }
-        let gone: Vec<Uid> = uids
-            .keys()
-            .filter(|u| !expected.contains_key(u))
-            .copied()
-            .collect();
-        if later {
+        // A refused STATUS or SEARCH proves nothing; a refused FETCH only
+        // when there are messages to fetch.
+        let refused = |i: usize| done.get(i).is_none_or(|d| d.is_err());
+        if refused(0) || (refused(1) && exists > 0) || (2..lines.len()).any(refused) || still {
             return Ok(None);
         }
-        if !gone.is_empty() && exists > 0 {
-            let command = self.command("UID SEARCH");
-            let mut still = false;
-            for set in wire::uid_sets(&gone, wire::MAX_SET_LEN) {
-                let line = format!("UID SEARCH UID {set}");
-                self.session
-                    .run(&command, &line, &mut |r| {
-                        if let Response::MailboxData(MailboxDatum::Search(found)) = r {
-                            still |= !found.is_empty();
-                        }
-                    })
-                    .await?;
-            }
-            if still {
-                return Ok(None);
+        let mut uids = base.clone();
+        for (uid, flags, m) in changed {
+            match m {
+                Some(m) if m <= highest_modseq => {
+                    uids.insert(uid, flags);
+                }
+                // Changed after STATUS (or no MODSEQ): not provable now.
+                _ => return Ok(None),
             }
         }
         uids.retain(|u, _| expected.contains_key(u));

@@ -449,6 +449,48 @@ impl ImapSession {
         self.finish(command, &tag, untagged).await
     }
 
+    /// Send every line before reading any answer, so that all of them cost
+    /// one round trip; untagged responses go to `untagged`. Gives each
+    /// command's outcome, in order. A broken connection is the error.
+    pub(crate) async fn run_pipelined(
+        &mut self,
+        command: &str,
+        lines: &[String],
+        untagged: &mut (dyn FnMut(&Response<'_>) + Send),
+    ) -> Result<Vec<Result<Done, ErrorKind>>, Error> {
+        let mut tags = Vec::with_capacity(lines.len());
+        for line in lines {
+            tags.push(self.send(command, line).await?);
+        }
+        let mut outcomes: Vec<Option<Result<Done, ErrorKind>>> =
+            (0..lines.len()).map(|_| None).collect();
+        let mut left = lines.len();
+        while left > 0 {
+            let step = self
+                .next_with(command, |r| {
+                    for (i, tag) in tags.iter().enumerate() {
+                        if let Some(done) = tagged(tag, r) {
+                            return Some((i, done));
+                        }
+                    }
+                    untagged(r);
+                    None
+                })
+                .await?;
+            if let Some((i, done)) = step
+                && let Some(slot) = outcomes.get_mut(i)
+                && slot.is_none()
+            {
+                *slot = Some(done);
+                left -= 1;
+            }
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(Err(ErrorKind::Protocol("no answer".into()))))
+            .collect())
+    }
+
     fn async_imap_error(&self, command: &str, e: async_imap::error::Error) -> Error {
         use async_imap::error::Error as E;
         let kind = match e {

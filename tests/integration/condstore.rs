@@ -178,10 +178,10 @@ fn settled(d: &Dovecot, user: &User) -> (Env, Relay) {
     let (out, sent) = sync(&env, &relay);
     assert!(out.contains("Copy message"), "{out}");
     assert_eq!(listings(&sent), 2, "{sent}");
-    // Downloads do not move the server's HIGHESTMODSEQ: STATUS alone
-    // proves the state, no second listing.
+    // The proof is one pipelined STATUS and CHANGEDSINCE fetch per
+    // folder, not a second listing.
     assert_eq!(statuses(&sent), 2, "{sent}");
-    assert_eq!(settles(&sent), 0, "{sent}");
+    assert_eq!(settles(&sent), 2, "{sent}");
     assert!(modseq_file(&env, "INBOX").exists());
     assert!(modseq_file(&env, "Work").exists());
     (env, relay)
@@ -371,6 +371,25 @@ fn a_local_change_right_after_a_sync_is_seen() {
     // And once all is quiet, the folders are skipped again.
     let (_, sent) = sync(&env, &relay);
     assert!(selects(&sent).is_empty(), "{sent}");
+}
+
+/// A folder our own deletions left empty is proven too (the CHANGEDSINCE
+/// fetch of an empty folder), and then skipped.
+#[test]
+fn a_folder_emptied_by_us_is_proven_and_skipped() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cs_emptied");
+    let (env, relay) = settled(d, &user);
+    for m in env.local_messages("Work") {
+        fs::remove_file(&m.path).unwrap();
+    }
+    let (out, sent) = sync(&env, &relay);
+    assert!(out.contains("Deleting"), "{out}");
+    assert!(server_flags(d, &user, "Work").is_empty());
+    assert!(sent.contains("CHANGEDSINCE"), "{sent}");
+    let (out, sent) = sync(&env, &relay);
+    assert!(change_lines(&out).is_empty(), "{out}");
+    assert!(selects(&sent).is_empty(), "both folders skipped: {sent}");
 }
 
 #[test]
