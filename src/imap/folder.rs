@@ -142,22 +142,11 @@ impl ImapFolder {
             let line = format!("UID FETCH 1:* (UID FLAGS RFC822.SIZE) (CHANGEDSINCE {since})");
             self.session
                 .run(&command, &line, &mut |r| {
-                    if let Response::Fetch(_, attrs) = r {
-                        let item = FetchItem::from_attrs(attrs);
-                        if let (Some(uid), Some(flags), Some(size)) =
-                            (item.uid, item.flags, item.size)
-                        {
-                            // An old UID the status cache lacks: the
-                            // server was not what `base` says.
-                            odd |= uid < old_uidnext && !base.contains_key(&uid);
-                            uids.insert(
-                                uid,
-                                MessageMeta {
-                                    flags,
-                                    size: u64::from(size),
-                                },
-                            );
-                        }
+                    if let Some((uid, meta)) = listed(r) {
+                        // An old UID the status cache lacks: the server
+                        // was not what `base` says.
+                        odd |= uid < old_uidnext && !base.contains_key(&uid);
+                        uids.insert(uid, meta);
                     }
                 })
                 .await?;
@@ -427,6 +416,23 @@ impl ImapFolder {
     }
 }
 
+/// A listing's line (`UID FLAGS RFC822.SIZE`). Unsolicited FETCHes (flag
+/// changes by other clients) may lack UID or size: `None`, and the
+/// solicited one for the same message follows.
+fn listed(r: &Response<'_>) -> Option<(Uid, MessageMeta)> {
+    let Response::Fetch(_, attrs) = r else {
+        return None;
+    };
+    let item = FetchItem::from_attrs(attrs);
+    Some((
+        item.uid?,
+        MessageMeta {
+            flags: item.flags?,
+            size: u64::from(item.size?),
+        },
+    ))
+}
+
 /// Randomness for the marker header; it only needs to differ between two
 /// uploads of the same message, so the std hasher's random keys suffice.
 fn random_u64() -> u64 {
@@ -455,21 +461,8 @@ impl Store for ImapFolder {
                 &command,
                 "UID FETCH 1:* (UID FLAGS RFC822.SIZE)",
                 &mut |r| {
-                    if let Response::Fetch(_, attrs) = r {
-                        let item = FetchItem::from_attrs(attrs);
-                        // Unsolicited FETCHes (flag changes by other clients)
-                        // may lack UID or size; the solicited one follows.
-                        if let (Some(uid), Some(flags), Some(size)) =
-                            (item.uid, item.flags, item.size)
-                        {
-                            uids.insert(
-                                uid,
-                                MessageMeta {
-                                    flags,
-                                    size: u64::from(size),
-                                },
-                            );
-                        }
+                    if let Some((uid, meta)) = listed(r) {
+                        uids.insert(uid, meta);
                     }
                 },
             )

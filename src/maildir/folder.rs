@@ -187,24 +187,7 @@ impl MaildirFolder {
         };
         for sub in [Sub::New, Sub::Cur] {
             let dir = self.root.join(sub.dir());
-            // Directory entries carry their type: no stat per message. Only
-            // a symlink is followed, to see whether it leads to a file.
-            let mut names: Vec<(OsString, bool)> = Vec::new();
-            let rd = fs::read_dir(&dir).map_err(|e| Error::folder_io(&dir, "list directory", e))?;
-            for ent in rd {
-                let ent = ent.map_err(|e| Error::folder_io(&dir, "list directory", e))?;
-                let name = ent.file_name();
-                if name.as_encoded_bytes().first() == Some(&b'.') {
-                    continue;
-                }
-                let kind = ent
-                    .file_type()
-                    .map_err(|e| Error::folder_io(dir.join(&name), "stat message file", e))?;
-                if kind.is_dir() {
-                    continue;
-                }
-                names.push((name, kind.is_symlink()));
-            }
+            let mut names = message_entries(&dir)?;
             names.sort();
             for (name, symlink) in names {
                 let path = dir.join(&name);
@@ -291,19 +274,7 @@ impl MaildirFolder {
         let mut out = crate::sync::model::StatusSnapshot::new();
         for sub in [Sub::New, Sub::Cur] {
             let dir = self.root.join(sub.dir());
-            let rd = fs::read_dir(&dir).map_err(|e| Error::folder_io(&dir, "list directory", e))?;
-            for ent in rd {
-                let ent = ent.map_err(|e| Error::folder_io(&dir, "list directory", e))?;
-                let name = ent.file_name();
-                if name.as_encoded_bytes().first() == Some(&b'.') {
-                    continue;
-                }
-                let kind = ent
-                    .file_type()
-                    .map_err(|e| Error::folder_io(dir.join(&name), "stat message file", e))?;
-                if kind.is_dir() {
-                    continue;
-                }
+            for (name, _) in message_entries(&dir)? {
                 let Some(text) = name.to_str() else {
                     return Ok(None);
                 };
@@ -776,6 +747,30 @@ impl MaildirFolder {
         }
         Ok(inside)
     }
+}
+
+/// The message entries of `new/` or `cur/`: every name but dot files and
+/// directories, with whether it is a symlink. Directory entries carry
+/// their type, so this costs no stat per message; a symlink is the
+/// caller's to follow.
+fn message_entries(dir: &Path) -> Result<Vec<(OsString, bool)>, Error> {
+    let mut names = Vec::new();
+    let rd = fs::read_dir(dir).map_err(|e| Error::folder_io(dir, "list directory", e))?;
+    for ent in rd {
+        let ent = ent.map_err(|e| Error::folder_io(dir, "list directory", e))?;
+        let name = ent.file_name();
+        if name.as_encoded_bytes().first() == Some(&b'.') {
+            continue;
+        }
+        let kind = ent
+            .file_type()
+            .map_err(|e| Error::folder_io(dir.join(&name), "stat message file", e))?;
+        if kind.is_dir() {
+            continue;
+        }
+        names.push((name, kind.is_symlink()));
+    }
+    Ok(names)
 }
 
 /// The first run of ASCII digits in a file name, as a number of seconds;
