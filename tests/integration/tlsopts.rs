@@ -250,3 +250,29 @@ fn fingerprint_with_an_unrelated_ca_file_still_needs_the_ca() {
     env.sync();
     synced_one(&env, "pinca");
 }
+
+#[test]
+fn ssl_version_raises_the_floor_and_older_ones_only_warn() {
+    let d = Dovecot::shared_tls();
+    let ca = d.ca_file().display().to_string();
+    // Dovecot with OpenSSL 3 speaks TLS 1.3, so a 1.3 floor connects.
+    let (_, env) = setup(
+        d,
+        "tls13",
+        d.tls_port(),
+        &format!("ssl = yes\nsslcacertfile = {ca}\nssl_version = tls1_3\n"),
+    );
+    env.sync();
+    synced_one(&env, "tls13");
+
+    // tls1 would weaken the connection: a warning, and TLS 1.2+ anyway.
+    let (_, env) = setup(
+        d,
+        "tls10",
+        d.tls_port(),
+        &format!("ssl = yes\nsslcacertfile = {ca}\nssl_version = tls1\n"),
+    );
+    let out = env.sync();
+    assert!(out.contains("TLS 1.2 or newer is required"), "{out}");
+    synced_one(&env, "tls10");
+}
