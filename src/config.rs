@@ -25,6 +25,9 @@ mod tests_credentials;
 #[cfg(test)]
 mod folder_tests;
 
+#[cfg(test)]
+mod tests_tls;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -321,6 +324,25 @@ pub struct ImapRepository {
     pub expunge: bool,
     /// `maxconnections`, default 1 (`-1` forces 1).
     pub maxconnections: usize,
+    /// `cert_fingerprint`: the server certificate must have one of these
+    /// fingerprints (lowercase hex, no colons; SHA-1 or SHA-2 of the DER
+    /// certificate, told apart by length). Empty: no pinning.
+    pub cert_fingerprints: Vec<String>,
+    /// Whether the certificate chain and host name are verified against
+    /// the CAs. False only when `cert_fingerprint` is set and
+    /// `sslcacertfile` is not: as in OfflineIMAP, a pinned certificate
+    /// then needs no CA, so self-signed ones work.
+    pub verify_ca: bool,
+    /// From `ssl_version`: the oldest TLS version accepted. `None`: the
+    /// TLS library's floor (TLS 1.2 with native-tls).
+    pub tls_min_version: Option<TlsVersion>,
+}
+
+/// A TLS protocol version, as a floor for the handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsVersion {
+    Tls12,
+    Tls13,
 }
 
 /// What the command line changes in the configuration.

@@ -548,12 +548,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         "yes: IPv6 only; no: IPv4 only",
         "every address of the host is tried in turn",
     ),
-    ignored(
+    opt(
         Imap,
         "cert_fingerprint",
         Unset,
-        "accept only server certificates with these fingerprints",
-        "the certificate is verified against the CAs (sslcacertfile) only",
+        "accept only server certificates with these fingerprints (SHA-1/SHA-2 hex, comma-separated); without sslcacertfile no CA is needed",
     ),
     refused(
         Imap,
@@ -569,19 +568,17 @@ pub const OPTIONS: &[OptionSpec] = &[
         "client certificate key file",
         "client certificates are not supported",
     ),
-    ignored(
+    opt(
         Imap,
         "ssl_version",
         Unset,
-        "TLS version to use",
-        "the TLS library's defaults decide the version",
+        "oldest TLS version: tls1_2 or tls1_3 (ssl23: any; older ones warn, never below TLS 1.2)",
     ),
-    ignored(
+    opt(
         Imap,
         "tls_level",
         Value("tls_compat"),
-        "which TLS versions to allow",
-        "the TLS library's defaults decide the versions",
+        "which ssl_version values are allowed: tls_compat, tls_no_ssl or tls_secure",
     ),
     refused(
         Imap,

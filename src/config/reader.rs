@@ -16,7 +16,7 @@ use super::options::{self, DefaultValue, OPTIONS, OptionSpec, Scope, Support};
 use super::{
     Account, Config, CopyRules, Error, ErrorKind, Evaluator, Expr, FolderRules, Folders, General,
     Hooks, ImapRepository, MaildirRepository, Overrides, RepositoryCommon, Secret, Sources,
-    SyncWindow, Tls, value,
+    SyncWindow, Tls, TlsVersion, value,
 };
 use crate::expr;
 use crate::pyeval::{self, Python};
@@ -558,11 +558,29 @@ impl Reader<'_> {
         let mut netrc = NetrcFiles::default();
         let user = self.user(&sec, &host, &mut netrc)?;
         let password = self.password(&sec, &host, user.as_deref(), &mut netrc, general)?;
-        let ca_file = self
+        let ca_setting = self
             .get(&sec, "sslcacertfile")?
             .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty() && s != "OS-DEFAULT")
-            .map(|s| value::path(&s, self.env));
+            .filter(|s| !s.is_empty());
+        let ca_file = ca_setting
+            .as_deref()
+            .filter(|s| *s != "OS-DEFAULT")
+            .map(|s| value::path(s, self.env));
+        let cert_fingerprints = match self.get(&sec, "cert_fingerprint")? {
+            Some(v) => cert_fingerprints(&v)
+                .map_err(|m| self.error(&sec, "cert_fingerprint", ErrorKind::Invalid, m))?,
+            None => Vec::new(),
+        };
+        if !cert_fingerprints.is_empty() && tls == Tls::None && self.own(&sec, "cert_fingerprint") {
+            self.warnings.push(format!(
+                "{}: [{sec}] cert_fingerprint: ignored: ssl and starttls are off, so there is no certificate to check",
+                self.file.display()
+            ));
+        }
+        // As in OfflineIMAP: a fingerprint alone replaces the CA check; with
+        // sslcacertfile also set, both must pass.
+        let verify_ca = cert_fingerprints.is_empty() || ca_setting.is_some();
+        let tls_min_version = self.tls_min_version(&sec, tls)?;
         let maxconnections = self
             .typed(&sec, scope, "maxconnections", value::positive)?
             .unwrap_or(DEFAULT_MAXCONNECTIONS);
@@ -574,6 +592,9 @@ impl Reader<'_> {
             password,
             tls,
             ca_file,
+            cert_fingerprints,
+            verify_ca,
+            tls_min_version,
             expunge: self.boolean(&sec, scope, "expunge")?,
             maxconnections: if self.overrides.single_thread {
                 1
@@ -581,6 +602,81 @@ impl Reader<'_> {
                 maxconnections
             },
         })
+    }
+
+    /// `ssl_version` and `tls_level`. OfflineIMAP (through imaplib2) uses
+    /// `ssl_version` to pick one protocol and `tls_level` to limit which
+    /// `ssl_version` values are allowed; both are checked the same way
+    /// here, with ssl on. The version becomes a floor, never below TLS
+    /// 1.2: an older one is warned about and not allowed.
+    fn tls_min_version(&mut self, sec: &str, tls: Tls) -> Result<Option<TlsVersion>, Error> {
+        let scope = Scope::Imap;
+        let version = self
+            .get(sec, "ssl_version")?
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.is_empty());
+        let level = self
+            .value(sec, scope, "tls_level")?
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "tls_compat".to_owned());
+        // The ssl_version values each tls_level allows, as in imaplib2
+        // (`tls1_3` is this version's own addition).
+        let allowed: &[&str] = match level.as_str() {
+            "tls_secure" => &["tls1_1", "tls1_2", "tls1_3"],
+            "tls_no_ssl" => &["tls1", "tls1_1", "tls1_2", "tls1_3"],
+            "tls_compat" => &["tls1", "tls1_1", "tls1_2", "tls1_3", "ssl23", "ssl3"],
+            other => {
+                return Err(self.error(
+                    sec,
+                    "tls_level",
+                    ErrorKind::Invalid,
+                    format!("expected tls_compat, tls_no_ssl or tls_secure, got '{other}'"),
+                ));
+            }
+        };
+        let Some(version) = version else {
+            if tls == Tls::Implicit && level != "tls_compat" {
+                return Err(self.error(
+                    sec,
+                    "tls_level",
+                    ErrorKind::Invalid,
+                    format!("tls_level = {level} needs ssl_version set too"),
+                ));
+            }
+            return Ok(None);
+        };
+        let floor = match version.as_str() {
+            "tls1_3" => Some(TlsVersion::Tls13),
+            "tls1_2" => Some(TlsVersion::Tls12),
+            "ssl23" => None,
+            "tls1" | "tls1_1" | "ssl3" => {
+                if self.own(sec, "ssl_version") {
+                    self.warnings.push(format!(
+                        "{}: [{sec}] ssl_version: {version} is not allowed by this version: TLS 1.2 or newer is required",
+                        self.file.display()
+                    ));
+                }
+                None
+            }
+            other => {
+                return Err(self.error(
+                    sec,
+                    "ssl_version",
+                    ErrorKind::Invalid,
+                    format!("expected tls1_2, tls1_3, ssl23, tls1_1, tls1 or ssl3, got '{other}'"),
+                ));
+            }
+        };
+        if tls == Tls::Implicit && !allowed.contains(&version.as_str()) {
+            return Err(self.error(
+                sec,
+                "ssl_version",
+                ErrorKind::Invalid,
+                format!("{version} is not allowed with tls_level = {level}"),
+            ));
+        }
+        Ok(floor)
     }
 
     /// Folder selection of an account's two repositories, with `-f`
@@ -1245,6 +1341,32 @@ impl NetrcFiles {
         }
         Ok(self.loaded.as_deref().unwrap_or_default())
     }
+}
+
+/// `cert_fingerprint`: a comma-separated list of hex digests of the DER
+/// certificate; colons and case do not matter, as in OfflineIMAP. Each
+/// must have the length of a SHA-1 or SHA-2 digest, so a typo is caught
+/// here rather than as a mismatch at connect time.
+pub(crate) fn cert_fingerprints(v: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for part in v.split(',') {
+        let part = part.trim();
+        let hex = part.replace(':', "").to_ascii_lowercase();
+        if hex.is_empty() {
+            continue;
+        }
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("'{part}' is not a hexadecimal fingerprint"));
+        }
+        if ![40, 56, 64, 96, 128].contains(&hex.len()) {
+            return Err(format!(
+                "'{part}' has {} hex digits; a SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512 fingerprint has 40, 56, 64, 96 or 128",
+                hex.len()
+            ));
+        }
+        out.push(hex);
+    }
+    Ok(out)
 }
 
 /// One netrc file; `None` when it does not exist (or, for the system

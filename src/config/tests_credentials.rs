@@ -439,14 +439,6 @@ fn dash_k_overrides() {
 fn ignored_options_warn_once_each() {
     let fx = Fixture::new();
     let cases = [
-        (
-            "ssl_version = tls1_2",
-            "the TLS library's defaults decide the version",
-        ),
-        (
-            "tls_level = tls_secure",
-            "the TLS library's defaults decide the versions",
-        ),
         ("usecompression = yes", "the connection is not compressed"),
         (
             "holdconnectionopen = yes",

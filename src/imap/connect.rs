@@ -1,5 +1,6 @@
 //! Getting from a host name to an authenticated session: TCP, TLS
-//! (implicit or STARTTLS, always verified), the greeting, CAPABILITY and
+//! (implicit or STARTTLS, always verified: against the CAs, or against
+//! the pinned `cert_fingerprint`s), the greeting, CAPABILITY and
 //! login (AUTHENTICATE PLAIN when offered, else the LOGIN command, else
 //! AUTHENTICATE LOGIN).
 //!
@@ -8,7 +9,6 @@
 
 use std::fmt;
 use std::io;
-use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 use super::error::{Error, ErrorKind};
 use super::trace::{TraceSink, Tracer};
 use super::wire;
-use crate::config::{ImapRepository, Tls};
+use crate::config::{ImapRepository, Tls, TlsVersion};
 
 /// Connect timeout when `socktimeout` is not set.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -219,7 +219,7 @@ pub(crate) async fn connect(
 
     let tls = match repo.tls {
         Tls::None => None,
-        Tls::Implicit | Tls::StartTls => Some(tls_connector(host, repo.ca_file.as_deref())?),
+        Tls::Implicit | Tls::StartTls => Some(tls_connector(repo)?),
     };
 
     let trace = trace.map(|sink| Box::new(Tracer::new(sink)));
@@ -376,13 +376,26 @@ pub(crate) fn has_cap(caps: &[String], name: &str) -> bool {
     caps.iter().any(|c| c.eq_ignore_ascii_case(name))
 }
 
-fn tls_connector(
-    host: &str,
-    ca_file: Option<&Path>,
-) -> Result<tokio_native_tls::TlsConnector, Error> {
+/// Whether the CA and host name checks are left out. Only a pinned
+/// certificate may go without them: the fingerprint check in `handshake`
+/// is then the trust decision. Asking for pins too keeps a hand-built
+/// repository from turning verification off by accident.
+fn pins_only(repo: &ImapRepository) -> bool {
+    !repo.verify_ca && !repo.cert_fingerprints.is_empty()
+}
+
+/// A TLS connector and the certificate fingerprints (`cert_fingerprint`)
+/// every handshake made with it must check; no fingerprints: none.
+struct TlsSetup {
+    connector: tokio_native_tls::TlsConnector,
+    pins: Vec<String>,
+}
+
+fn tls_connector(repo: &ImapRepository) -> Result<TlsSetup, Error> {
+    let host = repo.host.as_str();
     let err = |kind| Error::new(host, "TLS setup", kind);
     let mut builder = native_tls::TlsConnector::builder();
-    if let Some(path) = ca_file {
+    if let Some(path) = repo.ca_file.as_deref() {
         let pem = std::fs::read(path).map_err(|e| {
             err(ErrorKind::CaFile(format!(
                 "cannot read CA file {}: {e}",
@@ -408,10 +421,25 @@ fn tls_connector(
         // sslcacertfile replaces the system roots rather than adding to them.
         builder.disable_built_in_roots(true);
     }
-    builder
+    if pins_only(repo) {
+        builder.danger_accept_invalid_certs(true);
+        builder.danger_accept_invalid_hostnames(true);
+    }
+    // Only ever raises native-tls' floor (TLS 1.2).
+    if let Some(v) = repo.tls_min_version {
+        builder.min_protocol_version(Some(match v {
+            TlsVersion::Tls12 => native_tls::Protocol::Tlsv12,
+            TlsVersion::Tls13 => native_tls::Protocol::Tlsv13,
+        }));
+    }
+    let connector = builder
         .build()
         .map(tokio_native_tls::TlsConnector::from)
-        .map_err(|e| err(ErrorKind::Tls(e.to_string())))
+        .map_err(|e| err(ErrorKind::Tls(e.to_string())))?;
+    Ok(TlsSetup {
+        connector,
+        pins: repo.cert_fingerprints.clone(),
+    })
 }
 
 /// The `BEGIN CERTIFICATE` blocks of a PEM bundle (native-tls reads only
@@ -437,16 +465,72 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 async fn handshake(
-    connector: &tokio_native_tls::TlsConnector,
+    setup: &TlsSetup,
     host: &str,
     tcp: TcpStream,
     limit: Duration,
 ) -> Result<tokio_native_tls::TlsStream<TcpStream>, Error> {
     let err = |kind| Error::new(host, "TLS handshake", kind);
-    tokio::time::timeout(limit, connector.connect(host, tcp))
+    let tls = tokio::time::timeout(limit, setup.connector.connect(host, tcp))
         .await
         .map_err(|_| err(ErrorKind::Timeout(limit.as_secs())))?
-        .map_err(|e| err(ErrorKind::Tls(one_line(&e.to_string()))))
+        .map_err(|e| err(ErrorKind::Tls(one_line(&e.to_string()))))?;
+    // Before a single byte goes over TLS: a wrong certificate gets no
+    // login.
+    check_pins(host, &tls, &setup.pins)?;
+    Ok(tls)
+}
+
+/// `cert_fingerprint`: the server's certificate must have one of `pins`
+/// as its SHA-512, SHA-384, SHA-256, SHA-224 or SHA-1 fingerprint (the
+/// digests OfflineIMAP compares). No pins: nothing to check.
+fn check_pins(
+    host: &str,
+    tls: &tokio_native_tls::TlsStream<TcpStream>,
+    pins: &[String],
+) -> Result<(), Error> {
+    if pins.is_empty() {
+        return Ok(());
+    }
+    let err = |text: String| Error::new(host, "TLS certificate check", ErrorKind::Tls(text));
+    let der = tls
+        .get_ref()
+        .peer_certificate()
+        .map_err(|e| err(one_line(&e.to_string())))?
+        .ok_or_else(|| err("the server sent no certificate".into()))?
+        .to_der()
+        .map_err(|e| err(one_line(&e.to_string())))?;
+    let prints = fingerprints(&der);
+    if prints.iter().any(|(_, fp)| pins.contains(fp)) {
+        return Ok(());
+    }
+    let shown = |name: &str| {
+        prints
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, fp)| fp.clone())
+            .unwrap_or_default()
+    };
+    Err(err(format!(
+        "server certificate fingerprint (sha256 {}, sha1 {}) matches no cert_fingerprint; if the certificate changed legitimately, set cert_fingerprint to its fingerprint",
+        shown("sha256"),
+        shown("sha1")
+    )))
+}
+
+/// The certificate's fingerprints as lowercase hex, by digest name.
+fn fingerprints(der: &[u8]) -> [(&'static str, String); 5] {
+    use sha2::Digest;
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+    [
+        ("sha512", hex(&sha2::Sha512::digest(der))),
+        ("sha384", hex(&sha2::Sha384::digest(der))),
+        ("sha256", hex(&sha2::Sha256::digest(der))),
+        ("sha224", hex(&sha2::Sha224::digest(der))),
+        ("sha1", hex(&sha1::Sha1::digest(der))),
+    ]
 }
 
 fn one_line(s: &str) -> String {
@@ -612,5 +696,53 @@ mod tests {
         assert_eq!(a.process(b"Username:"), b"bob");
         assert_eq!(a.process(b"Password:"), b"pw");
         assert_eq!(a.process(b"?"), b"");
+    }
+
+    #[test]
+    fn fingerprints_are_lowercase_hex_of_each_digest() {
+        let prints = fingerprints(b"abc");
+        let names: Vec<_> = prints.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["sha512", "sha384", "sha256", "sha224", "sha1"]);
+        let lens: Vec<_> = prints.iter().map(|(_, h)| h.len()).collect();
+        assert_eq!(lens, [128, 96, 64, 56, 40]);
+        // FIPS 180 test vectors for "abc".
+        assert_eq!(
+            prints[2].1,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(prints[4].1, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    }
+
+    #[test]
+    fn ca_checks_are_skipped_only_with_pins() {
+        let mut repo = ImapRepository {
+            common: crate::config::RepositoryCommon {
+                name: "R".into(),
+                readonly: false,
+                createfolders: true,
+                sync_deletes: true,
+            },
+            host: "imap.example.org".into(),
+            port: 993,
+            user: None,
+            password: None,
+            tls: Tls::Implicit,
+            ca_file: None,
+            expunge: true,
+            maxconnections: 1,
+            cert_fingerprints: Vec::new(),
+            verify_ca: false,
+            tls_min_version: Some(TlsVersion::Tls12),
+        };
+        assert!(!pins_only(&repo), "verify_ca = false alone must not trust");
+        let setup = tls_connector(&repo).unwrap();
+        assert!(setup.pins.is_empty());
+
+        repo.cert_fingerprints = vec!["a".repeat(64)];
+        assert!(pins_only(&repo));
+        assert_eq!(tls_connector(&repo).unwrap().pins, repo.cert_fingerprints);
+
+        repo.verify_ca = true;
+        assert!(!pins_only(&repo), "sslcacertfile keeps the CA check");
     }
 }

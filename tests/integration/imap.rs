@@ -26,6 +26,9 @@ fn repo(port: u16, user: &User, tls: Tls, ca_file: Option<&std::path::Path>) -> 
         ca_file: ca_file.map(|p| p.to_path_buf()),
         expunge: true,
         maxconnections: 1,
+        cert_fingerprints: Vec::new(),
+        verify_ca: true,
+        tls_min_version: None,
     }
 }
 
