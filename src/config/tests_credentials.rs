@@ -1009,8 +1009,12 @@ fn bad_sync_window_values_are_one_line_errors() {
 #[test]
 fn preauthtunnel_needs_no_host_user_password_or_tls() {
     let fx = Fixture::new();
-    let text = conf("", "", "preauthtunnel = ssh -q host imapd \nremoteuser = bob")
-        .replace("remotehost = imap.example.org\n", "");
+    let text = conf(
+        "",
+        "",
+        "preauthtunnel = ssh -q host imapd \nremoteuser = bob",
+    )
+    .replace("remotehost = imap.example.org\n", "");
     let c = fx.ok(&text, None);
     let r = &c.accounts[0].remote;
     assert_eq!(

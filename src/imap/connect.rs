@@ -395,7 +395,10 @@ async fn connect_tunnel(
     let stream = TunnelStream::spawn(host).map_err(|e| {
         err(
             "connect",
-            ErrorKind::Tunnel(format!("cannot start 'sh -c': {e}")),
+            ErrorKind::Tunnel(format!(
+                "repository {}: cannot start the tunnel command with sh -c: {e}",
+                repo.common.name
+            )),
         )
     })?;
     let trace = trace.map(|sink| Box::new(Tracer::new(sink)));
@@ -415,7 +418,10 @@ async fn connect_tunnel(
             return Err(match status {
                 Some(status) => err(
                     "greeting",
-                    ErrorKind::Tunnel(format!("exited before greeting ({status})")),
+                    ErrorKind::Tunnel(format!(
+                        "repository {}: tunnel command exited before greeting ({status})",
+                        repo.common.name
+                    )),
                 ),
                 None => e,
             });
@@ -436,10 +442,10 @@ async fn connect_tunnel(
         }
         (Greeting::Ok, Tunnel::PreAuth(_)) => Err(err(
             "greeting",
-            ErrorKind::Tunnel(
-                "greeted with OK, not PREAUTH: a preauthtunnel command must speak IMAP already logged in (use transporttunnel to log in over it)"
-                    .into(),
-            ),
+            ErrorKind::Tunnel(format!(
+                "repository {}: preauthtunnel command greeted with OK, not PREAUTH: it must speak IMAP already logged in (transporttunnel logs in over a command)",
+                repo.common.name
+            )),
         )),
         (Greeting::Ok, Tunnel::Transport(_)) => {
             let caps = capability(&mut client, host, limit, &mut PreAuthTags(0)).await?;

@@ -60,7 +60,7 @@ pub enum ErrorKind {
     #[error("{0}")]
     Name(String),
     /// The tunnel command could not be started or quit before talking.
-    #[error("tunnel command: {0}")]
+    #[error("{0}")]
     Tunnel(String),
 }
 

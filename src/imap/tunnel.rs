@@ -177,7 +177,10 @@ mod tests {
         assert_eq!(line, "A0001 OK already authenticated (PREAUTH)\r\n");
         line.clear();
         r.read_line(&mut line).await.unwrap();
-        assert_eq!(line, "A0002 NOOP\r\n", "only the command after it reached cat");
+        assert_eq!(
+            line, "A0002 NOOP\r\n",
+            "only the command after it reached cat"
+        );
     }
 
     #[tokio::test]
