@@ -346,7 +346,7 @@ async fn login(
         err("LOGIN", kind)
     };
 
-    let session = if has_cap(&caps, "AUTH=PLAIN") {
+    let session = if has_cap(caps, "AUTH=PLAIN") {
         let auth = PlainAuth {
             user,
             password: password.expose(),
