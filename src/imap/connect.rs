@@ -431,7 +431,11 @@ async fn connect_tunnel(
         (Greeting::PreAuth, _) => {
             // async-imap makes a Session only out of a login: let the
             // tunnel answer this one itself (see tunnel.rs).
-            if let Some(t) = client.get_mut().tunnel_mut() {
+            let stream = client.get_mut();
+            if let Some(t) = &stream.trace {
+                t.note("PREAUTH: the LOGIN below is answered here, never sent");
+            }
+            if let Some(t) = stream.tunnel_mut() {
                 t.answer_next_command();
             }
             let session = tokio::time::timeout(limit, client.login("preauth", "preauth"))
