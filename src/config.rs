@@ -305,9 +305,10 @@ pub enum Tls {
 #[derive(Clone, Debug)]
 pub struct ImapRepository {
     pub common: RepositoryCommon,
-    /// `remotehost`, required.
+    /// `remotehost`, required without a tunnel; with one, the tunnel's
+    /// command (what messages name the server by).
     pub host: String,
-    /// `remoteport`, default 993 with ssl, else 143.
+    /// `remoteport`, default 993 with ssl, else 143; 0 with a tunnel.
     pub port: u16,
     /// `remoteusereval`, else `remoteuser`, else the login of the host's
     /// netrc entry.
@@ -336,6 +337,9 @@ pub struct ImapRepository {
     /// From `ssl_version`: the oldest TLS version accepted. `None`: the
     /// TLS library's floor (TLS 1.2 with native-tls).
     pub tls_min_version: Option<TlsVersion>,
+    /// `preauthtunnel` or `transporttunnel`: a shell command whose stdin
+    /// and stdout replace the TCP connection (then `tls` is `None`).
+    pub tunnel: Option<Tunnel>,
 }
 
 /// A TLS protocol version, as a floor for the handshake.
@@ -343,6 +347,23 @@ pub struct ImapRepository {
 pub enum TlsVersion {
     Tls12,
     Tls13,
+}
+
+/// A command carrying the IMAP conversation instead of a TCP connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tunnel {
+    /// `preauthtunnel`: the command speaks IMAP already logged in.
+    PreAuth(String),
+    /// `transporttunnel`: the command carries bytes; login follows as usual.
+    Transport(String),
+}
+
+impl Tunnel {
+    pub fn command(&self) -> &str {
+        match self {
+            Tunnel::PreAuth(c) | Tunnel::Transport(c) => c,
+        }
+    }
 }
 
 /// What the command line changes in the configuration.

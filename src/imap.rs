@@ -12,6 +12,7 @@ mod error;
 mod folder;
 mod session;
 mod trace;
+mod tunnel;
 pub mod utf7;
 mod wire;
 

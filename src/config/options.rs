@@ -271,7 +271,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         Value("no"),
         "use '!' instead of ':' in Maildir file names",
     ),
-    opt(Imap, "remotehost", Required, "server host name"),
+    opt(
+        Imap,
+        "remotehost",
+        Derived("required unless a tunnel is set"),
+        "server host name",
+    ),
     opt(
         Imap,
         "remoteport",
@@ -580,19 +585,17 @@ pub const OPTIONS: &[OptionSpec] = &[
         Value("tls_compat"),
         "which ssl_version values are allowed: tls_compat, tls_no_ssl or tls_secure",
     ),
-    refused(
+    opt(
         Imap,
         "preauthtunnel",
         Unset,
-        "command that speaks IMAP, already logged in",
-        "tunnels are not supported",
+        "shell command that speaks IMAP on stdin/stdout, already logged in",
     ),
-    refused(
+    opt(
         Imap,
         "transporttunnel",
         Unset,
-        "command that carries the connection",
-        "tunnels are not supported",
+        "shell command that carries the connection (login follows)",
     ),
     ignored(
         Imap,

@@ -16,7 +16,7 @@ use super::options::{self, DefaultValue, OPTIONS, OptionSpec, Scope, Support};
 use super::{
     Account, Config, CopyRules, Error, ErrorKind, Evaluator, Expr, FolderRules, Folders, General,
     Hooks, ImapRepository, MaildirRepository, Overrides, RepositoryCommon, Secret, Sources,
-    SyncWindow, Tls, TlsVersion, value,
+    SyncWindow, Tls, TlsVersion, Tunnel, value,
 };
 use crate::expr;
 use crate::pyeval::{self, Python};
@@ -524,24 +524,35 @@ impl Reader<'_> {
         let scope = Scope::Imap;
         self.check_support(&sec, &[scope])?;
         self.auth_mechanisms(&sec)?;
-        let host = match self.evaluate(&sec, "remotehosteval")? {
+        let tunnel = self.tunnel(&sec)?;
+        // With a tunnel OfflineIMAP never asks for the host; it only names
+        // the netrc and keyring entries.
+        let remotehost = match self.evaluate(&sec, "remotehosteval")? {
             Some(pyeval::Value::Str(h)) => h.trim().to_owned(),
             Some(other) => {
                 return Err(self.wrong_type(&sec, "remotehosteval", "str", &other));
             }
+            None if tunnel.is_some() => self
+                .get(&sec, "remotehost")?
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_default(),
             None => self.required(&sec, scope, "remotehost")?.trim().to_owned(),
         };
-        if host.is_empty() {
+        if remotehost.is_empty() && tunnel.is_none() {
             return Err(self.error(&sec, "remotehost", ErrorKind::Missing, "names no host"));
         }
         let ssl = self.boolean(&sec, scope, "ssl")?;
         let starttls = self.boolean(&sec, scope, "starttls")?;
         let tls = match (ssl, starttls) {
+            // The command carries the bytes as they are (OfflineIMAP
+            // neither wraps a tunnel in TLS nor starts TLS over one).
+            _ if tunnel.is_some() => Tls::None,
             (true, _) => Tls::Implicit,
             (false, true) => Tls::StartTls,
             (false, false) => Tls::None,
         };
         let port = match self.evaluate(&sec, "remoteporteval")? {
+            _ if tunnel.is_some() => 0,
             Some(v) => {
                 let text = match &v {
                     pyeval::Value::Int(n) => n.to_string(),
@@ -556,8 +567,20 @@ impl Reader<'_> {
                 .unwrap_or(if ssl { 993 } else { 143 }),
         };
         let mut netrc = NetrcFiles::default();
-        let user = self.user(&sec, &host, &mut netrc)?;
-        let password = self.password(&sec, &host, user.as_deref(), &mut netrc, general)?;
+        let (user, password) = match &tunnel {
+            // Already logged in: no user, no password to look for.
+            Some(Tunnel::PreAuth(_)) => (None, None),
+            _ => {
+                let user = self.user(&sec, &remotehost, &mut netrc)?;
+                let password =
+                    self.password(&sec, &remotehost, user.as_deref(), &mut netrc, general)?;
+                (user, password)
+            }
+        };
+        let host = match &tunnel {
+            Some(t) => t.command().to_owned(),
+            None => remotehost,
+        };
         let ca_setting = self
             .get(&sec, "sslcacertfile")?
             .map(|s| s.trim().to_owned())
@@ -601,6 +624,7 @@ impl Reader<'_> {
             } else {
                 maxconnections
             },
+            tunnel,
         })
     }
 
@@ -677,6 +701,28 @@ impl Reader<'_> {
             ));
         }
         Ok(floor)
+    }
+
+    /// `preauthtunnel` or `transporttunnel`; both at once is an error, as
+    /// in OfflineIMAP.
+    fn tunnel(&self, sec: &str) -> Result<Option<Tunnel>, Error> {
+        let read = |option: &str| -> Result<Option<String>, Error> {
+            Ok(self
+                .get(sec, option)?
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty()))
+        };
+        match (read("preauthtunnel")?, read("transporttunnel")?) {
+            (Some(_), Some(_)) => Err(self.error(
+                sec,
+                "transporttunnel",
+                ErrorKind::Invalid,
+                "set only one of preauthtunnel and transporttunnel",
+            )),
+            (Some(c), None) => Ok(Some(Tunnel::PreAuth(c))),
+            (None, Some(c)) => Ok(Some(Tunnel::Transport(c))),
+            (None, None) => Ok(None),
+        }
     }
 
     /// Folder selection of an account's two repositories, with `-f`

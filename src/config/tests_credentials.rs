@@ -512,8 +512,10 @@ fn refused_options_stop_the_run() {
         )
     );
     assert_eq!(
-        fx.err(&conf("", "", "preauthtunnel = ssh host imapd")),
-        format!("{FILE}: [Repository WorkRemote] preauthtunnel: tunnels are not supported")
+        fx.err(&conf("", "", "sslclientcert = /tmp/c.pem")),
+        format!(
+            "{FILE}: [Repository WorkRemote] sslclientcert: client certificates are not supported"
+        )
     );
     // Refused options reach every section through [DEFAULT].
     let text = format!(
@@ -993,5 +995,64 @@ fn bad_sync_window_values_are_one_line_errors() {
         format!(
             "{FILE}: [Repository WorkLocal] startdate: may not be used together with startdate of [Repository WorkRemote] (OfflineIMAP allows at most one of maxage and the startdate of either repository)"
         )
+    );
+}
+
+#[test]
+fn preauthtunnel_needs_no_host_user_password_or_tls() {
+    let fx = Fixture::new();
+    let text = conf(
+        "",
+        "",
+        "preauthtunnel = ssh -q host imapd \nremoteuser = bob",
+    )
+    .replace("remotehost = imap.example.org\n", "");
+    let c = fx.ok(&text, None);
+    let r = &c.accounts[0].remote;
+    assert_eq!(
+        r.tunnel,
+        Some(crate::config::Tunnel::PreAuth("ssh -q host imapd".into()))
+    );
+    assert_eq!(r.host, "ssh -q host imapd");
+    assert_eq!((r.port, r.tls), (0, Tls::None));
+    assert_eq!(r.user, None);
+    assert!(r.password.is_none());
+}
+
+#[test]
+fn transporttunnel_keeps_the_login_and_drops_tls() {
+    let fx = Fixture::new();
+    let c = fx.ok(
+        &conf(
+            "",
+            "",
+            "transporttunnel = nc imap 143\nremoteuser = bob\nremotepass = pw\nssl = yes",
+        ),
+        None,
+    );
+    let r = &c.accounts[0].remote;
+    assert_eq!(
+        r.tunnel,
+        Some(crate::config::Tunnel::Transport("nc imap 143".into()))
+    );
+    assert_eq!(r.host, "nc imap 143");
+    assert_eq!(r.tls, Tls::None);
+    assert_eq!(r.user.as_deref(), Some("bob"));
+    assert_eq!(r.password.as_ref().map(|p| p.expose()), Some("pw"));
+}
+
+#[test]
+fn two_tunnels_or_no_host_are_errors() {
+    let fx = Fixture::new();
+    assert_eq!(
+        fx.err(&conf("", "", "preauthtunnel = a\ntransporttunnel = b")),
+        format!(
+            "{FILE}: [Repository WorkRemote] transporttunnel: set only one of preauthtunnel and transporttunnel"
+        )
+    );
+    let no_host = conf("", "", "").replace("remotehost = imap.example.org\n", "");
+    assert_eq!(
+        fx.err(&no_host),
+        format!("{FILE}: [Repository WorkRemote] remotehost: required, but not set")
     );
 }

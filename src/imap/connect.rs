@@ -20,8 +20,9 @@ use tokio::net::TcpStream;
 
 use super::error::{Error, ErrorKind};
 use super::trace::{TraceSink, Tracer};
+use super::tunnel::TunnelStream;
 use super::wire;
-use crate::config::{ImapRepository, Tls, TlsVersion};
+use crate::config::{ImapRepository, Tls, TlsVersion, Tunnel};
 
 /// Connect timeout when `socktimeout` is not set.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -41,6 +42,8 @@ pub struct ImapStream {
 enum Transport {
     Plain(TcpStream),
     Tls(Box<tokio_native_tls::TlsStream<TcpStream>>),
+    /// `preauthtunnel` / `transporttunnel`: the command's stdout and stdin.
+    Tunnel(Box<TunnelStream>),
 }
 
 /// Writes at least this large bypass the buffer (message literals).
@@ -66,6 +69,22 @@ impl ImapStream {
         }
     }
 
+    fn tunnel(tunnel: TunnelStream, trace: Option<Box<Tracer>>) -> Self {
+        ImapStream {
+            transport: Transport::Tunnel(Box::new(tunnel)),
+            wbuf: Vec::new(),
+            trace,
+        }
+    }
+
+    /// The tunnel under this stream, if it is one.
+    fn tunnel_mut(&mut self) -> Option<&mut TunnelStream> {
+        match &mut self.transport {
+            Transport::Tunnel(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// The plain TCP stream, for STARTTLS (`None` if TLS is already on),
     /// and the tracer, which goes on with the TLS stream. Everything
     /// written was flushed: async-imap flushes every command.
@@ -80,6 +99,7 @@ impl ImapStream {
         match &mut self.transport {
             Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Transport::Tunnel(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -112,6 +132,7 @@ impl fmt::Debug for ImapStream {
         match self.transport {
             Transport::Plain(_) => f.write_str("ImapStream::Plain"),
             Transport::Tls(_) => f.write_str("ImapStream::Tls"),
+            Transport::Tunnel(_) => f.write_str("ImapStream::Tunnel"),
         }
     }
 }
@@ -127,6 +148,7 @@ impl AsyncRead for ImapStream {
         let res = match &mut this.transport {
             Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Transport::Tunnel(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         };
         if let (Some(t), Poll::Ready(Ok(()))) = (&mut this.trace, &res) {
             t.received(&buf.filled()[before..]);
@@ -169,6 +191,7 @@ impl AsyncWrite for ImapStream {
         match &mut this.transport {
             Transport::Plain(s) => Pin::new(s).poll_flush(cx),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Transport::Tunnel(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -181,6 +204,7 @@ impl AsyncWrite for ImapStream {
         match &mut this.transport {
             Transport::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Transport::Tunnel(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
@@ -202,6 +226,9 @@ pub(crate) async fn connect(
     let err = |command: &str, kind| Error::new(host, command, kind);
     let timed_out = |command: &str| err(command, ErrorKind::Timeout(limit.as_secs()));
 
+    if let Some(tunnel) = &repo.tunnel {
+        return connect_tunnel(repo, tunnel, limit, trace).await;
+    }
     let tcp = tokio::time::timeout(limit, TcpStream::connect((host, repo.port)))
         .await
         .map_err(|_| timed_out("connect"))?
@@ -235,7 +262,15 @@ pub(crate) async fn connect(
 
     let mut client = Client::new(stream);
     let mut tags = PreAuthTags(0);
-    greeting(&mut client, host, limit).await?;
+    if greeting(&mut client, host, limit).await? == Greeting::PreAuth {
+        return Err(err(
+            "greeting",
+            ErrorKind::Unsupported(
+                "server greeted with PREAUTH; a pre-authenticated connection is supported only through preauthtunnel"
+                    .into(),
+            ),
+        ));
+    }
     let mut caps = capability(&mut client, host, limit, &mut tags).await?;
 
     if let (Some(connector), Tls::StartTls) = (&tls, repo.tls) {
@@ -264,6 +299,19 @@ pub(crate) async fn connect(
         // RFC 3501 §6.2.1: capabilities learnt before STARTTLS are void.
         caps = capability(&mut client, host, limit, &mut tags).await?;
     }
+    login(client, repo, host, limit, &caps).await
+}
+
+/// Log in on a greeted (and, as configured, secured) connection.
+async fn login(
+    client: Client<ImapStream>,
+    repo: &ImapRepository,
+    host: &str,
+    limit: Duration,
+    caps: &[String],
+) -> Result<LoggedIn, Error> {
+    let err = |command: &str, kind| Error::new(host, command, kind);
+    let timed_out = |command: &str| err(command, ErrorKind::Timeout(limit.as_secs()));
 
     let user = repo.user.as_deref().ok_or_else(|| {
         err(
@@ -298,7 +346,7 @@ pub(crate) async fn connect(
         err("LOGIN", kind)
     };
 
-    let session = if has_cap(&caps, "AUTH=PLAIN") {
+    let session = if has_cap(caps, "AUTH=PLAIN") {
         let auth = PlainAuth {
             user,
             password: password.expose(),
@@ -307,12 +355,12 @@ pub(crate) async fn connect(
             .await
             .map_err(|_| timed_out("LOGIN"))?
             .map_err(|(e, _)| login_failed(e))?
-    } else if !has_cap(&caps, "LOGINDISABLED") {
+    } else if !has_cap(caps, "LOGINDISABLED") {
         tokio::time::timeout(limit, client.login(user, password.expose()))
             .await
             .map_err(|_| timed_out("LOGIN"))?
             .map_err(|(e, _)| login_failed(e))?
-    } else if has_cap(&caps, "AUTH=LOGIN") {
+    } else if has_cap(caps, "AUTH=LOGIN") {
         let auth = LoginAuth {
             user,
             password: password.expose(),
@@ -331,6 +379,83 @@ pub(crate) async fn connect(
         ));
     };
     Ok(LoggedIn { session })
+}
+
+/// `preauthtunnel` / `transporttunnel`: start the command and talk IMAP
+/// over its pipes, without TLS (as OfflineIMAP does). A PREAUTH greeting
+/// skips the login; `transporttunnel` otherwise logs in as usual.
+async fn connect_tunnel(
+    repo: &ImapRepository,
+    tunnel: &Tunnel,
+    limit: Duration,
+    trace: Option<TraceSink>,
+) -> Result<LoggedIn, Error> {
+    let host = tunnel.command();
+    let err = |command: &str, kind| Error::new(host, command, kind);
+    let stream = TunnelStream::spawn(host).map_err(|e| {
+        err(
+            "connect",
+            ErrorKind::Tunnel(format!(
+                "repository {}: cannot start the tunnel command with sh -c: {e}",
+                repo.common.name
+            )),
+        )
+    })?;
+    let trace = trace.map(|sink| Box::new(Tracer::new(sink)));
+    if let Some(t) = &trace {
+        t.note(&format!("started tunnel command: {host}"));
+    }
+    let mut client = Client::new(ImapStream::tunnel(stream, trace));
+    let greeted = match greeting(&mut client, host, limit).await {
+        Ok(g) => g,
+        Err(e) => {
+            // A command that quit (not found, ssh refused...) says more
+            // through its exit status than "connection lost".
+            let status = match client.get_mut().tunnel_mut() {
+                Some(t) => t.exit_status(Duration::from_secs(1)).await,
+                None => None,
+            };
+            return Err(match status {
+                Some(status) => err(
+                    "greeting",
+                    ErrorKind::Tunnel(format!(
+                        "repository {}: tunnel command exited before greeting ({status})",
+                        repo.common.name
+                    )),
+                ),
+                None => e,
+            });
+        }
+    };
+    match (greeted, tunnel) {
+        (Greeting::PreAuth, _) => {
+            // async-imap makes a Session only out of a login: let the
+            // tunnel answer this one itself (see tunnel.rs).
+            let stream = client.get_mut();
+            if let Some(t) = &stream.trace {
+                t.note("PREAUTH: the LOGIN below is answered here, never sent");
+            }
+            if let Some(t) = stream.tunnel_mut() {
+                t.answer_next_command();
+            }
+            let session = tokio::time::timeout(limit, client.login("preauth", "preauth"))
+                .await
+                .map_err(|_| err("greeting", ErrorKind::Timeout(limit.as_secs())))?
+                .map_err(|(e, _)| err("greeting", ErrorKind::Protocol(e.to_string())))?;
+            Ok(LoggedIn { session })
+        }
+        (Greeting::Ok, Tunnel::PreAuth(_)) => Err(err(
+            "greeting",
+            ErrorKind::Tunnel(format!(
+                "repository {}: preauthtunnel command greeted with OK, not PREAUTH: it must speak IMAP already logged in (transporttunnel logs in over a command)",
+                repo.common.name
+            )),
+        )),
+        (Greeting::Ok, Tunnel::Transport(_)) => {
+            let caps = capability(&mut client, host, limit, &mut PreAuthTags(0)).await?;
+            login(client, repo, host, limit, &caps).await
+        }
+    }
 }
 
 struct PlainAuth<'a> {
@@ -548,11 +673,20 @@ impl PreAuthTags {
     }
 }
 
+/// How the server greeted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Greeting {
+    /// `* OK`: log in next.
+    Ok,
+    /// `* PREAUTH`: already logged in.
+    PreAuth,
+}
+
 async fn greeting(
     client: &mut Client<ImapStream>,
     host: &str,
     limit: Duration,
-) -> Result<(), Error> {
+) -> Result<Greeting, Error> {
     let err = |kind| Error::new(host, "greeting", kind);
     let resp = tokio::time::timeout(limit, client.read_response())
         .await
@@ -562,7 +696,7 @@ async fn greeting(
     match resp.parsed() {
         Response::Data {
             status: Status::Ok, ..
-        } => Ok(()),
+        } => Ok(Greeting::Ok),
         Response::Data {
             status: Status::Bye,
             outcome,
@@ -572,10 +706,7 @@ async fn greeting(
         Response::Data {
             status: Status::PreAuth,
             ..
-        } => Err(err(ErrorKind::Unsupported(
-            "server greeted with PREAUTH; a pre-authenticated connection is not supported here"
-                .into(),
-        ))),
+        } => Ok(Greeting::PreAuth),
         other => Err(err(ErrorKind::Protocol(format!("{other:?}")))),
     }
 }
@@ -733,6 +864,7 @@ mod tests {
             cert_fingerprints: Vec::new(),
             verify_ca: false,
             tls_min_version: Some(TlsVersion::Tls12),
+            tunnel: None,
         };
         assert!(!pins_only(&repo), "verify_ca = false alone must not trust");
         let setup = tls_connector(&repo).unwrap();

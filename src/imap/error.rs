@@ -59,6 +59,9 @@ pub enum ErrorKind {
     /// A folder name that cannot be put on the wire or decoded.
     #[error("{0}")]
     Name(String),
+    /// The tunnel command could not be started or quit before talking.
+    #[error("{0}")]
+    Tunnel(String),
 }
 
 fn bye_suffix(text: &Option<String>) -> String {
@@ -99,6 +102,7 @@ impl Error {
             ErrorKind::Tls(_)
             | ErrorKind::CaFile(_)
             | ErrorKind::NoStartTls
+            | ErrorKind::Tunnel(_)
             | ErrorKind::Login { .. } => StoreKind::Repository,
             _ => StoreKind::Folder,
         }

@@ -24,6 +24,7 @@ fn repo(port: u16, user: &User, tls: Tls, ca_file: Option<&std::path::Path>) -> 
         password: Some(Secret::new(user.password.clone())),
         tls,
         ca_file: ca_file.map(|p| p.to_path_buf()),
+        tunnel: None,
         expunge: true,
         maxconnections: 1,
         cert_fingerprints: Vec::new(),

@@ -52,3 +52,5 @@ mod copyopts;
 mod maildiropts;
 // cert_fingerprint pinning (self-signed certificates) and its CA interplay.
 mod tlsopts;
+// preauthtunnel (Dovecot's imap binary) and transporttunnel (a relay).
+mod tunnel;
