@@ -50,3 +50,5 @@ mod dryrun;
 mod copyopts;
 // utime_from_header, filename_use_mail_timestamp and restoreatime on disk.
 mod maildiropts;
+// [mbnames]: the mailbox list file (mutt) of two accounts against Dovecot.
+mod mbnames;
