@@ -99,6 +99,9 @@ async fn run(cli: Cli) -> ExitCode {
         };
     }
     let dry_run = cfg.general.dry_run;
+    if cli.mbnames_prune {
+        return mbnames_prune(&cfg);
+    }
 
     // `-u` forces a UI; `[general] ui` only prefers one, so an unavailable
     // configured UI falls back to ttyui (OfflineIMAP's default) instead of
@@ -300,6 +303,57 @@ async fn run(cli: Cli) -> ExitCode {
         ExitCode::from(EXIT_ERROR)
     } else if outcome.validity_problems {
         ExitCode::from(EXIT_VALIDITY)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `--mbnames-prune`, as OfflineIMAP: forgets the mailbox lists of
+/// accounts not synced (all of them when `[mbnames]` is disabled), then
+/// rewrites the mailbox list file unless it is `incremental`. No sync.
+fn mbnames_prune(cfg: &config::Config) -> ExitCode {
+    let metadata = &cfg.general.metadata;
+    let dry_run = cfg.general.dry_run;
+    let keep: Vec<String> = match &cfg.general.mbnames {
+        Some(_) => cfg.accounts.iter().map(|a| a.name.clone()).collect(),
+        None => Vec::new(),
+    };
+    let mut failed = false;
+    let (removed, errors) = crate::mbnames::prune(metadata, &keep, dry_run);
+    for path in &removed {
+        if dry_run {
+            println!("mbnames would remove {}", path.display());
+        } else {
+            println!("removed {}", path.display());
+        }
+    }
+    if removed.is_empty() && errors.is_empty() {
+        println!("no cache file to remove");
+    }
+    for e in errors {
+        eprintln!("offlineimap: {e}");
+        failed = true;
+    }
+    if let Some(mb) = cfg.general.mbnames.as_ref().filter(|mb| !mb.incremental) {
+        if dry_run {
+            println!("mbnames would write {}", mb.filename.display());
+        } else {
+            match crate::mbnames::write_file(mb, metadata) {
+                Ok(skipped) => {
+                    for e in skipped {
+                        eprintln!("offlineimap: {e}");
+                        failed = true;
+                    }
+                }
+                Err(e) => {
+                    eprintln!("offlineimap: {e}");
+                    failed = true;
+                }
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(EXIT_ERROR)
     } else {
         ExitCode::SUCCESS
     }

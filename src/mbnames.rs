@@ -449,3 +449,43 @@ pub fn account_synced(
     }
     Ok(Vec::new())
 }
+
+/// `--mbnames-prune`: removes the lists of accounts not in `keep` (every
+/// list when `[mbnames]` is disabled), as OfflineIMAP does. The files
+/// removed (or, in a dry run, to remove) come back, with those that could
+/// not be.
+pub fn prune(metadata: &Path, keep: &[String], dry_run: bool) -> (Vec<PathBuf>, Vec<Error>) {
+    let dir = intermediate_dir(metadata);
+    let mut removed = Vec::new();
+    let mut errors = Vec::new();
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return (removed, vec![file_error(&dir, e)]),
+    };
+    files.sort();
+    for file in files {
+        let Some(account) = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        if keep.iter().any(|k| k == account) {
+            continue;
+        }
+        if dry_run {
+            removed.push(file);
+            continue;
+        }
+        match std::fs::remove_file(&file) {
+            Ok(()) => removed.push(file),
+            Err(e) => errors.push(file_error(&file, e)),
+        }
+    }
+    (removed, errors)
+}

@@ -301,3 +301,32 @@ fn python_evaluates_what_is_left_to_it() {
         "mailboxes +Work/Archive.2020 +Work/INBOX +Home/INBOX +Home/Lists.rust\n"
     );
 }
+
+#[test]
+fn prune_removes_lists_of_other_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = dir.path();
+    for a in ["Work", "Old", "Home"] {
+        write_intermediate(meta, a, &[]).unwrap();
+    }
+    std::fs::write(meta.join("mbnames/notes.txt"), "").unwrap();
+    let (would, _) = prune(meta, &names(&["Work", "Home"]), true);
+    assert_eq!(would, [meta.join("mbnames/Old.json")]);
+    assert!(would[0].exists());
+    let (removed, errors) = prune(meta, &names(&["Work", "Home"]), false);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(removed, [meta.join("mbnames/Old.json")]);
+    let (removed, _) = prune(meta, &[], false);
+    assert_eq!(
+        removed,
+        [
+            meta.join("mbnames/Home.json"),
+            meta.join("mbnames/Work.json")
+        ]
+    );
+    assert!(meta.join("mbnames/notes.txt").exists());
+    assert_eq!(
+        prune(&meta.join("none"), &[], false),
+        (Vec::new(), Vec::new())
+    );
+}

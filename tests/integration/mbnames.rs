@@ -165,3 +165,34 @@ fn bad_expression_stops_the_run_before_any_sync() {
     assert!(!two.mail("Work").exists(), "{text}");
     assert!(!two.mailboxes().exists());
 }
+
+#[test]
+fn mbnames_prune_forgets_accounts_no_longer_synced() {
+    let d = Dovecot::shared();
+    let two = Two::new(d, "mbprune");
+    two.write(MUTT);
+    two.env.sync();
+    let lists = two.env.metadata().join("mbnames");
+    // Home is dropped from `accounts`: its list goes, and the file with it.
+    let path = two.env.config_path();
+    let text = fs::read_to_string(&path)
+        .unwrap()
+        .replace("accounts = Work, Home", "accounts = Work");
+    fs::write(&path, text).unwrap();
+    let dry = two.env.run_capture(&["--mbnames-prune", "--dry-run"]);
+    assert!(
+        dry.text().contains("mbnames would remove"),
+        "{}",
+        dry.text()
+    );
+    assert!(lists.join("Home.json").exists());
+    let run = two.env.run_capture(&["--mbnames-prune"]);
+    assert_eq!(run.code, Some(0), "{}", run.text());
+    assert!(run.text().contains("removed "), "{}", run.text());
+    assert!(!lists.join("Home.json").exists());
+    assert!(lists.join("Work.json").exists());
+    assert_eq!(
+        two.read(),
+        "mailboxes \"+Work/INBOX\" \"+Work/Lists.rust\" \"+Work/Sent\"\n"
+    );
+}
