@@ -196,3 +196,59 @@ fn mbnames_prune_forgets_accounts_no_longer_synced() {
         "mailboxes \"+Work/INBOX\" \"+Work/Lists.rust\" \"+Work/Sent\"\n"
     );
 }
+
+/// OfflineIMAP 3 (Debian's `offlineimap3`), as scripts/test installs it.
+const OFFLINEIMAP3: &str = "/usr/bin/offlineimap";
+
+/// offlineimap3 and this build write the same per-account lists and the
+/// same file from the same configuration, and each reads the other's.
+#[test]
+fn same_files_as_offlineimap3() {
+    assert!(
+        std::path::Path::new(OFFLINEIMAP3).is_file(),
+        "{OFFLINEIMAP3} (Debian's offlineimap3) is needed; scripts/test installs it"
+    );
+    let d = Dovecot::shared();
+    let two = Two::new(d, "mbinterop");
+    two.write(&format!(
+        "{MUTT}folderfilter = lambda a, f: not (a == 'Home' and f == 'INBOX')\n\
+         sort_keyfunc = lambda d: (d['foldername'].lower(), d['accountname'])\n"
+    ));
+    let theirs = std::process::Command::new(OFFLINEIMAP3)
+        .arg("-c")
+        .arg(two.env.config_path())
+        .args(["-o", "-u", "basic"])
+        .env("HOME", two.env.dir.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&theirs.stdout),
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    assert!(theirs.status.success(), "offlineimap3 failed:\n{text}");
+    let lists = two.env.metadata().join("mbnames");
+    let read = |p: PathBuf| fs::read_to_string(p).unwrap();
+    let their_file = two.read();
+    let their_work = read(lists.join("Work.json"));
+    let their_home = read(lists.join("Home.json"));
+    assert_eq!(
+        their_file,
+        "mailboxes \"+Home/Archive\" \"+Work/INBOX\" \"+Work/Lists.rust\" \"+Work/Sent\"\n"
+    );
+
+    // Ours, from their lists: only Work syncs, Home's list is theirs.
+    fs::remove_file(two.mailboxes()).unwrap();
+    fs::remove_file(lists.join("Work.json")).unwrap();
+    let run = two.env.run_capture(&["-a", "Work"]);
+    assert_eq!(run.code, Some(0), "{}", run.text());
+    assert_eq!(read(lists.join("Work.json")), their_work);
+    assert_eq!(two.read(), their_file);
+    // And a whole run of ours writes what theirs wrote.
+    fs::remove_file(two.mailboxes()).unwrap();
+    fs::remove_dir_all(&lists).unwrap();
+    two.env.sync();
+    assert_eq!(read(lists.join("Work.json")), their_work);
+    assert_eq!(read(lists.join("Home.json")), their_home);
+    assert_eq!(two.read(), their_file);
+}
