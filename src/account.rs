@@ -449,6 +449,9 @@ impl AccountTask {
             python: self.account.folders.python.clone(),
             dry_run,
         });
+        // What `[mbnames]` lists: every local folder this sync takes up,
+        // unchanged ones included (OfflineIMAP adds each when it starts it).
+        let synced_local: Vec<String> = pairs.iter().map(|p| p.local.clone()).collect();
         let pairs = folder_sync::skip_unchanged(&shared, &mut session, pairs).await?;
         let queue = Arc::new(Mutex::new(pairs.into_iter()));
         let connections = remote_cfg.maxconnections.max(1);
@@ -481,7 +484,60 @@ impl AccountTask {
             outcome.errors = true;
         }
         folder_sync::stamp_local(shared).await;
+        if !self.mbnames(rep, synced_local).await {
+            outcome.errors = true;
+        }
         Ok(outcome)
+    }
+
+    /// `[mbnames]`: writes the account's list of synced local folders
+    /// (and, with `incremental`, the mailbox list file). False when that
+    /// failed; the reason is logged.
+    async fn mbnames(&self, rep: &Reporter, folders: Vec<String>) -> bool {
+        let Some(cfg) = self.general.mbnames.clone() else {
+            return true;
+        };
+        let worker = Some(rep.worker(0));
+        if self.general.dry_run {
+            let path =
+                crate::mbnames::intermediate_path(&self.general.metadata, &self.account.name);
+            rep.log(
+                worker,
+                Level::Info,
+                format!("[DRYRUN] mbnames would write {}", path.display()),
+            );
+            return true;
+        }
+        let metadata = self.general.metadata.clone();
+        let account = self.account.name.clone();
+        let localfolders = self
+            .account
+            .local
+            .localfolders
+            .to_string_lossy()
+            .into_owned();
+        // Expressions may wait on python3 (a blocking pipe).
+        let result = tokio::task::spawn_blocking(move || {
+            crate::mbnames::account_synced(&cfg, &metadata, &account, &localfolders, &folders)
+        })
+        .await;
+        match result {
+            Ok(Ok(skipped)) => {
+                let ok = skipped.is_empty();
+                for e in skipped {
+                    rep.log(worker, Level::Error, e.to_string());
+                }
+                ok
+            }
+            Ok(Err(e)) => {
+                rep.log(worker, Level::Error, e.to_string());
+                false
+            }
+            Err(e) => {
+                rep.log(worker, Level::Error, format!("mbnames failed: {e}"));
+                false
+            }
+        }
     }
 }
 

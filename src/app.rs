@@ -99,6 +99,9 @@ async fn run(cli: Cli) -> ExitCode {
         };
     }
     let dry_run = cfg.general.dry_run;
+    if cli.mbnames_prune {
+        return mbnames_prune(&cfg);
+    }
 
     // `-u` forces a UI; `[general] ui` only prefers one, so an unavailable
     // configured UI falls back to ttyui (OfflineIMAP's default) instead of
@@ -245,6 +248,8 @@ async fn run(cli: Cli) -> ExitCode {
             task.run().await
         });
     }
+    // Kept for the mailbox list written once every account is done.
+    let mbnames_events = cfg.general.mbnames.as_ref().map(|_| events_tx.clone());
     drop(events_tx);
     drop(passwords_tx);
     let ui_task = spawn_ui(
@@ -283,6 +288,13 @@ async fn run(cli: Cli) -> ExitCode {
         }
     }
     signals.abort();
+    if let (Some(events), Some(mb)) = (mbnames_events, &cfg.general.mbnames)
+        && !aborted
+        && !mb.incremental
+        && !write_mbnames(mb, &cfg.general, &events).await
+    {
+        outcome.errors = true;
+    }
     // The UI ends when every sender is gone; wait so its last lines appear.
     let _ = ui_task.await;
     outputs.finish().await;
@@ -294,6 +306,95 @@ async fn run(cli: Cli) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `--mbnames-prune`, as OfflineIMAP: forgets the mailbox lists of
+/// accounts not synced (all of them when `[mbnames]` is disabled), then
+/// rewrites the mailbox list file unless it is `incremental`. No sync.
+fn mbnames_prune(cfg: &config::Config) -> ExitCode {
+    let metadata = &cfg.general.metadata;
+    let dry_run = cfg.general.dry_run;
+    let keep: Vec<String> = match &cfg.general.mbnames {
+        Some(_) => cfg.accounts.iter().map(|a| a.name.clone()).collect(),
+        None => Vec::new(),
+    };
+    let mut failed = false;
+    let (removed, errors) = crate::mbnames::prune(metadata, &keep, dry_run);
+    for path in &removed {
+        if dry_run {
+            println!("mbnames would remove {}", path.display());
+        } else {
+            println!("removed {}", path.display());
+        }
+    }
+    if removed.is_empty() && errors.is_empty() {
+        println!("no cache file to remove");
+    }
+    for e in errors {
+        eprintln!("offlineimap: {e}");
+        failed = true;
+    }
+    if let Some(mb) = cfg.general.mbnames.as_ref().filter(|mb| !mb.incremental) {
+        if dry_run {
+            println!("mbnames would write {}", mb.filename.display());
+        } else {
+            match crate::mbnames::write_file(mb, metadata) {
+                Ok(skipped) => {
+                    for e in skipped {
+                        eprintln!("offlineimap: {e}");
+                        failed = true;
+                    }
+                }
+                Err(e) => {
+                    eprintln!("offlineimap: {e}");
+                    failed = true;
+                }
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(EXIT_ERROR)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `[mbnames]` without `incremental`: the mailbox list file, from every
+/// account's list, once all accounts are done (as OfflineIMAP does). False
+/// when that failed; the reason is logged.
+async fn write_mbnames(
+    mb: &config::Mbnames,
+    general: &config::General,
+    events: &mpsc::UnboundedSender<Event>,
+) -> bool {
+    let log = |level, text: String| {
+        let _ = events.send(Event::Logged {
+            worker: None,
+            level,
+            text,
+        });
+    };
+    if general.dry_run {
+        log(
+            crate::event::Level::Info,
+            format!("[DRYRUN] mbnames would write {}", mb.filename.display()),
+        );
+        return true;
+    }
+    let (mb, metadata) = (mb.clone(), general.metadata.clone());
+    // sort_keyfunc may wait on python3 (a blocking pipe).
+    let result =
+        tokio::task::spawn_blocking(move || crate::mbnames::write_file(&mb, &metadata)).await;
+    let errors: Vec<String> = match result {
+        Ok(Ok(skipped)) => skipped.iter().map(ToString::to_string).collect(),
+        Ok(Err(e)) => vec![e.to_string()],
+        Err(e) => vec![format!("mbnames failed: {e}")],
+    };
+    let ok = errors.is_empty();
+    for e in errors {
+        log(crate::event::Level::Error, e);
+    }
+    ok
 }
 
 /// Starts the chosen UI on the event stream. Events sent before this are

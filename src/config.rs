@@ -103,6 +103,37 @@ pub struct General {
     pub update_keyring: bool,
     /// `dry-run` (or `--dry-run`): plan and report every change, make none.
     pub dry_run: bool,
+    /// `[mbnames]`, when `enabled`: the mailbox list file to write.
+    pub mbnames: Option<Mbnames>,
+}
+
+/// `[mbnames]`: a file listing every synced local folder (mutt's
+/// `mailboxes` line), written after the syncs. Everything is checked when
+/// the configuration is read; `header`, `sep` and `footer` are already
+/// evaluated.
+#[derive(Clone, Debug)]
+pub struct Mbnames {
+    /// `filename`, `~` and `$VAR` expanded.
+    pub filename: PathBuf,
+    /// `header`, evaluated: written first.
+    pub header: String,
+    /// `peritem`, raw: a Python `%`-format applied to a dict with
+    /// `accountname`, `foldername` and `localfolders`.
+    pub peritem: String,
+    /// `sep`, evaluated: written between items.
+    pub sep: String,
+    /// `footer`, evaluated: written last.
+    pub footer: String,
+    /// `incremental`: rewrite the file after each account's sync rather
+    /// than once at the end of the run.
+    pub incremental: bool,
+    /// Callable(accountname, foldername) -> bool; `None` lists every
+    /// folder.
+    pub folderfilter: Option<Expr>,
+    /// Callable(dict) -> sort key; `None` sorts by account, then folder.
+    pub sort_keyfunc: Option<Expr>,
+    /// The run's `python3`, for the expressions above left to it.
+    pub python: Option<Arc<crate::pyeval::Python>>,
 }
 
 #[derive(Clone, Debug)]

@@ -15,6 +15,7 @@ pub mod event;
 pub mod expr;
 pub mod imap;
 pub mod maildir;
+pub mod mbnames;
 pub mod pyeval;
 pub mod signals;
 pub mod status;

@@ -315,53 +315,81 @@ pub(crate) async fn worker(
     let rep = &shared.rep;
     let me = rep.worker(slot);
     let mut outcome = Outcome::default();
-    loop {
+    'folders: loop {
         if shared.cancel.is_cancelled() {
             break;
         }
         let Some(pair) = queue.lock().await.next() else {
             break;
         };
-        if session.is_none() {
-            rep.send(Event::Connecting {
-                worker: me,
-                repo: shared.remote_cfg.common.name.clone(),
-                host: shared.remote_cfg.host.clone(),
-                port: shared.remote_cfg.port,
-            });
-            let trace = super::debuglog::imap_trace(me); // -d imap
-            match ImapSession::connect(&shared.remote_cfg, shared.socktimeout, trace).await {
-                Ok(s) => session = Some(s),
-                Err(e) => {
-                    rep.log(Some(me), Level::Error, e.to_string());
-                    outcome.errors = true;
-                    break;
+        // A folder whose connection broke is tried once more on a new
+        // one: a sync can be interrupted at any point and run again (what
+        // the crash tests check), and a server or network that drops one
+        // connection should not fail the folder.
+        let mut retried = false;
+        loop {
+            if session.is_none() {
+                rep.send(Event::Connecting {
+                    worker: me,
+                    repo: shared.remote_cfg.common.name.clone(),
+                    host: shared.remote_cfg.host.clone(),
+                    port: shared.remote_cfg.port,
+                });
+                let trace = super::debuglog::imap_trace(me); // -d imap
+                match ImapSession::connect(&shared.remote_cfg, shared.socktimeout, trace).await {
+                    Ok(s) => session = Some(s),
+                    Err(e) => {
+                        rep.log(Some(me), Level::Error, e.to_string());
+                        outcome.errors = true;
+                        break 'folders;
+                    }
                 }
             }
-        }
-        let Some(s) = session.take() else { break };
-        rep.send(Event::WorkerStarted {
-            worker: me,
-            name: format!("Folder {} [acc: {}]", pair.local, shared.account_name),
-        });
-        let (back, result) = sync_folder(&shared, s, &pair, me).await;
-        session = back;
-        rep.send(Event::WorkerFinished { worker: me });
-        match result {
-            Ok(FolderOutcome::Synced) => {}
-            Ok(FolderOutcome::ValidityProblem) => outcome.validity_problems = true,
-            Err(e) => {
+            let Some(s) = session.take() else {
+                break 'folders;
+            };
+            rep.send(Event::WorkerStarted {
+                worker: me,
+                name: format!("Folder {} [acc: {}]", pair.local, shared.account_name),
+            });
+            let (back, result) = sync_folder(&shared, s, &pair, me).await;
+            let broken = back.is_none();
+            session = back;
+            rep.send(Event::WorkerFinished { worker: me });
+            if let Err(e) = &result
+                && broken
+                && !retried
+                && !shared.cancel.is_cancelled()
+            {
                 rep.log(
                     Some(me),
-                    Level::Error,
+                    Level::Warning,
                     format!(
-                        "Aborting sync, folder '{}' [acc: '{}']: {e}",
+                        "Connection lost while syncing folder '{}' [acc: '{}'] ({e}); \
+                         trying it once more on a new connection",
                         pair.local, shared.account_name
                     ),
                 );
-                outcome.errors = true;
-                shared.failed.store(true, Ordering::Relaxed);
+                retried = true;
+                continue;
             }
+            match result {
+                Ok(FolderOutcome::Synced) => {}
+                Ok(FolderOutcome::ValidityProblem) => outcome.validity_problems = true,
+                Err(e) => {
+                    rep.log(
+                        Some(me),
+                        Level::Error,
+                        format!(
+                            "Aborting sync, folder '{}' [acc: '{}']: {e}",
+                            pair.local, shared.account_name
+                        ),
+                    );
+                    outcome.errors = true;
+                    shared.failed.store(true, Ordering::Relaxed);
+                }
+            }
+            break;
         }
     }
     if let Some(s) = session {

@@ -121,7 +121,6 @@ const fn refused(
 use DefaultValue::{Derived, Required, Unset, Value};
 use Scope::{Account, Blinkenlights, General, Imap, Maildir, Mbnames, Repository};
 
-const MBNAMES: &str = "no mailbox list file is written";
 const GMAIL_LABELS: &str = "labels are not synced (Gmail repositories are not supported)";
 const OAUTH2: &str =
     "OAuth2 is not supported yet; use a password (remotepass, remotepasseval, netrc)";
@@ -367,62 +366,44 @@ pub const OPTIONS: &[OptionSpec] = &[
         "do not warn about read-only server folders",
         "it has no effect",
     ),
-    ignored(
+    opt(
         Mbnames,
         "enabled",
         Value("no"),
         "write a file listing every synced mailbox (e.g. for mutt)",
-        "no mailbox list file is written",
     ),
-    ignored(Mbnames, "filename", Unset, "the mailbox list file", MBNAMES),
-    ignored(
+    opt(
         Mbnames,
-        "header",
+        "filename",
         Unset,
-        "Python string written first",
-        MBNAMES,
+        "the mailbox list file (`~` expanded)",
     ),
-    ignored(
+    opt(Mbnames, "header", Unset, "Python string written first"),
+    opt(
         Mbnames,
         "peritem",
         Unset,
-        "%-template for each mailbox",
-        MBNAMES,
+        "%-template for each mailbox (accountname, foldername, localfolders)",
     ),
-    ignored(
-        Mbnames,
-        "sep",
-        Unset,
-        "Python string between items",
-        MBNAMES,
-    ),
-    ignored(
-        Mbnames,
-        "footer",
-        Unset,
-        "Python string written last",
-        MBNAMES,
-    ),
-    ignored(
+    opt(Mbnames, "sep", Unset, "Python string between items"),
+    opt(Mbnames, "footer", Unset, "Python string written last"),
+    opt(
         Mbnames,
         "incremental",
         Value("no"),
-        "rewrite the file after each account",
-        MBNAMES,
+        "rewrite the file after each account, not once at the end",
     ),
-    ignored(
+    opt(
         Mbnames,
         "folderfilter",
         Unset,
-        "Python function choosing the mailboxes listed",
-        MBNAMES,
+        "Python function (accountname, foldername) choosing the mailboxes listed",
     ),
-    ignored(
+    opt(
         Mbnames,
         "sort_keyfunc",
         Unset,
-        "Python function ordering the list",
-        MBNAMES,
+        "Python function (item dict) giving the sort key of the list",
     ),
     opt(
         Account,

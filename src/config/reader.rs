@@ -15,8 +15,8 @@ use super::netrc::Netrc;
 use super::options::{self, DefaultValue, OPTIONS, OptionSpec, Scope, Support};
 use super::{
     Account, Config, CopyRules, Error, ErrorKind, Evaluator, Expr, FolderRules, Folders, General,
-    Hooks, ImapRepository, MaildirRepository, Overrides, RepositoryCommon, Secret, Sources,
-    SyncWindow, Tls, TlsVersion, Tunnel, value,
+    Hooks, ImapRepository, MaildirRepository, Mbnames, Overrides, RepositoryCommon, Secret,
+    Sources, SyncWindow, Tls, TlsVersion, Tunnel, value,
 };
 use crate::expr;
 use crate::pyeval::{self, Python};
@@ -124,13 +124,13 @@ impl Reader<'_> {
             };
             return Err(Error::new(self.file, ErrorKind::Missing, message));
         }
-        let general = self.general()?;
+        let mut general = self.general()?;
         self.python = Arc::new(Python::new(
             general.pythonfile.clone(),
             (self.env)("PATH").as_deref(),
         ));
         self.check_support("general", &[Scope::General])?;
-        self.mbnames_warning();
+        general.mbnames = self.mbnames()?;
         let defined_accounts: Vec<String> = self
             .ini
             .sections
@@ -227,6 +227,8 @@ impl Reader<'_> {
             ignore_keyring: self.boolean(g, scope, "ignore-keyring")?,
             update_keyring: self.boolean(g, scope, "update-keyring")?,
             dry_run: self.boolean(g, scope, "dry-run")?,
+            // Read once `python` is known (see `config`).
+            mbnames: None,
         })
     }
 
@@ -1170,25 +1172,88 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// `[mbnames] enabled = yes`: one warning for the whole section.
-    fn mbnames_warning(&mut self) {
+    /// `[mbnames]`, when `enabled`: every option is checked now, as
+    /// OfflineIMAP evaluates them at start-up. `header`, `sep` and `footer`
+    /// are evaluated; `peritem` is read raw (its `%(accountname)s` is no
+    /// interpolation) and tried on a sample item.
+    fn mbnames(&self) -> Result<Option<Mbnames>, Error> {
         let sec = "mbnames";
-        if self.ini.section(sec).is_none() {
-            return;
+        let scope = Scope::Mbnames;
+        if self.ini.section(sec).is_none() || !self.boolean(sec, scope, "enabled")? {
+            return Ok(None);
         }
-        let on = self
-            .ini
-            .get(sec, "enabled")
-            .ok()
-            .flatten()
-            .is_some_and(|v| value::boolean(&v).unwrap_or(true));
-        if let (true, Some(spec)) = (on, options::find(Scope::Mbnames, "enabled"))
-            && let Support::Ignored(instead) = spec.support
-        {
-            self.warnings.push(format!(
-                "{}: [{sec}] enabled: not supported by this version, ignored: {instead}",
-                self.file.display()
-            ));
+        let string = |option: &str| -> Result<String, Error> {
+            match self.evaluate(sec, option)? {
+                Some(pyeval::Value::Str(s)) => Ok(s),
+                Some(other) => Err(self.wrong_type(sec, option, "str", &other)),
+                None => Err(self.error(sec, option, ErrorKind::Missing, "required, but not set")),
+            }
+        };
+        let filename = self.required(sec, scope, "filename")?;
+        let filename = filename.trim();
+        if filename.is_empty() {
+            return Err(self.error(sec, "filename", ErrorKind::Missing, "required, but empty"));
+        }
+        let header = string("header")?;
+        let peritem = match self.ini.raw(sec, "peritem") {
+            Some(e) => e.value.clone(),
+            None => {
+                return Err(self.error(
+                    sec,
+                    "peritem",
+                    ErrorKind::Missing,
+                    "required, but not set",
+                ));
+            }
+        };
+        self.check_peritem(&peritem)?;
+        let sep = string("sep")?;
+        let footer = string("footer")?;
+        Ok(Some(Mbnames {
+            filename: value::path(filename, self.env),
+            header,
+            peritem,
+            sep,
+            footer,
+            incremental: self.boolean(sec, scope, "incremental")?,
+            folderfilter: self.expression(sec, "folderfilter")?,
+            sort_keyfunc: self.expression(sec, "sort_keyfunc")?,
+            python: Some(self.python.clone()),
+        }))
+    }
+
+    /// Formats a sample item with `peritem`, so that a bad template (an
+    /// unknown key, a lone `%`) stops the run now. What the built-in
+    /// evaluator cannot format is left to `python3`'s batch check.
+    fn check_peritem(&self, peritem: &str) -> Result<(), Error> {
+        let item = format!(
+            "{} % {{'accountname': 'a', 'foldername': 'f', 'localfolders': '/l'}}",
+            expr::Value::Str(peritem.to_owned()).repr()
+        );
+        let result = expr::compile(&item).and_then(|e| e.eval(&expr::Env::new()));
+        match result {
+            Ok(expr::Value::Str(_)) => Ok(()),
+            Ok(other) => Err(self.error(
+                "mbnames",
+                "peritem",
+                ErrorKind::Invalid,
+                format!("must give a str, not {}", other.type_name()),
+            )),
+            Err(e) if e.is_not_supported() => {
+                self.python_checks.borrow_mut().push(PythonCheck {
+                    section: "mbnames".to_owned(),
+                    option: "peritem".to_owned(),
+                    source: item,
+                    why: format!("for the built-in evaluator, {}", e.message()),
+                });
+                Ok(())
+            }
+            Err(e) => Err(self.error(
+                "mbnames",
+                "peritem",
+                ErrorKind::Invalid,
+                e.message().to_owned(),
+            )),
         }
     }
 

@@ -829,3 +829,86 @@ fn sync_hooks_are_read_without_a_warning() {
     let c = ok(&conf("", "presynchook =", "", ""));
     assert_eq!(c.accounts[0].hooks, crate::config::Hooks::default());
 }
+
+const MUTT: &str = "[mbnames]\nenabled = yes\nfilename = ~/.mutt/mailboxes\n\
+                    header = \"mailboxes \"\nperitem = +%(accountname)s/%(foldername)s\n\
+                    sep = \" \"\nfooter = \"\\n\"\n";
+
+#[test]
+fn mbnames_options() {
+    let c = ok(&(base() + MUTT));
+    let mb = c.general.mbnames.unwrap();
+    assert_eq!(mb.filename, PathBuf::from("/home/test/.mutt/mailboxes"));
+    assert_eq!(mb.header, "mailboxes ");
+    // Raw: no interpolation of `%(accountname)s`.
+    assert_eq!(mb.peritem, "+%(accountname)s/%(foldername)s");
+    assert_eq!(mb.sep, " ");
+    assert_eq!(mb.footer, "\n");
+    assert!(!mb.incremental);
+    assert!(mb.folderfilter.is_none() && mb.sort_keyfunc.is_none());
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+
+    let c = ok(&(base()
+        + MUTT
+        + "incremental = yes\nfolderfilter = lambda a, f: f != 'Trash'\n\
+           sort_keyfunc = lambda d: d['foldername']\n"));
+    let mb = c.general.mbnames.unwrap();
+    assert!(mb.incremental);
+    assert_eq!(
+        mb.folderfilter.unwrap().source(),
+        "lambda a, f: f != 'Trash'"
+    );
+    assert_eq!(
+        mb.sort_keyfunc.unwrap().source(),
+        "lambda d: d['foldername']"
+    );
+
+    // Disabled, or no section: nothing is read, nothing is checked.
+    let off = ok(&(base() + "[mbnames]\nenabled = no\nheader = (\n"));
+    assert!(off.general.mbnames.is_none());
+    assert!(ok(&base()).general.mbnames.is_none());
+}
+
+/// `MUTT` with `option = value` set (replacing its line, if any).
+fn mutt_with(option: &str, value: &str) -> String {
+    let mut lines: Vec<String> = MUTT
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{option} =")))
+        .map(str::to_owned)
+        .collect();
+    lines.push(format!("{option} = {value}"));
+    base() + &lines.join("\n") + "\n"
+}
+
+#[test]
+fn mbnames_errors_name_the_option() {
+    let with = |option: &str, value: &str| err(&mutt_with(option, value));
+    let starts = |option: &str, value: &str| {
+        let e = with(option, value);
+        // Lambdas' syntax errors point at the column on further lines,
+        // as for every other folderfilter.
+        assert!(
+            e.starts_with(&format!("{FILE}: [mbnames] {option}: ")),
+            "{e}"
+        );
+    };
+    starts("header", "\"mailboxes");
+    starts("footer", "nope");
+    starts("peritem", "%(account)s");
+    starts("peritem", "%(foldername)s %");
+    starts("folderfilter", "lambda a, f: (");
+    starts("sort_keyfunc", "lambda d:");
+    assert_eq!(
+        with("sep", "3"),
+        format!("{FILE}: [mbnames] sep: must give a str, not int")
+    );
+    starts("enabled", "maybe");
+    assert_eq!(
+        err(&(base() + "[mbnames]\nenabled = yes\nfilename = x\nheader = ''\n")),
+        format!("{FILE}: [mbnames] peritem: required, but not set")
+    );
+    assert_eq!(
+        err(&(base() + "[mbnames]\nenabled = yes\n")),
+        format!("{FILE}: [mbnames] filename: required, but not set")
+    );
+}

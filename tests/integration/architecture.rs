@@ -12,8 +12,9 @@ fn allowed(module: &str) -> Option<&'static [&'static str]> {
         "status" => &["sync"],
         "imap" | "maildir" => &["sync", "config"],
         "ui" => &["event", "config"],
+        "mbnames" => &["config", "expr", "pyeval"],
         "account" => &[
-            "sync", "imap", "maildir", "status", "config", "event", "expr", "pyeval",
+            "sync", "imap", "maildir", "status", "config", "event", "expr", "pyeval", "mbnames",
         ],
         // The edge may wire everything.
         "app" | "main" | "lib" | "signals" => return None,

@@ -54,3 +54,5 @@ mod maildiropts;
 mod tlsopts;
 // preauthtunnel (Dovecot's imap binary) and transporttunnel (a relay).
 mod tunnel;
+// [mbnames]: the mailbox list file (mutt) of two accounts against Dovecot.
+mod mbnames;
