@@ -422,7 +422,11 @@ async fn sync_folder(
     };
     let mut remote = match session.select_folder_raw(&pair.remote, options).await {
         Ok(f) => f,
-        Err(e) => return (Some(e.session), Err(e.error.to_string())),
+        // A connection that broke during SELECT is not reused either.
+        Err(e) => {
+            let session = (!e.error.is_transient()).then_some(e.session);
+            return (session, Err(e.error.to_string()));
+        }
     };
     remote.set_filterheaders(shared.copy.filterheaders.clone());
     // restoreatime: what the sync's reads of new/ and cur/ changed.

@@ -56,3 +56,5 @@ mod tlsopts;
 mod tunnel;
 // [mbnames]: the mailbox list file (mutt) of two accounts against Dovecot.
 mod mbnames;
+// A folder whose connection breaks is tried once more.
+mod retry;
