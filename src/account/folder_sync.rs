@@ -109,11 +109,12 @@ impl Shared {
 }
 
 /// The folders of `pairs` that need a sync: every other one is unchanged
-/// on both sides since a past sync left it in agreement. The server's side
-/// is asked with one pipelined STATUS per folder (CONDSTORE's
-/// HIGHESTMODSEQ, UIDNEXT, MESSAGES, UIDVALIDITY against the FolderModSeq
-/// file), the local side with a stat of `cur/`, `new/` and the status
-/// database against the stamp in the same file. Neither the Maildir nor
+/// on both sides since a past sync left it in agreement. The local side is
+/// checked first, with a stat of `cur/`, `new/` and the status database
+/// against the stamp in the FolderModSeq file; only folders that pass are
+/// asked about on the server, with one pipelined STATUS per folder
+/// (CONDSTORE's HIGHESTMODSEQ, UIDNEXT, MESSAGES, UIDVALIDITY against the
+/// same file). Neither the Maildir nor
 /// the status cache is read for a skipped folder, so a no-change resync
 /// costs one round trip and three stats per folder, whatever the number
 /// of messages.
@@ -123,15 +124,22 @@ pub(crate) async fn skip_unchanged(
     pairs: Vec<FolderPair>,
 ) -> Result<Vec<FolderPair>, String> {
     let remote_name = &shared.remote_cfg.common.name;
-    // Only folders with a local stamp can be skipped: ask about those.
+    let seed = shared.settings_seed();
+    // Only folders whose local side is as stamped can be skipped: the
+    // stats come first, and only those folders are asked about.
     let candidates: Vec<(usize, status::modseq::ModSeqState)> = pairs
         .iter()
         .enumerate()
         .filter_map(|(i, p)| {
             let path = status::modseq::modseq_path(&shared.metadata, remote_name, &p.remote_name);
-            status::modseq::read_modseq(&path)
-                .filter(|s| s.local != 0)
-                .map(|s| (i, s))
+            let saved = status::modseq::read_modseq(&path).filter(|s| s.local != 0)?;
+            let db =
+                status::paths::status_db_path(&shared.metadata, &shared.account_name, &p.status);
+            let paths = shared.stamp_paths(&p.local, &db);
+            let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
+            status::modseq::local_stamp(&refs, seed)
+                .filter(|now| !now.coarse && now.digest == saved.local)
+                .map(|_| (i, saved))
         })
         .collect();
     if candidates.is_empty() {
@@ -147,21 +155,12 @@ pub(crate) async fn skip_unchanged(
         .map_err(|e| e.to_string())?;
     let mut skip = vec![false; pairs.len()];
     for ((i, saved), st) in candidates.iter().zip(statuses) {
-        let Some(st) = st else { continue };
-        let server_same = st.uidvalidity == saved.uidvalidity
-            && st.uidnext == saved.uidnext
-            && st.highest_modseq == saved.highest_modseq
-            && st.messages == saved.exists;
-        if !server_same {
-            continue;
-        }
-        let pair = &pairs[*i];
-        let db =
-            status::paths::status_db_path(&shared.metadata, &shared.account_name, &pair.status);
-        let paths = shared.stamp_paths(&pair.local, &db);
-        let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
-        skip[*i] = status::modseq::local_stamp(&refs, shared.settings_seed())
-            .is_some_and(|now| !now.coarse && now.digest == saved.local);
+        skip[*i] = st.is_some_and(|st| {
+            st.uidvalidity == saved.uidvalidity
+                && st.uidnext == saved.uidnext
+                && st.highest_modseq == saved.highest_modseq
+                && st.messages == saved.exists
+        });
     }
     let me = shared.rep.worker(0);
     let mut rest = Vec::with_capacity(pairs.len());

@@ -305,6 +305,14 @@ fn local_changes_go_up_while_the_server_is_unchanged() {
     .unwrap();
 
     let (out, sent) = sync(&env, &relay);
+    // Both folders changed locally: the stats say so, and the server is
+    // not even asked whether it changed (no pre-pass STATUS).
+    assert!(
+        !sent
+            .lines()
+            .any(|l| l.contains(" STATUS ") && l.contains("UIDVALIDITY")),
+        "{sent}"
+    );
     // The server was not listed, and still got every change.
     assert_eq!(listings(&sent), 0, "{sent}");
     assert!(!change_lines(&out).is_empty(), "{out}");
