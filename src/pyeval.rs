@@ -8,7 +8,7 @@
 //! cost one round trip. Nothing here knows about the configuration; callers
 //! put option names into their own messages.
 
-mod json;
+pub(crate) mod json;
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};

@@ -1,14 +1,15 @@
 //! The little JSON the evaluation protocol needs: encoding requests
 //! (strings and lists of values) and decoding replies (objects whose values
-//! are null, booleans, numbers, strings or arrays).
+//! are null, booleans, numbers, strings or arrays). The decoder also reads
+//! mbnames' per-account lists.
 
 use std::collections::BTreeMap;
 
 use super::Value;
 
-/// A decoded JSON value; objects appear only at the top of a reply.
+/// A decoded JSON value.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Json {
+pub(crate) enum Json {
     Null,
     Bool(bool),
     Int(i64),
@@ -77,8 +78,8 @@ pub(super) fn encode_value(v: &Value, out: &mut String) {
     }
 }
 
-/// Parses one JSON text (a reply line).
-pub(super) fn decode(text: &str) -> Result<Json, String> {
+/// Parses one JSON text (a reply line, an mbnames list).
+pub(crate) fn decode(text: &str) -> Result<Json, String> {
     let mut p = Parser {
         s: text.as_bytes(),
         i: 0,
