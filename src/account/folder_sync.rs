@@ -807,17 +807,23 @@ async fn sync_selected(
         && !shared.cancel.is_cancelled()
         && !shared.dry_run
     {
-        // Our own changes moved HIGHESTMODSEQ: prove the server now equals
-        // the status cache, so that the next sync need not list it.
+        // Record the server state the status cache equals, so that the next
+        // sync need not list it: the SELECT's when this sync changed nothing
+        // on the server, else proven after our own changes moved it.
         let status_after = status_db.load()?;
         let base: crate::sync::model::StatusSnapshot = remote_snap
             .uids
             .iter()
             .map(|(u, m)| (*u, m.flags))
             .collect();
-        if let Some(listed_at) = remote.highest_modseq()
-            && let Some(s) = remote.settle_since(&base, listed_at, &status_after).await?
-        {
+        let settled = match remote.settled_at_select(&base, &status_after) {
+            Some(s) => Some(s),
+            None => match remote.highest_modseq() {
+                Some(listed_at) => remote.settle_since(&base, listed_at, &status_after).await?,
+                None => None,
+            },
+        };
+        if let Some(s) = settled {
             let state = status::modseq::ModSeqState {
                 uidvalidity: current,
                 uidnext: s.uidnext,

@@ -288,6 +288,32 @@ impl ImapFolder {
         }))
     }
 
+    /// The folder's state as the SELECT answer gave it, when `listed` (the
+    /// server's listing this sync planned from) is exactly what the status
+    /// cache now holds: then the sync changed nothing on the server, and
+    /// the SELECT's HIGHESTMODSEQ, UIDNEXT and EXISTS describe the status
+    /// cache without the round trip of [`Self::settle_since`]. A change
+    /// that raced the listing only makes the next sync list again: its
+    /// mod-sequence is above the one recorded here.
+    pub fn settled_at_select(
+        &self,
+        listed: &StatusSnapshot,
+        expected: &StatusSnapshot,
+    ) -> Option<Settled> {
+        let highest_modseq = self.state.highest_modseq?;
+        let uidnext = self.state.uidnext?;
+        let exists = self.state.exists_at_select;
+        let consistent = listed == expected
+            && listed.len() == exists as usize
+            && listed.keys().all(|u| *u < uidnext);
+        consistent.then(|| Settled {
+            uidnext,
+            highest_modseq,
+            exists,
+            uids: listed.clone(),
+        })
+    }
+
     /// The current message count (kept up to date from EXISTS/EXPUNGE).
     pub fn exists(&self) -> u32 {
         self.session.exists
