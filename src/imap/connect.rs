@@ -229,6 +229,11 @@ pub(crate) async fn connect(
     if let Some(tunnel) = &repo.tunnel {
         return connect_tunnel(repo, tunnel, limit, trace).await;
     }
+    // Before connecting: a TLS setup problem needs no server.
+    let tls = match repo.tls {
+        Tls::None => None,
+        Tls::Implicit | Tls::StartTls => Some(tls_connector(repo)?),
+    };
     let tcp = tokio::time::timeout(limit, TcpStream::connect((host, repo.port)))
         .await
         .map_err(|_| timed_out("connect"))?
@@ -243,11 +248,6 @@ pub(crate) async fn connect(
         })?;
     // Commands are small and latency-bound.
     let _ = tcp.set_nodelay(true);
-
-    let tls = match repo.tls {
-        Tls::None => None,
-        Tls::Implicit | Tls::StartTls => Some(tls_connector(repo)?),
-    };
 
     let trace = trace.map(|sink| Box::new(Tracer::new(sink)));
     if let Some(t) = &trace {
@@ -545,6 +545,20 @@ fn tls_connector(repo: &ImapRepository) -> Result<TlsSetup, Error> {
         }
         // sslcacertfile replaces the system roots rather than adding to them.
         builder.disable_built_in_roots(true);
+    }
+    if let Some(cc) = &repo.client_cert {
+        // The files were read and checked with the config; this only
+        // fails on a repository built by hand.
+        let identity =
+            native_tls::Identity::from_pkcs8(&cc.cert_pem, cc.key_pem.expose().as_bytes())
+                .map_err(|e| {
+                    err(ErrorKind::Tls(format!(
+                        "client certificate {}: {}",
+                        cc.cert_file.display(),
+                        one_line(&e.to_string())
+                    )))
+                })?;
+        builder.identity(identity);
     }
     if pins_only(repo) {
         builder.danger_accept_invalid_certs(true);
@@ -865,6 +879,9 @@ mod tests {
             verify_ca: false,
             tls_min_version: Some(TlsVersion::Tls12),
             tunnel: None,
+            client_cert: None,
+            compression: false,
+            proxy: None,
         };
         assert!(!pins_only(&repo), "verify_ca = false alone must not trust");
         let setup = tls_connector(&repo).unwrap();
