@@ -10,6 +10,7 @@
 mod connect;
 mod error;
 mod folder;
+mod proxy;
 mod session;
 mod trace;
 mod tunnel;

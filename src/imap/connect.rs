@@ -234,7 +234,13 @@ pub(crate) async fn connect(
         Tls::None => None,
         Tls::Implicit | Tls::StartTls => Some(tls_connector(repo)?),
     };
-    let tcp = tokio::time::timeout(limit, TcpStream::connect((host, repo.port)))
+    let open = async {
+        match &repo.proxy {
+            Some(proxy) => super::proxy::connect(proxy, host, repo.port).await,
+            None => TcpStream::connect((host, repo.port)).await,
+        }
+    };
+    let tcp = tokio::time::timeout(limit, open)
         .await
         .map_err(|_| timed_out("connect"))?
         .map_err(|source| {
@@ -251,7 +257,13 @@ pub(crate) async fn connect(
 
     let trace = trace.map(|sink| Box::new(Tracer::new(sink)));
     if let Some(t) = &trace {
-        t.note(&format!("connected to {host}:{}", repo.port));
+        match &repo.proxy {
+            Some(p) => t.note(&format!(
+                "connected to {host}:{} through the {:?} proxy {}:{}",
+                repo.port, p.kind, p.host, p.port
+            )),
+            None => t.note(&format!("connected to {host}:{}", repo.port)),
+        }
     }
     let stream = match (&tls, repo.tls) {
         (Some(connector), Tls::Implicit) => {

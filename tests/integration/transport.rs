@@ -277,3 +277,284 @@ fn unreadable_client_certificate_is_a_config_error_before_connecting() {
         d.log()
     );
 }
+
+// ---------------------------------------------------------------- proxy
+
+/// A user with one message on the server and an `Env` whose account goes
+/// through `proxy` (remote lines `tls`; `remotehost` as given).
+fn proxied_env(d: &Dovecot, name: &str, port: u16, host: &str, tls: &str, proxy: &str) -> Env {
+    let user = d.add_user(name);
+    let mut c = d.imap(&user);
+    c.append("INBOX", "\\Seen", &mail(name));
+    c.logout();
+    let env = Env::new(port, &user.name, &user.password);
+    env.write_config_tls("sep = /\n", tls, "");
+    let text = fs::read_to_string(env.config_path())
+        .unwrap()
+        .replace(
+            "remoterepository = TestRemote\n",
+            &format!("remoterepository = TestRemote\nproxy = {proxy}\n"),
+        )
+        .replace("remotehost = 127.0.0.1", &format!("remotehost = {host}"));
+    fs::write(env.config_path(), text).unwrap();
+    env
+}
+
+fn synced_one(env: &Env, name: &str) {
+    let local = env.local_messages("INBOX");
+    assert_eq!(local.len(), 1, "{local:?}");
+    assert!(String::from_utf8_lossy(&local[0].bytes).contains(&format!("body of {name}")));
+}
+
+/// microsocks on a free port, killed on drop; what it prints (a line per
+/// connection it makes) goes to a file.
+struct Microsocks {
+    child: std::process::Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Microsocks {
+    fn start() -> Microsocks {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("microsocks.log");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // Line-buffered, so the connection lines are in the file at once.
+        let out = fs::File::create(&log).unwrap();
+        let child = Command::new("stdbuf")
+            .args(["-oL", "-eL", "microsocks", "-i", "127.0.0.1"])
+            .args(["-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("microsocks not found: run scripts/test (installs it)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Microsocks {
+            child,
+            port,
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Microsocks {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A SOCKS4 or HTTP CONNECT proxy on a thread of the test, counting the
+/// tunnels it opened and remembering their targets.
+struct TestProxy {
+    port: u16,
+    tunnels: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl TestProxy {
+    fn start(http: bool) -> TestProxy {
+        use std::io::Read;
+        use std::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tunnels = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = tunnels.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let seen = seen.clone();
+                std::thread::spawn(move || {
+                    let target = if http {
+                        let mut head = Vec::new();
+                        let mut b = [0u8; 1];
+                        while !head.ends_with(b"\r\n\r\n") {
+                            if client.read(&mut b).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            head.push(b[0]);
+                        }
+                        let head = String::from_utf8_lossy(&head).into_owned();
+                        let mut words = head.split_whitespace();
+                        assert_eq!(words.next(), Some("CONNECT"), "{head}");
+                        words.next().unwrap().to_owned()
+                    } else {
+                        let mut req = [0u8; 8];
+                        client.read_exact(&mut req).unwrap();
+                        assert_eq!((req[0], req[1]), (4, 1), "not a SOCKS4 CONNECT");
+                        // The user id, NUL-terminated.
+                        let mut b = [0u8; 1];
+                        while client.read(&mut b).unwrap_or(0) == 1 && b[0] != 0 {}
+                        let port = u16::from_be_bytes([req[2], req[3]]);
+                        format!("{}.{}.{}.{}:{port}", req[4], req[5], req[6], req[7])
+                    };
+                    let server = TcpStream::connect(target.as_str());
+                    let ok = server.is_ok();
+                    let answer: &[u8] = match (http, ok) {
+                        (true, true) => b"HTTP/1.1 200 Connection established\r\n\r\n",
+                        (true, false) => b"HTTP/1.1 502 Bad Gateway\r\n\r\n",
+                        (false, true) => &[0, 0x5a, 0, 0, 0, 0, 0, 0],
+                        (false, false) => &[0, 0x5b, 0, 0, 0, 0, 0, 0],
+                    };
+                    if client.write_all(answer).is_err() {
+                        return;
+                    }
+                    let Ok(server) = server else { return };
+                    seen.lock().unwrap().push(target);
+                    let (mut c2, mut s2) =
+                        (client.try_clone().unwrap(), server.try_clone().unwrap());
+                    let up = std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut c2, &mut s2);
+                        let _ = s2.shutdown(std::net::Shutdown::Write);
+                    });
+                    let (mut client, mut server) = (client, server);
+                    let _ = std::io::copy(&mut server, &mut client);
+                    let _ = client.shutdown(std::net::Shutdown::Write);
+                    let _ = up.join();
+                });
+            }
+        });
+        TestProxy { port, tunnels }
+    }
+
+    fn tunnels(&self) -> Vec<String> {
+        self.tunnels.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn socks5_proxy_microsocks_carries_the_sync() {
+    let d = Dovecot::shared();
+    let socks = Microsocks::start();
+    let env = proxied_env(
+        d,
+        "socks5",
+        d.port(),
+        "127.0.0.1",
+        "ssl = no\nstarttls = no\n",
+        &format!("SOCKS5:127.0.0.1:{}", socks.port),
+    );
+    env.sync();
+    synced_one(&env, "socks5");
+    let log = socks.log();
+    assert!(
+        log.contains(&format!("connected to 127.0.0.1:{}", d.port())),
+        "microsocks made no connection to Dovecot:\n{log}\n{}",
+        fs::read_to_string(env.config_path()).unwrap()
+    );
+}
+
+#[test]
+fn socks4_proxy_carries_the_sync() {
+    let d = Dovecot::shared();
+    let proxy = TestProxy::start(false);
+    let env = proxied_env(
+        d,
+        "socks4",
+        d.port(),
+        "127.0.0.1",
+        "ssl = no\nstarttls = no\n",
+        &format!("socks4:127.0.0.1:{}", proxy.port),
+    );
+    env.sync();
+    synced_one(&env, "socks4");
+    let tunnels = proxy.tunnels();
+    assert!(!tunnels.is_empty());
+    assert!(
+        tunnels
+            .iter()
+            .all(|t| *t == format!("127.0.0.1:{}", d.port())),
+        "{tunnels:?}"
+    );
+}
+
+#[test]
+fn tls_through_an_http_connect_proxy_checks_the_host_name() {
+    let d = Dovecot::shared_tls();
+    let proxy = TestProxy::start(true);
+    // `localhost`: resolved here (perhaps to ::1 first, where Dovecot does
+    // not listen: the proxy says 502 and the next address is tried); the
+    // certificate is checked against the name.
+    let tls = format!("ssl = yes\nsslcacertfile = {}\n", d.ca_file().display());
+    let env = proxied_env(
+        d,
+        "httpproxy",
+        d.tls_port(),
+        "localhost",
+        &tls,
+        &format!("HTTP:127.0.0.1:{}", proxy.port),
+    );
+    let log = env.dir.path().join("debug.log");
+    let run = env.run_capture(&["-d", "imap", "-l", log.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    synced_one(&env, "httpproxy");
+    let tunnels = proxy.tunnels();
+    assert!(
+        !tunnels.is_empty()
+            && tunnels
+                .iter()
+                .all(|t| *t == format!("127.0.0.1:{}", d.tls_port())),
+        "{tunnels:?}"
+    );
+    let trace = fs::read_to_string(&log).unwrap_or_default();
+    assert!(trace.contains("through the Http proxy"), "{trace}");
+}
+
+#[test]
+fn proxy_errors() {
+    let d = Dovecot::shared();
+    // A bad value: one config line naming the option.
+    let env = proxied_env(
+        d,
+        "badproxy",
+        d.port(),
+        "127.0.0.1",
+        "",
+        "SOCKS4A:127.0.0.1:1080",
+    );
+    let run = env.run_capture(&[]);
+    assert_ne!(run.code, Some(0), "{run:?}");
+    let text = run.text();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("[Account Test] proxy: unknown proxy type 'SOCKS4A'")),
+        "{text}"
+    );
+    // A proxy that is not there: the connection fails, naming it.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = proxied_env(
+        d,
+        "noproxy",
+        d.port(),
+        "127.0.0.1",
+        "ssl = no\nstarttls = no\n",
+        &format!("SOCKS5:127.0.0.1:{closed}"),
+    );
+    let run = env.run_capture(&[]);
+    assert_ne!(run.code, Some(0), "{run:?}");
+    let text = run.text();
+    assert!(
+        text.contains(&format!("through SOCKS5 proxy 127.0.0.1:{closed}")),
+        "{text}"
+    );
+    assert!(env.local_messages("INBOX").is_empty());
+}
