@@ -110,6 +110,11 @@ struct CertDovecot {
 
 impl CertDovecot {
     fn start() -> CertDovecot {
+        CertDovecot::start_with("")
+    }
+
+    /// With `extra` config lines.
+    fn start_with(extra: &str) -> CertDovecot {
         let pki = tempfile::tempdir().unwrap();
         make_pki(pki.path());
         let p = pki.path().display();
@@ -117,7 +122,7 @@ impl CertDovecot {
         let dovecot = Dovecot::start_with_config(&format!(
             "ssl = yes\nssl_cert = <{p}/server.crt\nssl_key = <{p}/server.key\n\
              ssl_ca = <{p}/ca.crt\nssl_verify_client_cert = yes\nssl_require_crl = no\n\
-             auth_ssl_require_client_cert = yes\n"
+             auth_ssl_require_client_cert = yes\n{extra}"
         ));
         CertDovecot { pki, dovecot }
     }
@@ -604,6 +609,12 @@ fn two_way_scenario(d: &Dovecot, name: &str, remote: &str, trace: Option<&Path>)
     let env = Env::for_user(d, &user);
     env.write_config(remote);
     local_new_message(&env, "uploaded");
+    // A literal larger than the write buffer, through the compressor.
+    fs::write(
+        env.maildir().join("INBOX/new/1700000001.bigup.host"),
+        big_mail("bigup"),
+    )
+    .unwrap();
     let mut args = vec![];
     let trace_arg;
     if let Some(t) = trace {
@@ -680,6 +691,10 @@ fn compressed_sync_gives_the_same_result_and_really_compresses() {
         "{plain:?}"
     );
     assert!(
+        plain.iter().any(|l| l.starts_with("server bigup ")),
+        "{plain:?}"
+    );
+    assert!(
         plain.iter().any(|l| l.starts_with("server keep RS ")),
         "{plain:?}"
     );
@@ -737,4 +752,42 @@ fn a_server_without_compress_gets_one_warning_and_the_sync_goes_on() {
         1,
         "{text}"
     );
+}
+
+#[test]
+fn client_certificate_compression_and_proxy_together() {
+    let cd = CertDovecot::start_with(ZLIB);
+    let d = &cd.dovecot;
+    let proxy = TestProxy::start(true);
+    let user = d.add_user("all3");
+    doveadm_save(d, &user, &big_mail("together"));
+    let env = Env::for_user(d, &user);
+    env.write_config_tls(
+        "sep = /\n",
+        &starttls_lines(&cd),
+        &format!(
+            "sslclientcert = {}\nsslclientkey = {}\nusecompression = yes\n",
+            cd.file("client.crt").display(),
+            cd.file("client.key").display()
+        ),
+    );
+    let text = fs::read_to_string(env.config_path()).unwrap().replace(
+        "remoterepository = TestRemote\n",
+        &format!(
+            "remoterepository = TestRemote\nproxy = HTTP:127.0.0.1:{}\n",
+            proxy.port
+        ),
+    );
+    fs::write(env.config_path(), text).unwrap();
+    local_new_message(&env, "up3");
+    let trace = env.dir.path().join("trace.log");
+    let run = env.run_capture(&["-d", "imap", "-l", trace.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let bodies = local_bodies(&env);
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(doveadm_subjects(d, &user), ["together", "up3"]);
+    assert!(!proxy.tunnels().is_empty());
+    let trace = fs::read_to_string(&trace).unwrap();
+    assert!(trace.contains("COMPRESS=DEFLATE on"), "{trace}");
+    assert!(trace.contains("TLS established"), "{trace}");
 }
