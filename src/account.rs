@@ -261,6 +261,20 @@ impl AccountTask {
                 }
             };
 
+        if remote_cfg.compression && !session.compressed() {
+            // Once: from now on this account's connections do not ask.
+            self.account.remote.compression = false;
+            rep.log(
+                Some(main_worker),
+                Level::Warning,
+                format!(
+                    "{}: usecompression: the server does not offer COMPRESS=DEFLATE; going on uncompressed",
+                    self.account.remote.common.name
+                ),
+            );
+        }
+        let remote_cfg = &self.account.remote;
+
         if self.general.update_keyring {
             // Once per run: the password just logged in.
             self.general.update_keyring = false;

@@ -10,10 +10,12 @@
 //! are password sources, and Python expressions go to `expr` or, beyond
 //! it, to one `pyeval` process per run.
 
+mod client_cert;
 mod ini;
 pub mod keyring;
 pub mod netrc;
 pub mod options;
+mod proxy;
 mod reader;
 mod value;
 
@@ -371,6 +373,46 @@ pub struct ImapRepository {
     /// `preauthtunnel` or `transporttunnel`: a shell command whose stdin
     /// and stdout replace the TCP connection (then `tls` is `None`).
     pub tunnel: Option<Tunnel>,
+    /// `sslclientcert` (and `sslclientkey`): the certificate this client
+    /// shows in the TLS handshake, read and checked when the config is.
+    pub client_cert: Option<ClientCert>,
+    /// `usecompression`: ask for COMPRESS=DEFLATE after login.
+    pub compression: bool,
+    /// The account's `proxy`: the TCP connection goes through it.
+    pub proxy: Option<Proxy>,
+}
+
+/// A TLS client certificate with its private key, as PEM.
+#[derive(Clone, Debug)]
+pub struct ClientCert {
+    /// `sslclientcert`: where the certificate chain came from.
+    pub cert_file: PathBuf,
+    /// `sslclientkey`, else `sslclientcert` (the key is in that file).
+    pub key_file: PathBuf,
+    /// The `CERTIFICATE` blocks, leaf first.
+    pub cert_pem: Vec<u8>,
+    /// The private key as unencrypted PKCS#8 PEM (what native-tls takes),
+    /// whatever form the file had it in.
+    pub key_pem: Secret,
+}
+
+/// The account's `proxy = TYPE:HOST:PORT`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proxy {
+    pub kind: ProxyKind,
+    pub host: String,
+    pub port: u16,
+}
+
+/// The proxy protocols OfflineIMAP (through PySocks) knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProxyKind {
+    /// `SOCKS4`: IPv4 addresses only.
+    Socks4,
+    /// `SOCKS5`, without authentication.
+    Socks5,
+    /// `HTTP`: the CONNECT method.
+    Http,
 }
 
 /// A TLS protocol version, as a floor for the handshake.

@@ -7,9 +7,11 @@
 //! server text reaches error messages intact and no untagged response is
 //! lost. Depends only on `sync` and `config`.
 
+mod compress;
 mod connect;
 mod error;
 mod folder;
+mod proxy;
 mod session;
 mod trace;
 mod tunnel;

@@ -462,12 +462,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         Unset,
         "headers removed from messages uploaded to the server",
     ),
-    refused(
+    opt(
         Account,
         "proxy",
         Unset,
-        "SOCKS or HTTP proxy for the connection (TYPE:HOST:PORT)",
-        "proxies are not supported, and connecting without it may not be what you want",
+        "SOCKS5, SOCKS4 or HTTP (CONNECT) proxy for the IMAP connection (TYPE:HOST:PORT)",
     ),
     ignored(
         Account,
@@ -540,19 +539,17 @@ pub const OPTIONS: &[OptionSpec] = &[
         Unset,
         "accept only server certificates with these fingerprints (SHA-1/SHA-2 hex, comma-separated); without sslcacertfile no CA is needed",
     ),
-    refused(
+    opt(
         Imap,
         "sslclientcert",
         Unset,
-        "client certificate file",
-        "client certificates are not supported",
+        "PEM file with the TLS client certificate (and its key, without sslclientkey)",
     ),
-    refused(
+    opt(
         Imap,
         "sslclientkey",
         Unset,
-        "client certificate key file",
-        "client certificates are not supported",
+        "PEM file with the client certificate's private key",
     ),
     opt(
         Imap,
@@ -578,12 +575,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         Unset,
         "shell command that carries the connection (login follows)",
     ),
-    ignored(
+    opt(
         Imap,
         "usecompression",
         Value("no"),
-        "COMPRESS=DEFLATE after login",
-        "the connection is not compressed",
+        "COMPRESS=DEFLATE after login, when the server offers it",
     ),
     refused(
         Imap,

@@ -14,9 +14,9 @@ use super::ini::{DEFAULT_SECTION, Ini};
 use super::netrc::Netrc;
 use super::options::{self, DefaultValue, OPTIONS, OptionSpec, Scope, Support};
 use super::{
-    Account, Config, CopyRules, Error, ErrorKind, Evaluator, Expr, FolderRules, Folders, General,
-    Hooks, ImapRepository, MaildirRepository, Mbnames, Overrides, RepositoryCommon, Secret,
-    Sources, SyncWindow, Tls, TlsVersion, Tunnel, value,
+    Account, ClientCert, Config, CopyRules, Error, ErrorKind, Evaluator, Expr, FolderRules,
+    Folders, General, Hooks, ImapRepository, MaildirRepository, Mbnames, Overrides,
+    RepositoryCommon, Secret, Sources, SyncWindow, Tls, TlsVersion, Tunnel, value,
 };
 use crate::expr;
 use crate::pyeval::{self, Python};
@@ -609,6 +609,15 @@ impl Reader<'_> {
         let maxconnections = self
             .typed(&sec, scope, "maxconnections", value::positive)?
             .unwrap_or(DEFAULT_MAXCONNECTIONS);
+        let client_cert = self.client_cert(&sec, tls)?;
+        let compression = self.boolean(&sec, scope, "usecompression")?;
+        let account_sec = format!("Account {account}");
+        let proxy = match self.get(&account_sec, "proxy")? {
+            _ if tunnel.is_some() => None,
+            Some(v) => super::proxy::parse(&v)
+                .map_err(|m| self.error(&account_sec, "proxy", ErrorKind::Invalid, m))?,
+            None => None,
+        };
         Ok(ImapRepository {
             common: self.common(&sec, name, scope)?,
             host,
@@ -627,7 +636,46 @@ impl Reader<'_> {
                 maxconnections
             },
             tunnel,
+            client_cert,
+            compression,
+            proxy,
         })
+    }
+
+    /// `sslclientcert` and `sslclientkey`, read and checked now. Without
+    /// TLS there is no handshake to show them in: a warning, as for
+    /// `cert_fingerprint`.
+    fn client_cert(&mut self, sec: &str, tls: Tls) -> Result<Option<ClientCert>, Error> {
+        let setting = |option: &str| -> Result<Option<String>, Error> {
+            Ok(self
+                .get(sec, option)?
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty()))
+        };
+        let (cert, key) = (setting("sslclientcert")?, setting("sslclientkey")?);
+        let Some(cert) = cert else {
+            if key.is_some() {
+                return Err(self.error(
+                    sec,
+                    "sslclientkey",
+                    ErrorKind::Missing,
+                    "needs sslclientcert (the certificate the key belongs to)",
+                ));
+            }
+            return Ok(None);
+        };
+        if tls == Tls::None {
+            self.warnings.push(format!(
+                "{}: [{sec}] sslclientcert: ignored: ssl and starttls are off, so there is no TLS handshake to show it in",
+                self.file.display()
+            ));
+            return Ok(None);
+        }
+        let cert = value::path(&cert, self.env);
+        let key = key.map(|k| value::path(&k, self.env));
+        super::client_cert::load(&cert, key.as_deref())
+            .map(Some)
+            .map_err(|p| self.error(sec, p.option, ErrorKind::Read, p.message))
     }
 
     /// `ssl_version` and `tls_level`. OfflineIMAP (through imaplib2) uses

@@ -439,7 +439,6 @@ fn dash_k_overrides() {
 fn ignored_options_warn_once_each() {
     let fx = Fixture::new();
     let cases = [
-        ("usecompression = yes", "the connection is not compressed"),
         (
             "holdconnectionopen = yes",
             "a new connection is opened for every sync",
@@ -509,20 +508,17 @@ fn refused_options_stop_the_run() {
             "{FILE}: [Account Work] status_backend: not supported anymore; please remove this option"
         )
     );
-    assert_eq!(
-        fx.err(&conf("", "", "sslclientcert = /tmp/c.pem")),
-        format!(
-            "{FILE}: [Repository WorkRemote] sslclientcert: client certificates are not supported"
-        )
+    assert!(
+        fx.err(&conf("", "", "decodefoldernames = yes"))
+            .starts_with(&format!(
+                "{FILE}: [Repository WorkRemote] decodefoldernames: "
+            ))
     );
     // Refused options reach every section through [DEFAULT].
-    let text = format!(
-        "[DEFAULT]\nproxy = SOCKS5:localhost:9050\n{}",
-        conf("", "", "")
-    );
+    let text = format!("[DEFAULT]\nstatus_backend = plain\n{}", conf("", "", ""));
     assert!(
         fx.err(&text)
-            .contains("[Account Work] proxy: proxies are not supported")
+            .contains("[Account Work] status_backend: not supported anymore")
     );
     // Set to their default they are harmless.
     fx.ok(&conf("dry-run = no", "utf8foldernames = no", ""), None);
@@ -1053,4 +1049,58 @@ fn two_tunnels_or_no_host_are_errors() {
         fx.err(&no_host),
         format!("{FILE}: [Repository WorkRemote] remotehost: required, but not set")
     );
+}
+
+/// `proxy`, `usecompression`, `sslclientcert`/`sslclientkey`: read into
+/// the remote repository; bad values are one-line errors naming the
+/// option.
+#[test]
+fn connection_options() {
+    let fx = Fixture::new();
+    let c = fx.ok(
+        &conf("", "proxy = SOCKS5:127.0.0.1:1080", "usecompression = yes"),
+        None,
+    );
+    let remote = &c.accounts[0].remote;
+    assert!(remote.compression);
+    assert_eq!(
+        remote.proxy,
+        Some(crate::config::Proxy {
+            kind: crate::config::ProxyKind::Socks5,
+            host: "127.0.0.1".into(),
+            port: 1080
+        })
+    );
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(
+        fx.ok(&conf("", "proxy =", ""), None).accounts[0]
+            .remote
+            .proxy,
+        None
+    );
+
+    let e = fx.err(&conf("", "proxy = SOCKS4A:127.0.0.1:1080", ""));
+    assert!(
+        e.starts_with(&format!("{FILE}: [Account Work] proxy: unknown proxy type")),
+        "{e}"
+    );
+    let e = fx.err(&conf("", "", "sslclientkey = /nonexistent/k.pem"));
+    assert!(
+        e.starts_with(&format!(
+            "{FILE}: [Repository WorkRemote] sslclientkey: needs sslclientcert"
+        )),
+        "{e}"
+    );
+    let e = fx.err(&conf(
+        "",
+        "",
+        "ssl = yes\nsslclientcert = /nonexistent/c.pem",
+    ));
+    assert!(
+        e.starts_with(&format!(
+            "{FILE}: [Repository WorkRemote] sslclientcert: cannot read /nonexistent/c.pem"
+        )),
+        "{e}"
+    );
+    assert!(!e.contains('\n'), "{e}");
 }

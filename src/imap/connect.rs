@@ -18,6 +18,7 @@ use async_imap::{Authenticator, Client, Connection, Session};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
+use super::compress;
 use super::error::{Error, ErrorKind};
 use super::trace::{TraceSink, Tracer};
 use super::tunnel::TunnelStream;
@@ -34,9 +35,21 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// and pipelined commands can share it too.
 pub struct ImapStream {
     transport: Transport,
+    /// Written and not yet sent (plain protocol bytes).
     wbuf: Vec<u8>,
     /// `-d imap`: sees every byte read and written; `None` otherwise.
     trace: Option<Box<Tracer>>,
+    /// COMPRESS=DEFLATE once the server said OK to it (`usecompression`).
+    deflate: Option<Deflate>,
+}
+
+/// The deflate state and its wire-side buffers.
+struct Deflate {
+    state: Box<compress::Deflate>,
+    /// Compressed and not yet sent.
+    zbuf: Vec<u8>,
+    /// Data went into the compressor since its last sync flush.
+    unflushed: bool,
 }
 
 enum Transport {
@@ -44,6 +57,12 @@ enum Transport {
     Tls(Box<tokio_native_tls::TlsStream<TcpStream>>),
     /// `preauthtunnel` / `transporttunnel`: the command's stdout and stdin.
     Tunnel(Box<TunnelStream>),
+    /// Taken away (for STARTTLS); never read or written.
+    Closed,
+}
+
+fn closed() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "connection handed over")
 }
 
 /// Writes at least this large bypass the buffer (message literals).
@@ -55,6 +74,7 @@ impl ImapStream {
             transport: Transport::Plain(tcp),
             wbuf: Vec::new(),
             trace,
+            deflate: None,
         }
     }
 
@@ -66,6 +86,7 @@ impl ImapStream {
             transport: Transport::Tls(Box::new(tls)),
             wbuf: Vec::new(),
             trace,
+            deflate: None,
         }
     }
 
@@ -74,7 +95,35 @@ impl ImapStream {
             transport: Transport::Tunnel(Box::new(tunnel)),
             wbuf: Vec::new(),
             trace,
+            deflate: None,
         }
+    }
+
+    /// From now on both directions are deflated (RFC 4978). Call right
+    /// after reading the tagged OK to COMPRESS, with nothing unsent.
+    pub(crate) fn start_compression(&mut self) {
+        if let Some(t) = &self.trace {
+            t.note("COMPRESS=DEFLATE on; the lines below are shown uncompressed");
+        }
+        self.deflate = Some(Deflate {
+            state: Box::new(compress::Deflate::new()),
+            zbuf: Vec::new(),
+            unflushed: false,
+        });
+    }
+
+    /// Deflates the plain buffer into the wire buffer; `sync` on a flush.
+    fn deflate_pending(&mut self, sync: bool) -> io::Result<()> {
+        let Some(d) = &mut self.deflate else {
+            return Ok(());
+        };
+        if self.wbuf.is_empty() && !(sync && d.unflushed) {
+            return Ok(());
+        }
+        d.state.compress(&self.wbuf, &mut d.zbuf, sync)?;
+        d.unflushed = !sync;
+        self.wbuf.clear();
+        Ok(())
     }
 
     /// The tunnel under this stream, if it is one.
@@ -88,27 +137,42 @@ impl ImapStream {
     /// The plain TCP stream, for STARTTLS (`None` if TLS is already on),
     /// and the tracer, which goes on with the TLS stream. Everything
     /// written was flushed: async-imap flushes every command.
-    fn into_plain(self) -> (Option<TcpStream>, Option<Box<Tracer>>) {
-        match self.transport {
-            Transport::Plain(tcp) if self.wbuf.is_empty() => (Some(tcp), self.trace),
-            _ => (None, self.trace),
+    fn into_plain(mut self) -> (Option<TcpStream>, Option<Box<Tracer>>) {
+        let trace = self.trace.take();
+        if !self.wbuf.is_empty() {
+            return (None, trace);
+        }
+        match std::mem::replace(&mut self.transport, Transport::Closed) {
+            Transport::Plain(tcp) => (Some(tcp), trace),
+            _ => (None, trace),
         }
     }
 
     fn poll_inner_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        poll_transport_write(&mut self.transport, cx, buf)
+    }
+
+    fn poll_inner_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match &mut self.transport {
-            Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            Transport::Tunnel(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Transport::Tunnel(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Transport::Closed => Poll::Ready(Err(closed())),
         }
     }
 
-    /// Write out the buffer.
+    /// Write out the buffer (the compressed one once COMPRESS is on).
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while !self.wbuf.is_empty() {
-            let buf = std::mem::take(&mut self.wbuf);
-            let res = self.poll_inner_write(cx, &buf);
-            self.wbuf = buf;
+        let out = match &mut self.deflate {
+            Some(d) => &mut d.zbuf,
+            None => &mut self.wbuf,
+        };
+        while !out.is_empty() {
+            let res = poll_transport_write(&mut self.transport, cx, out);
             match res {
                 Poll::Ready(Ok(0)) => {
                     return Poll::Ready(Err(io::Error::new(
@@ -117,7 +181,7 @@ impl ImapStream {
                     )));
                 }
                 Poll::Ready(Ok(n)) => {
-                    self.wbuf.drain(..n);
+                    out.drain(..n);
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
@@ -133,6 +197,7 @@ impl fmt::Debug for ImapStream {
             Transport::Plain(_) => f.write_str("ImapStream::Plain"),
             Transport::Tls(_) => f.write_str("ImapStream::Tls"),
             Transport::Tunnel(_) => f.write_str("ImapStream::Tunnel"),
+            Transport::Closed => f.write_str("ImapStream::Closed"),
         }
     }
 }
@@ -145,10 +210,10 @@ impl AsyncRead for ImapStream {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
-        let res = match &mut this.transport {
-            Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            Transport::Tunnel(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        let res = if this.deflate.is_some() {
+            this.poll_read_inflated(cx, buf)
+        } else {
+            this.poll_inner_read(cx, buf)
         };
         if let (Some(t), Poll::Ready(Ok(()))) = (&mut this.trace, &res) {
             t.received(&buf.filled()[before..]);
@@ -164,6 +229,9 @@ impl AsyncWrite for ImapStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if this.deflate.is_some() {
+            return this.poll_write_deflated(cx, buf);
+        }
         if this.wbuf.len() + buf.len() > WRITE_BUFFER {
             match this.poll_drain(cx) {
                 Poll::Ready(Ok(())) => {}
@@ -184,6 +252,9 @@ impl AsyncWrite for ImapStream {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if let Err(e) = this.deflate_pending(true) {
+            return Poll::Ready(Err(e));
+        }
         match this.poll_drain(cx) {
             Poll::Ready(Ok(())) => {}
             other => return other,
@@ -192,11 +263,15 @@ impl AsyncWrite for ImapStream {
             Transport::Plain(s) => Pin::new(s).poll_flush(cx),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Transport::Tunnel(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Transport::Closed => Poll::Ready(Ok(())),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if let Err(e) = this.deflate_pending(true) {
+            return Poll::Ready(Err(e));
+        }
         match this.poll_drain(cx) {
             Poll::Ready(Ok(())) => {}
             other => return other,
@@ -205,6 +280,92 @@ impl AsyncWrite for ImapStream {
             Transport::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Transport::Tunnel(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Transport::Closed => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+fn poll_transport_write(
+    transport: &mut Transport,
+    cx: &mut Context<'_>,
+    buf: &[u8],
+) -> Poll<io::Result<usize>> {
+    match transport {
+        Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
+        Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        Transport::Tunnel(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        Transport::Closed => Poll::Ready(Err(closed())),
+    }
+}
+
+impl ImapStream {
+    /// Plain bytes from the inflater, reading compressed ones as needed.
+    fn poll_read_inflated(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let mut chunk = [0u8; compress::READ_CHUNK];
+        loop {
+            let Some(d) = &mut self.deflate else {
+                return Poll::Ready(Ok(()));
+            };
+            // Inflate first: output may be pending even without new input.
+            let n = d.state.decompress(buf.initialize_unfilled())?;
+            if n > 0 {
+                buf.advance(n);
+                return Poll::Ready(Ok(()));
+            }
+            if d.state.has_input() {
+                // Input that yields nothing and is not taken: corrupt.
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "inflate: no progress on the compressed input",
+                )));
+            }
+            let mut wire = ReadBuf::new(&mut chunk);
+            match self.poll_inner_read(cx, &mut wire) {
+                Poll::Ready(Ok(())) => {}
+                other => return other,
+            }
+            if wire.filled().is_empty() {
+                // End of the connection.
+                return Poll::Ready(Ok(()));
+            }
+            if let Some(d) = &mut self.deflate {
+                d.state.feed(wire.filled());
+            }
+        }
+    }
+
+    /// Buffers plain bytes; past the buffer size they go through the
+    /// compressor (no flush) and out, so memory stays bounded.
+    fn poll_write_deflated(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if self.wbuf.len() + buf.len() > WRITE_BUFFER {
+            if let Err(e) = self.deflate_pending(false) {
+                return Poll::Ready(Err(e));
+            }
+            match self.poll_drain(cx) {
+                Poll::Ready(Ok(())) => {}
+                other => return other.map(|r| r.map(|()| 0)),
+            }
+        }
+        self.wbuf.extend_from_slice(buf);
+        if let Some(t) = &mut self.trace {
+            t.sent(buf);
+        }
+        Poll::Ready(Ok(buf.len()))
+    }
+}
+
+impl Drop for ImapStream {
+    fn drop(&mut self) {
+        if let (Some(t), Some(d)) = (&self.trace, &self.deflate) {
+            let s = &d.state;
+            t.note(&format!(
+                "COMPRESS=DEFLATE: sent {} bytes as {}, received {} bytes as {}",
+                s.plain_out, s.wire_out, s.plain_in, s.wire_in
+            ));
         }
     }
 }
@@ -229,7 +390,18 @@ pub(crate) async fn connect(
     if let Some(tunnel) = &repo.tunnel {
         return connect_tunnel(repo, tunnel, limit, trace).await;
     }
-    let tcp = tokio::time::timeout(limit, TcpStream::connect((host, repo.port)))
+    // Before connecting: a TLS setup problem needs no server.
+    let tls = match repo.tls {
+        Tls::None => None,
+        Tls::Implicit | Tls::StartTls => Some(tls_connector(repo)?),
+    };
+    let open = async {
+        match &repo.proxy {
+            Some(proxy) => super::proxy::connect(proxy, host, repo.port).await,
+            None => TcpStream::connect((host, repo.port)).await,
+        }
+    };
+    let tcp = tokio::time::timeout(limit, open)
         .await
         .map_err(|_| timed_out("connect"))?
         .map_err(|source| {
@@ -244,14 +416,15 @@ pub(crate) async fn connect(
     // Commands are small and latency-bound.
     let _ = tcp.set_nodelay(true);
 
-    let tls = match repo.tls {
-        Tls::None => None,
-        Tls::Implicit | Tls::StartTls => Some(tls_connector(repo)?),
-    };
-
     let trace = trace.map(|sink| Box::new(Tracer::new(sink)));
     if let Some(t) = &trace {
-        t.note(&format!("connected to {host}:{}", repo.port));
+        match &repo.proxy {
+            Some(p) => t.note(&format!(
+                "connected to {host}:{} through the {:?} proxy {}:{}",
+                repo.port, p.kind, p.host, p.port
+            )),
+            None => t.note(&format!("connected to {host}:{}", repo.port)),
+        }
     }
     let stream = match (&tls, repo.tls) {
         (Some(connector), Tls::Implicit) => {
@@ -545,6 +718,20 @@ fn tls_connector(repo: &ImapRepository) -> Result<TlsSetup, Error> {
         }
         // sslcacertfile replaces the system roots rather than adding to them.
         builder.disable_built_in_roots(true);
+    }
+    if let Some(cc) = &repo.client_cert {
+        // The files were read and checked with the config; this only
+        // fails on a repository built by hand.
+        let identity =
+            native_tls::Identity::from_pkcs8(&cc.cert_pem, cc.key_pem.expose().as_bytes())
+                .map_err(|e| {
+                    err(ErrorKind::Tls(format!(
+                        "client certificate {}: {}",
+                        cc.cert_file.display(),
+                        one_line(&e.to_string())
+                    )))
+                })?;
+        builder.identity(identity);
     }
     if pins_only(repo) {
         builder.danger_accept_invalid_certs(true);
@@ -865,6 +1052,9 @@ mod tests {
             verify_ca: false,
             tls_min_version: Some(TlsVersion::Tls12),
             tunnel: None,
+            client_cert: None,
+            compression: false,
+            proxy: None,
         };
         assert!(!pins_only(&repo), "verify_ca = false alone must not trust");
         let setup = tls_connector(&repo).unwrap();

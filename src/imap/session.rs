@@ -57,6 +57,8 @@ pub struct ImapSession {
     /// The text of an untagged BYE, reported when the connection then
     /// drops.
     bye: Option<String>,
+    /// COMPRESS=DEFLATE is on (`usecompression`, and the server offers it).
+    compressed: bool,
 }
 
 impl std::fmt::Debug for ImapSession {
@@ -92,9 +94,23 @@ impl ImapSession {
             timeout: socktimeout,
             exists: 0,
             bye: None,
+            compressed: false,
         };
         s.refresh_capabilities().await?;
+        if repo.compression && s.has_capability("COMPRESS=DEFLATE") {
+            s.run("COMPRESS", "COMPRESS DEFLATE", &mut |_| {}).await?;
+            // The server compresses from the byte after its OK, and sends
+            // nothing unasked before our next command, so nothing plain
+            // is left in async-imap's read buffer.
+            s.session.get_mut().start_compression();
+            s.compressed = true;
+        }
         Ok(s)
+    }
+
+    /// Whether the connection is compressed (COMPRESS=DEFLATE).
+    pub fn compressed(&self) -> bool {
+        self.compressed
     }
 
     /// The server's host name, as configured.
