@@ -559,8 +559,11 @@ impl AccountTask {
         // unchanged ones included (OfflineIMAP adds each when it starts it).
         let synced_local: Vec<String> = pairs.iter().map(|p| p.local.clone()).collect();
         let pairs = folder_sync::skip_unchanged(&shared, &mut session, pairs).await?;
+        // No more workers than folders: a worker without a connection could
+        // otherwise take the only folder from the one holding the account's
+        // connection, and log in for nothing.
+        let connections = remote_cfg.maxconnections.min(pairs.len()).max(1);
         let queue = Arc::new(Mutex::new(pairs.into_iter()));
-        let connections = remote_cfg.maxconnections.max(1);
         let mut tasks = tokio::task::JoinSet::new();
         let mut first = Some(session);
         for slot in 0..connections {

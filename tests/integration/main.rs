@@ -58,3 +58,5 @@ mod tunnel;
 mod mbnames;
 // A folder whose connection breaks is tried once more.
 mod retry;
+// idlefolders, holdconnectionopen and keepalive between autorefresh syncs.
+mod idle;
