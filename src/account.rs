@@ -187,6 +187,12 @@ impl AccountTask {
                     if self.cancel.is_cancelled() {
                         break true;
                     }
+                    // Back to waiting for the same scheduled sync: UIs show
+                    // their countdown again.
+                    rep.send(Event::Sleeping {
+                        account: self.id,
+                        until,
+                    });
                 }
             }
         };

@@ -209,6 +209,9 @@ async fn watch(
     let rep = &setup.rep;
     let stop = &setup.stop;
     let mut warned_no_idle = false;
+    // One warning for a server that cannot be reached, however long it
+    // stays away.
+    let mut warned_connect = false;
     loop {
         if stop.is_cancelled() {
             return session;
@@ -223,12 +226,24 @@ async fn watch(
                     _ = stop.cancelled() => return None,
                 };
                 match res {
-                    Ok(s) => s,
+                    Ok(s) => {
+                        warned_connect = false;
+                        s
+                    }
                     Err(e) => {
+                        let level = if warned_connect {
+                            Level::Debug
+                        } else {
+                            Level::Warning
+                        };
+                        warned_connect = true;
                         rep.log(
                             Some(me),
-                            Level::Warning,
-                            format!("idlefolders: cannot watch folder {folder}: {e}"),
+                            level,
+                            format!(
+                                "idlefolders: cannot watch folder {folder} (trying again every {} seconds): {e}",
+                                RECONNECT_DELAY.as_secs()
+                            ),
                         );
                         if pause(stop, RECONNECT_DELAY).await {
                             return None;

@@ -717,3 +717,26 @@ impl FetchItem {
 fn shown_name(wire: &str) -> String {
     utf7::decode(wire).unwrap_or_else(|_| wire.to_string())
 }
+
+#[cfg(test)]
+mod idle_tests {
+    use async_imap::imap_proto::Response;
+
+    use super::is_change;
+
+    fn change(line: &[u8]) -> bool {
+        let (_, resp) = Response::parse(line).unwrap();
+        is_change(&resp)
+    }
+
+    /// What ends an IDLE wait: new, removed or re-flagged messages; not a
+    /// server's "still here" nor a RECENT count alone.
+    #[test]
+    fn changes_that_end_idle() {
+        assert!(change(b"* 4 EXISTS\r\n"));
+        assert!(change(b"* 2 EXPUNGE\r\n"));
+        assert!(change(b"* 1 FETCH (FLAGS (\\Seen))\r\n"));
+        assert!(!change(b"* OK Still here\r\n"));
+        assert!(!change(b"* 1 RECENT\r\n"));
+    }
+}
