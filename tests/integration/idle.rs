@@ -38,9 +38,17 @@ fn forward(out: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
 
 impl Daemon {
     fn start(env: &Env, remote: &str, args: &[&str]) -> Daemon {
+        Daemon::start_with(env, "", remote, args)
+    }
+
+    /// As [`Daemon::start`], with `account` lines added to the account.
+    fn start_with(env: &Env, account: &str, remote: &str, args: &[&str]) -> Daemon {
         env.write_config(remote);
         let text = std::fs::read_to_string(env.config_path()).unwrap();
-        let text = text.replace("[Account Test]\n", "[Account Test]\nautorefresh = 10\n");
+        let text = text.replace(
+            "[Account Test]\n",
+            &format!("[Account Test]\nautorefresh = 10\n{account}"),
+        );
         std::fs::write(env.config_path(), text).unwrap();
         let mut all = vec!["-u", "basic"];
         all.extend_from_slice(args);
@@ -146,7 +154,12 @@ fn idle_syncs_a_watched_folder_at_once() {
     let user = d.add_user("idle");
     d.imap(&user).append("INBOX", "", &mail("first"));
     let env = Env::for_user(d, &user);
-    let mut daemon = Daemon::start(&env, "idlefolders = ['INBOX']\n", &[]);
+    let modes = env.metadata().with_file_name("modes");
+    let hook = format!(
+        "presynchook = echo $OFFLINEIMAPSYNCMODE >> {}\n",
+        modes.display()
+    );
+    let mut daemon = Daemon::start_with(&env, &hook, "idlefolders = ['INBOX']\n", &[]);
     daemon.wait_for("*** Finished account 'Test'", LIMIT);
     assert_eq!(env.local_messages("INBOX").len(), 1);
     let logins_after_first = logins(d, &user);
@@ -182,6 +195,12 @@ fn idle_syncs_a_watched_folder_at_once() {
     let ours = logins(d, &user) - 2 - logins_after_first;
     assert_eq!(ours, 0, "logins for two IDLE syncs; log:\n{}", d.log());
 
+    // The hooks ran around the two IDLE syncs, and said so.
+    assert_eq!(
+        std::fs::read_to_string(&modes).unwrap(),
+        "full\nidle\nidle\n"
+    );
+
     // SIGTERM while idling: DONE, LOGOUT, a clean exit, no error.
     daemon.signal("TERM");
     assert_eq!(daemon.exit_code(LIMIT), Some(0));
@@ -190,6 +209,17 @@ fn idle_syncs_a_watched_folder_at_once() {
         !daemon.seen.iter().any(|l| l.contains("ERROR")),
         "{}",
         daemon.seen.join("\n")
+    );
+    // The watching connection left IDLE and logged out (the test
+    // client's connections just close).
+    let ours = format!("imap({})", user.name);
+    assert!(
+        eventually(Duration::from_secs(5), || d
+            .log()
+            .lines()
+            .any(|l| l.contains(&ours) && l.contains("Logged out"))),
+        "log:\n{}",
+        d.log()
     );
 }
 
@@ -256,6 +286,18 @@ fn a_server_closing_a_held_connection_is_no_error() {
     // Every connection of the user dropped by the server while idle.
     let out = d.doveadm(&["kick", &user.name]);
     assert!(out.status.success(), "{out:?}");
+    // The watcher's connection is gone (the test client's closed before).
+    let gone = format!("imap({})", user.name);
+    assert!(
+        eventually(Duration::from_secs(5), || d
+            .log()
+            .lines()
+            .filter(|l| l.contains(&gone) && l.contains("Disconnected"))
+            .count()
+            >= 2),
+        "log:\n{}",
+        d.log()
+    );
     d.imap(&user).append("INBOX", "", &mail("second"));
     daemon.signal("USR1");
     daemon.wait_for("*** Processing account Test", LIMIT);
@@ -272,4 +314,28 @@ fn a_server_closing_a_held_connection_is_no_error() {
         "{}",
         daemon.seen.join("\n")
     );
+}
+
+#[test]
+fn a_server_without_idle_is_polled_with_noop() {
+    let d = Dovecot::start_with_config(
+        "protocol imap {\n  imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE UIDPLUS\n}\n",
+    );
+    let user = d.add_user("noidle");
+    d.imap(&user).append("INBOX", "", &mail("first"));
+    let env = Env::for_user(&d, &user);
+    let mut daemon = Daemon::start(&env, "idlefolders = ['INBOX']\nkeepalive = 1\n", &[]);
+    daemon.wait_for("*** Finished account 'Test'", LIMIT);
+    daemon.wait_for("IMAP IDLE not supported", LIMIT);
+    d.imap(&user).append("INBOX", "", &mail("second"));
+    assert!(
+        eventually(Duration::from_secs(10), || env
+            .local_messages("INBOX")
+            .len()
+            == 2),
+        "the appended message was not synced by NOOP polling; output:\n{}",
+        daemon.seen.join("\n")
+    );
+    daemon.signal("TERM");
+    assert_eq!(daemon.exit_code(LIMIT), Some(0));
 }
