@@ -147,8 +147,16 @@ impl AccountTask {
         let between = self.account.between.clone();
         let socktimeout = self.general.socktimeout;
         let mut outcome = Outcome::default();
+        // Names as the server spells them; with utf8foldernames they are
+        // written in UTF-8, like `folderincludes`.
+        let folders: Vec<String> = if self.account.folders.utf8foldernames {
+            let encode = |f: &String| crate::imap::utf7::encode(f);
+            between.idlefolders.iter().map(encode).collect()
+        } else {
+            between.idlefolders.clone()
+        };
         let mut watchers = idle::Watchers::start(
-            &between.idlefolders,
+            &folders,
             held,
             &self.account.remote,
             socktimeout,

@@ -20,8 +20,10 @@ use crate::event::{Level, WorkerId};
 use crate::imap::ImapSession;
 
 /// IDLE is re-issued after this long: RFC 2177 lets servers end it after
-/// 30 minutes, and OfflineIMAP (through imaplib2) uses 29.
-pub(crate) const IDLE_RENEW: Duration = Duration::from_secs(29 * 60);
+/// 30 minutes of inactivity and asks clients to renew it at least every
+/// 29 (what OfflineIMAP, through imaplib2, does); a minute less leaves
+/// room for a slow network.
+pub(crate) const IDLE_RENEW: Duration = Duration::from_secs(28 * 60);
 
 /// Longest wait for the answer to a NOOP, DONE or LOGOUT while sleeping,
 /// when `socktimeout` sets none: a connection that does not answer in
