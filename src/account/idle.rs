@@ -256,11 +256,21 @@ async fn watch(
             }
         };
         // EXAMINE anew each round: what the last sync changed is not
-        // reported again.
-        let examined = tokio::select! {
-            r = s.check_folder(&folder) => r,
-            _ = stop.cancelled() => return None,
+        // reported again. A stop meanwhile waits for the answer, so that
+        // the connection can still log out cleanly.
+        let limit = setup.socktimeout.unwrap_or(QUIET_TIMEOUT);
+        let examined = match tokio::time::timeout(limit, s.check_folder(&folder)).await {
+            Ok(r) => r,
+            Err(_) => {
+                if pause(stop, Duration::from_secs(1)).await {
+                    return None;
+                }
+                continue;
+            }
         };
+        if stop.is_cancelled() {
+            return Some(s);
+        }
         if let Err(e) = examined {
             if e.is_transient() {
                 if pause(stop, RECONNECT_DELAY).await {
@@ -334,11 +344,9 @@ async fn watch(
 
 /// One IDLE, ended (DONE) by a change, the renewal time or a stop.
 async fn idle_once(setup: &Setup, s: &mut ImapSession) -> Woke {
-    let started = tokio::select! {
-        r = s.idle_start() => r,
-        _ = setup.stop.cancelled() => return Woke::Broken,
-    };
-    let Ok(idling) = started else {
+    // Not cut short by a stop: the select below sees it at once, and
+    // ends IDLE properly.
+    let Some(idling) = bounded(setup.socktimeout, s.idle_start()).await else {
         return Woke::Broken;
     };
     let woke = tokio::select! {

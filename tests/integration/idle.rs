@@ -213,13 +213,15 @@ fn idle_syncs_a_watched_folder_at_once() {
     // The watching connection left IDLE and logged out (the test
     // client's connections just close).
     let ours = format!("imap({})", user.name);
+    // (Dovecot logs through its log process: give a loaded machine time.)
     assert!(
-        eventually(Duration::from_secs(5), || d
+        eventually(Duration::from_secs(15), || d
             .log()
             .lines()
             .any(|l| l.contains(&ours) && l.contains("Logged out"))),
-        "log:\n{}",
-        d.log()
+        "log:\n{}\noutput:\n{}",
+        d.log(),
+        daemon.seen.join("\n")
     );
 }
 
