@@ -10,6 +10,7 @@ pub mod debuglog;
 mod folder_sync;
 pub mod folders;
 mod hooks;
+mod idle;
 pub mod info;
 mod window;
 
@@ -105,8 +106,11 @@ impl AccountTask {
         };
         let mut total = Outcome::default();
         let mut asked = Asked::No;
+        // `holdconnectionopen`: logged-in connections kept for the next
+        // sync (and, with `idlefolders`, for the watchers).
+        let mut held = Vec::new();
         loop {
-            let outcome = self.sync_once(&rep, &mut asked).await;
+            let outcome = self.sync_once(&rep, &mut asked, &mut held, None).await;
             total.merge(outcome);
             let Some(period) = self.account.autorefresh else {
                 break;
@@ -119,22 +123,101 @@ impl AccountTask {
                 account: self.id,
                 until,
             });
-            let stop = tokio::select! {
-                _ = tokio::time::sleep_until(until.into()) => false,
-                _ = self.cancel.cancelled() => true,
-                cmd = self.commands.recv() => match cmd {
-                    Some(Command::SyncNow) => false,
-                    Some(Command::StopAfterSync) | None => true,
-                },
-            };
+            let (stop, outcome) = self.sleep(&rep, &mut asked, &mut held, until).await;
+            total.merge(outcome);
             if stop {
                 break;
             }
         }
+        idle::logout_all(held, self.general.socktimeout).await;
         total
     }
 
-    async fn sync_once(&mut self, rep: &Reporter, asked: &mut Asked) -> Outcome {
+    /// The wait between two autorefresh syncs, until `until`, a stop or a
+    /// `SyncNow`: held connections get their NOOPs and `idlefolders` are
+    /// watched, each change synced at once. True when the account is to
+    /// stop; the outcome of the syncs IDLE started.
+    async fn sleep(
+        &mut self,
+        rep: &Reporter,
+        asked: &mut Asked,
+        held: &mut Vec<crate::imap::ImapSession>,
+        until: Instant,
+    ) -> (bool, Outcome) {
+        let between = self.account.between.clone();
+        let socktimeout = self.general.socktimeout;
+        let mut outcome = Outcome::default();
+        // Names as the server spells them; with utf8foldernames they are
+        // written in UTF-8, like `folderincludes`.
+        let folders: Vec<String> = if self.account.folders.utf8foldernames {
+            let encode = |f: &String| crate::imap::utf7::encode(f);
+            between.idlefolders.iter().map(encode).collect()
+        } else {
+            between.idlefolders.clone()
+        };
+        let mut watchers = idle::Watchers::start(
+            &folders,
+            held,
+            &self.account.remote,
+            socktimeout,
+            between.keepalive,
+            rep,
+            &self.cancel,
+        );
+        let mut keepalive = between.keepalive.map(|every| {
+            let mut t = tokio::time::interval_at((Instant::now() + every).into(), every);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            t
+        });
+        let stop = loop {
+            let tick = async {
+                match keepalive.as_mut() {
+                    Some(t) => t.tick().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep_until(until.into()) => break false,
+                _ = self.cancel.cancelled() => break true,
+                cmd = self.commands.recv() => match cmd {
+                    Some(Command::SyncNow) => break false,
+                    Some(Command::StopAfterSync) | None => break true,
+                },
+                _ = tick => idle::keepalive(held, socktimeout, rep).await,
+                change = watchers.next() => {
+                    held.push(change.session);
+                    let o = self
+                        .sync_once(rep, asked, held, Some(change.folder.as_str()))
+                        .await;
+                    outcome.merge(o);
+                    // The watcher idles on a connection of the pool again.
+                    let _ = change.back.send(held.pop());
+                    if self.cancel.is_cancelled() {
+                        break true;
+                    }
+                    // Back to waiting for the same scheduled sync: UIs show
+                    // their countdown again.
+                    rep.send(Event::Sleeping {
+                        account: self.id,
+                        until,
+                    });
+                }
+            }
+        };
+        // On a stop the caller logs out what is left.
+        held.extend(watchers.stop().await);
+        (stop, outcome)
+    }
+
+    /// One sync of the account; of folder `only` alone (named as the
+    /// server spells it) when an IDLE watcher saw it change.
+    async fn sync_once(
+        &mut self,
+        rep: &Reporter,
+        asked: &mut Asked,
+        held: &mut Vec<crate::imap::ImapSession>,
+        only: Option<&str>,
+    ) -> Outcome {
         let started = Instant::now();
         let name = self.account.name.clone();
         rep.send(Event::AccountStarted {
@@ -146,7 +229,7 @@ impl AccountTask {
             worker: main_worker,
             name: format!("Account sync {name}"),
         });
-        let outcome = match self.sync_account(rep, asked).await {
+        let outcome = match self.sync_account(rep, asked, held, only).await {
             Ok(o) => o,
             Err(e) => {
                 rep.log(Some(main_worker), Level::Error, e);
@@ -167,7 +250,13 @@ impl AccountTask {
         outcome
     }
 
-    async fn sync_account(&mut self, rep: &Reporter, asked: &mut Asked) -> Result<Outcome, String> {
+    async fn sync_account(
+        &mut self,
+        rep: &Reporter,
+        asked: &mut Asked,
+        held: &mut Vec<crate::imap::ImapSession>,
+        only: Option<&str>,
+    ) -> Result<Outcome, String> {
         let metadata = self.general.metadata.clone();
         let dry_run = self.general.dry_run;
         if !dry_run {
@@ -192,6 +281,11 @@ impl AccountTask {
         // included) and neither after an abort-now.
         let worker = rep.worker(0);
         let hooks = self.account.hooks.clone();
+        let mode = if only.is_some() {
+            hooks::IDLE_MODE
+        } else {
+            hooks::SYNC_MODE
+        };
         let pre_ran = hooks::call(
             rep,
             worker,
@@ -199,9 +293,10 @@ impl AccountTask {
             hooks.presynchook.as_deref(),
             &self.cancel,
             dry_run,
+            mode,
         )
         .await;
-        let mut outcome = self.sync_locked(rep, asked, metadata).await?;
+        let mut outcome = self.sync_locked(rep, asked, held, only, metadata).await?;
         let post_ran = hooks::call(
             rep,
             worker,
@@ -209,6 +304,7 @@ impl AccountTask {
             hooks.postsynchook.as_deref(),
             &self.cancel,
             dry_run,
+            mode,
         )
         .await;
         outcome.errors |= !(pre_ran && post_ran);
@@ -220,6 +316,8 @@ impl AccountTask {
         &mut self,
         rep: &Reporter,
         asked: &mut Asked,
+        held: &mut Vec<crate::imap::ImapSession>,
+        only: Option<&str>,
         metadata: PathBuf,
     ) -> Result<Outcome, String> {
         if self.account.remote.password.is_none()
@@ -235,31 +333,39 @@ impl AccountTask {
             }
         }
 
-        let remote_cfg = &self.account.remote;
         let main_worker = rep.worker(0);
-        rep.send(Event::Connecting {
-            worker: main_worker,
-            repo: remote_cfg.common.name.clone(),
-            host: remote_cfg.host.clone(),
-            port: remote_cfg.port,
-        });
-        let tr = debuglog::imap_trace(main_worker); // -d imap
-        let mut session =
-            match crate::imap::ImapSession::connect(remote_cfg, self.general.socktimeout, tr).await
-            {
-                Ok(s) => s,
-                Err(e) => {
-                    if *asked == Asked::Yes
-                        && matches!(e.kind, crate::imap::ErrorKind::Login { .. })
-                    {
-                        // A typo: ask again on the next run instead of
-                        // failing with the same password forever.
-                        self.account.remote.password = None;
-                        *asked = Asked::No;
+        // A connection held since the last sync is used first; one the
+        // server closed meanwhile is dropped without a word.
+        let reused = idle::take_live(held, self.general.socktimeout).await;
+        let remote_cfg = &self.account.remote;
+        let mut session = match reused {
+            Some(s) => s,
+            None => {
+                rep.send(Event::Connecting {
+                    worker: main_worker,
+                    repo: remote_cfg.common.name.clone(),
+                    host: remote_cfg.host.clone(),
+                    port: remote_cfg.port,
+                });
+                let tr = debuglog::imap_trace(main_worker); // -d imap
+                match crate::imap::ImapSession::connect(remote_cfg, self.general.socktimeout, tr)
+                    .await
+                {
+                    Ok(s) => s,
+                    Err(e) => {
+                        if *asked == Asked::Yes
+                            && matches!(e.kind, crate::imap::ErrorKind::Login { .. })
+                        {
+                            // A typo: ask again on the next run instead of
+                            // failing with the same password forever.
+                            self.account.remote.password = None;
+                            *asked = Asked::No;
+                        }
+                        return Err(e.to_string());
                     }
-                    return Err(e.to_string());
                 }
-            };
+            }
+        };
 
         if remote_cfg.compression && !session.compressed() {
             // Once: from now on this account's connections do not ask.
@@ -427,6 +533,20 @@ impl AccountTask {
         }
 
         let mut pairs = fplan.pairs;
+        if let Some(only) = only {
+            pairs.retain(|p| p.remote == only);
+            if pairs.is_empty() {
+                rep.log(
+                    Some(main_worker),
+                    Level::Warning,
+                    format!(
+                        "idlefolders: folder {only} is not among the folders this account syncs"
+                    ),
+                );
+                held.push(session);
+                return Ok(Outcome::default());
+            }
+        }
         if dry_run {
             // A server folder a dry run did not create cannot be opened;
             // what a real run would upload into it is not listed.
@@ -467,23 +587,34 @@ impl AccountTask {
         // unchanged ones included (OfflineIMAP adds each when it starts it).
         let synced_local: Vec<String> = pairs.iter().map(|p| p.local.clone()).collect();
         let pairs = folder_sync::skip_unchanged(&shared, &mut session, pairs).await?;
+        // No more workers than folders: a worker without a connection could
+        // otherwise take the only folder from the one holding the account's
+        // connection, and log in for nothing.
+        let connections = remote_cfg.maxconnections.min(pairs.len()).max(1);
         let queue = Arc::new(Mutex::new(pairs.into_iter()));
-        let connections = remote_cfg.maxconnections.max(1);
         let mut tasks = tokio::task::JoinSet::new();
         let mut first = Some(session);
         for slot in 0..connections {
             let queue = queue.clone();
             let shared = shared.clone();
-            let session = first.take();
+            let session = match first.take() {
+                Some(s) => Some(s),
+                None => idle::take_live(held, self.general.socktimeout).await,
+            };
             tasks.spawn(folder_sync::worker(shared, queue, session, slot as u16 + 1));
         }
         let mut outcome = Outcome {
             errors,
             ..Outcome::default()
         };
+        let hold = self.account.between.hold && self.account.autorefresh.is_some();
+        let mut done_with = Vec::new();
         while let Some(res) = tasks.join_next().await {
             match res {
-                Ok(o) => outcome.merge(o),
+                Ok((o, session)) => {
+                    outcome.merge(o);
+                    done_with.extend(session);
+                }
                 Err(e) => {
                     rep.log(
                         Some(main_worker),
@@ -494,11 +625,19 @@ impl AccountTask {
                 }
             }
         }
+        if hold && !self.cancel.is_cancelled() {
+            held.extend(done_with);
+        } else {
+            for s in done_with {
+                s.logout().await;
+            }
+        }
         if shared.failed.load(Ordering::Relaxed) {
             outcome.errors = true;
         }
         folder_sync::stamp_local(shared).await;
-        if !self.mbnames(rep, synced_local).await {
+        // A sync of one folder does not speak for the account's list.
+        if only.is_none() && !self.mbnames(rep, synced_local).await {
             outcome.errors = true;
         }
         Ok(outcome)

@@ -157,6 +157,26 @@ pub struct Account {
     pub window: SyncWindow,
     /// What a copy leaves out or sets off (`newmail_hook`, ...).
     pub copy: CopyRules,
+    /// The remote repository's `holdconnectionopen`, `keepalive` and
+    /// `idlefolders`: what happens between autorefresh syncs.
+    pub between: Between,
+}
+
+/// What the account does with the server while it sleeps between
+/// autorefresh syncs. Kept beside the repository (like [`Folders`]) so
+/// that code building repository values by hand is unaffected.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Between {
+    /// `holdconnectionopen` (forced on by `idlefolders`): connections stay
+    /// logged in between syncs and the next sync reuses them.
+    pub hold: bool,
+    /// `keepalive` in seconds (29 minutes by default with `idlefolders`):
+    /// how often held connections get a NOOP while the account sleeps.
+    /// `None`: never.
+    pub keepalive: Option<Duration>,
+    /// `idlefolders`: remote folder names (as the server spells them)
+    /// watched with IDLE while the account sleeps.
+    pub idlefolders: Vec<String>,
 }
 
 /// Options about the messages a sync copies: the account's

@@ -310,7 +310,7 @@ pub(crate) async fn worker(
     queue: Arc<Mutex<std::vec::IntoIter<FolderPair>>>,
     mut session: Option<ImapSession>,
     slot: u16,
-) -> Outcome {
+) -> (Outcome, Option<ImapSession>) {
     let rep = &shared.rep;
     let me = rep.worker(slot);
     let mut outcome = Outcome::default();
@@ -391,10 +391,9 @@ pub(crate) async fn worker(
             break;
         }
     }
-    if let Some(s) = session {
-        s.logout().await;
-    }
-    outcome
+    // The caller logs it out, or holds it for the next sync
+    // (`holdconnectionopen`).
+    (outcome, session)
 }
 
 /// Sync one pair. Gives the session back when it is still usable.

@@ -33,9 +33,11 @@ impl Hook {
     }
 }
 
-/// What `OFFLINEIMAPSYNCMODE` tells a hook. OfflineIMAP also says `quick`
-/// and `idle`; this build only does full syncs.
+/// What `OFFLINEIMAPSYNCMODE` tells a hook: `full` for the account's
+/// syncs, `idle` for one started by a change in an `idlefolders` folder.
+/// (OfflineIMAP also says `quick`; every sync here is a full one.)
 pub(crate) const SYNC_MODE: &str = "full";
+pub(crate) const IDLE_MODE: &str = "idle";
 
 /// Longest line relayed as one; longer ones are cut into pieces of this
 /// size, so a hook writing without newlines costs bounded memory.
@@ -67,6 +69,7 @@ pub(crate) async fn call(
     command: Option<&str>,
     cancel: &CancellationToken,
     dry_run: bool,
+    mode: &'static str,
 ) -> bool {
     let Some(command) = command.map(str::trim).filter(|c| !c.is_empty()) else {
         return true;
@@ -82,7 +85,7 @@ pub(crate) async fn call(
         });
         return true;
     }
-    match run(rep, worker, hook, command).await {
+    match run(rep, worker, hook, command, mode).await {
         Ok(0) => true,
         Ok(code) => {
             let how = if code < 0 {
@@ -112,6 +115,7 @@ pub(crate) async fn run(
     worker: WorkerId,
     hook: Hook,
     command: &str,
+    mode: &'static str,
 ) -> Result<i32, HookError> {
     let fail = |source| HookError {
         option: hook.option(),
@@ -126,7 +130,7 @@ pub(crate) async fn run(
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(command)
-        .env("OFFLINEIMAPSYNCMODE", SYNC_MODE)
+        .env("OFFLINEIMAPSYNCMODE", mode)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -652,26 +652,23 @@ pub const OPTIONS: &[OptionSpec] = &[
         "one copy thread per folder",
         "it has no effect (it tunes OfflineIMAP's threads)",
     ),
-    ignored(
+    opt(
         Imap,
         "holdconnectionopen",
         Value("no"),
         "keep connections open between syncs",
-        "a new connection is opened for every sync",
     ),
-    ignored(
+    opt(
         Imap,
         "keepalive",
         Unset,
         "seconds between NOOPs while waiting for the next sync",
-        "no NOOPs are sent; a new connection is opened for every sync",
     ),
-    ignored(
+    opt(
         Imap,
         "idlefolders",
         Unset,
         "folders to watch with IMAP IDLE between syncs",
-        "folders are synced on the autorefresh schedule only",
     ),
     ignored(
         Imap,

@@ -14,8 +14,8 @@ use super::ini::{DEFAULT_SECTION, Ini};
 use super::netrc::Netrc;
 use super::options::{self, DefaultValue, OPTIONS, OptionSpec, Scope, Support};
 use super::{
-    Account, ClientCert, Config, CopyRules, Error, ErrorKind, Evaluator, Expr, FolderRules,
-    Folders, General, Hooks, ImapRepository, MaildirRepository, Mbnames, Overrides,
+    Account, Between, ClientCert, Config, CopyRules, Error, ErrorKind, Evaluator, Expr,
+    FolderRules, Folders, General, Hooks, ImapRepository, MaildirRepository, Mbnames, Overrides,
     RepositoryCommon, Secret, Sources, SyncWindow, Tls, TlsVersion, Tunnel, value,
 };
 use crate::expr;
@@ -280,6 +280,7 @@ impl Reader<'_> {
         };
         let window = self.window(&sec, &local_name, &remote_name)?;
         let copy = self.copy_rules(&sec, &remote_name)?;
+        let between = self.between(&remote_name, autorefresh.is_some())?;
         Ok(Account {
             name: name.to_owned(),
             local,
@@ -289,6 +290,43 @@ impl Reader<'_> {
             hooks,
             window,
             copy,
+            between,
+        })
+    }
+
+    /// `holdconnectionopen`, `keepalive` and `idlefolders` of the remote
+    /// repository, with OfflineIMAP's rules: `idlefolders` forces
+    /// `holdconnectionopen` and makes `keepalive` default to 29 minutes.
+    /// Without `autorefresh` there is no sleep to use them in.
+    fn between(&mut self, remote: &str, autorefresh: bool) -> Result<Between, Error> {
+        let sec = format!("{REPOSITORY_PREFIX}{remote}");
+        let scope = Scope::Imap;
+        let idlefolders = match self.expression(&sec, "idlefolders")? {
+            None => Vec::new(),
+            Some(e) => self.string_list(&sec, &e)?,
+        };
+        let keepalive = self.typed(&sec, scope, "keepalive", |s| {
+            value::integer(s)
+                .ok_or_else(|| format!("expected a whole number of seconds, got '{s}'"))
+        })?;
+        let keepalive = match keepalive {
+            Some(n) => u64::try_from(n).ok().filter(|n| *n > 0),
+            None if !idlefolders.is_empty() => Some(29 * 60),
+            None => None,
+        }
+        .map(Duration::from_secs);
+        let hold = self.boolean(&sec, scope, "holdconnectionopen")? || !idlefolders.is_empty();
+        if !autorefresh && !self.overrides.run_once && !idlefolders.is_empty() {
+            // OfflineIMAP says nothing here, and users wonder why IDLE
+            // never happens.
+            self.warnings.push(format!(
+                "[{sec}] idlefolders: ignored: autorefresh is not set, so there is no wait between syncs to watch folders in"
+            ));
+        }
+        Ok(Between {
+            hold,
+            keepalive,
+            idlefolders,
         })
     }
 

@@ -440,14 +440,6 @@ fn ignored_options_warn_once_each() {
     let fx = Fixture::new();
     let cases = [
         (
-            "holdconnectionopen = yes",
-            "a new connection is opened for every sync",
-        ),
-        (
-            "keepalive = 60",
-            "no NOOPs are sent; a new connection is opened for every sync",
-        ),
-        (
             "singlethreadperfolder = yes",
             "it has no effect (it tunes OfflineIMAP's threads)",
         ),
@@ -1103,4 +1095,63 @@ fn connection_options() {
         "{e}"
     );
     assert!(!e.contains('\n'), "{e}");
+}
+
+/// `idlefolders` forces `holdconnectionopen` and a 29-minute `keepalive`,
+/// as in OfflineIMAP; set alone, the other two keep their own values.
+#[test]
+fn between_syncs_options() {
+    let fx = Fixture::new();
+    let base = "remoteuser = me\nremotepass = x\n";
+    let c = fx.ok(
+        &conf(
+            "",
+            "autorefresh = 5",
+            &format!("{base}idlefolders = ['INBOX', 'Lists/' + 'rust']"),
+        ),
+        None,
+    );
+    let b = &c.accounts[0].between;
+    assert_eq!(b.idlefolders, ["INBOX", "Lists/rust"]);
+    assert!(b.hold);
+    assert_eq!(b.keepalive, Some(Duration::from_secs(29 * 60)));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+
+    let c = fx.ok(
+        &conf(
+            "",
+            "autorefresh = 5",
+            &format!("{base}holdconnectionopen = yes\nkeepalive = 60"),
+        ),
+        None,
+    );
+    let b = &c.accounts[0].between;
+    assert!(b.hold && b.idlefolders.is_empty());
+    assert_eq!(b.keepalive, Some(Duration::from_secs(60)));
+
+    let c = fx.ok(
+        &conf("", "autorefresh = 5", &format!("{base}keepalive = 0")),
+        None,
+    );
+    assert_eq!(c.accounts[0].between, Default::default());
+
+    // Without autorefresh there is no sleep to watch folders in.
+    let c = fx.ok(
+        &conf("", "", &format!("{base}idlefolders = ['INBOX']")),
+        None,
+    );
+    assert_eq!(
+        c.warnings,
+        [
+            "[Repository WorkRemote] idlefolders: ignored: autorefresh is not set, so there is no wait between syncs to watch folders in"
+        ]
+    );
+    assert!(
+        fx.err(&conf(
+            "",
+            "autorefresh = 5",
+            &format!("{base}keepalive = soon")
+        ))
+        .contains("keepalive")
+    );
 }

@@ -350,6 +350,69 @@ impl ImapSession {
         Ok(found)
     }
 
+    /// NOOP: keeps a connection alive and lets the server tell what
+    /// changed. True when it reported a change in the selected folder
+    /// (EXISTS, EXPUNGE or FETCH).
+    pub async fn noop(&mut self) -> Result<bool, Error> {
+        let mut changed = false;
+        self.run("NOOP", "NOOP", &mut |r| changed |= is_change(r))
+            .await?;
+        Ok(changed)
+    }
+
+    /// Enter IDLE (RFC 2177) on the selected folder: sends IDLE and waits
+    /// for the server's go-ahead. Leave it with [`ImapSession::idle_done`]
+    /// before any other command.
+    pub async fn idle_start(&mut self) -> Result<Idling, Error> {
+        let tag = self.send("IDLE", "IDLE").await?;
+        loop {
+            let step = self
+                .next_with("IDLE", |r| match r {
+                    Response::Continue { .. } => Some(Ok(Done::default())),
+                    other => tagged(&tag, other),
+                })
+                .await?;
+            match step {
+                Some(Ok(_)) => return Ok(Idling { tag }),
+                Some(Err(kind)) => return Err(self.error("IDLE", kind)),
+                None => {}
+            }
+        }
+    }
+
+    /// While idling: waits, with no time limit, until the server reports a
+    /// change in the selected folder. Other untagged responses (a
+    /// server's "still here") are passed over. Safe to cancel (e.g. from
+    /// a `select!`): the session stays idling and nothing is lost.
+    pub async fn idle_wait(&mut self, idling: &Idling) -> Result<(), Error> {
+        loop {
+            let resp = self.session.read_response().await;
+            let Some(resp) = resp.map_err(|e| self.error("IDLE", ErrorKind::Io(e)))? else {
+                return Err(self.error("IDLE", ErrorKind::ConnectionLost(self.bye.clone())));
+            };
+            let parsed = resp.parsed();
+            self.note(parsed);
+            if let Some(done) = tagged(&idling.tag, parsed) {
+                // The server ended IDLE on its own.
+                let kind = match done {
+                    Ok(_) => ErrorKind::Protocol("the server ended IDLE".into()),
+                    Err(kind) => kind,
+                };
+                return Err(self.error("IDLE", kind));
+            }
+            if is_change(parsed) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Leave IDLE: DONE, then the tagged answer to IDLE.
+    pub async fn idle_done(&mut self, idling: Idling) -> Result<(), Error> {
+        self.write_raw("DONE", b"DONE\r\n").await?;
+        self.finish("IDLE", &idling.tag, &mut |_| {}).await?;
+        Ok(())
+    }
+
     /// Log out politely; errors are of no interest at this point.
     pub async fn logout(mut self) {
         let _ = self.run("LOGOUT", "LOGOUT", &mut |_| {}).await;
@@ -418,6 +481,12 @@ impl ImapSession {
             return Err(self.error(command, ErrorKind::ConnectionLost(self.bye.clone())));
         };
         let parsed = resp.parsed();
+        self.note(parsed);
+        Ok(f(parsed))
+    }
+
+    /// Keeps `exists` and `bye` current from an untagged response.
+    fn note(&mut self, parsed: &Response<'_>) {
         match parsed {
             Response::MailboxData(MailboxDatum::Exists(n)) => self.exists = *n,
             Response::Expunge(_) => self.exists = self.exists.saturating_sub(1),
@@ -427,7 +496,6 @@ impl ImapSession {
             } => self.bye = Some(outcome.information.as_deref().unwrap_or("BYE").to_string()),
             _ => {}
         }
-        Ok(f(parsed))
     }
 
     /// Read responses up to the tagged answer to `tag`; untagged ones go
@@ -518,6 +586,24 @@ impl ImapSession {
         };
         self.error(command, kind)
     }
+}
+
+/// An IDLE in progress: the tag its end is answered with.
+#[derive(Debug)]
+pub struct Idling {
+    tag: String,
+}
+
+/// Whether an untagged response says the selected folder changed: new
+/// messages, removed ones, or flags.
+fn is_change(resp: &Response<'_>) -> bool {
+    matches!(
+        resp,
+        Response::MailboxData(MailboxDatum::Exists(_))
+            | Response::Expunge(_)
+            | Response::Fetch(..)
+            | Response::Vanished { .. }
+    )
 }
 
 /// If `resp` is the tagged answer to `tag`, its outcome.
@@ -646,4 +732,27 @@ impl FetchItem {
 /// A wire (modified UTF-7) folder name as people read it, for messages.
 fn shown_name(wire: &str) -> String {
     utf7::decode(wire).unwrap_or_else(|_| wire.to_string())
+}
+
+#[cfg(test)]
+mod idle_tests {
+    use async_imap::imap_proto::Response;
+
+    use super::is_change;
+
+    fn change(line: &[u8]) -> bool {
+        let (_, resp) = Response::parse(line).unwrap();
+        is_change(&resp)
+    }
+
+    /// What ends an IDLE wait: new, removed or re-flagged messages; not a
+    /// server's "still here" nor a RECENT count alone.
+    #[test]
+    fn changes_that_end_idle() {
+        assert!(change(b"* 4 EXISTS\r\n"));
+        assert!(change(b"* 2 EXPUNGE\r\n"));
+        assert!(change(b"* 1 FETCH (FLAGS (\\Seen))\r\n"));
+        assert!(!change(b"* OK Still here\r\n"));
+        assert!(!change(b"* 1 RECENT\r\n"));
+    }
 }

@@ -60,3 +60,5 @@ mod mbnames;
 mod retry;
 // sslclientcert, usecompression and proxy against Dovecot.
 mod transport;
+// idlefolders, holdconnectionopen and keepalive between autorefresh syncs.
+mod idle;

@@ -75,7 +75,7 @@ fn logged(events: &[Event], level: Level) -> Vec<String> {
 async fn a_hook_reports_its_start_output_and_code() {
     let (rep, mut rx, worker) = reporter();
     let cmd = "echo out; echo err >&2; echo \"mode=$OFFLINEIMAPSYNCMODE\"; exit 3";
-    let code = run(&rep, worker, Hook::Pre, cmd).await.unwrap();
+    let code = run(&rep, worker, Hook::Pre, cmd, SYNC_MODE).await.unwrap();
     assert_eq!(code, 3);
     let events = drain(&mut rx);
     assert_eq!(
@@ -116,6 +116,7 @@ async fn a_failing_hook_is_a_warning_naming_it() {
         Some("exit 7"),
         &CancellationToken::new(),
         false,
+        SYNC_MODE,
     )
     .await;
     assert!(ok, "a hook that ran is no error");
@@ -129,7 +130,9 @@ async fn a_failing_hook_is_a_warning_naming_it() {
 #[tokio::test]
 async fn a_killed_hook_reports_the_signal() {
     let (rep, mut rx, worker) = reporter();
-    let code = run(&rep, worker, Hook::Pre, "kill -9 $$").await.unwrap();
+    let code = run(&rep, worker, Hook::Pre, "kill -9 $$", SYNC_MODE)
+        .await
+        .unwrap();
     assert_eq!(code, -9);
     drain(&mut rx);
     assert!(
@@ -139,7 +142,8 @@ async fn a_killed_hook_reports_the_signal() {
             Hook::Pre,
             Some("kill -9 $$"),
             &CancellationToken::new(),
-            false
+            false,
+            SYNC_MODE,
         )
         .await
     );
@@ -162,7 +166,8 @@ async fn no_hook_runs_when_unset_empty_or_aborting() {
             Hook::Pre,
             None,
             &CancellationToken::new(),
-            false
+            false,
+            SYNC_MODE,
         )
         .await
     );
@@ -173,13 +178,25 @@ async fn no_hook_runs_when_unset_empty_or_aborting() {
             Hook::Pre,
             Some("  "),
             &CancellationToken::new(),
-            false
+            false,
+            SYNC_MODE,
         )
         .await
     );
     let aborted = CancellationToken::new();
     aborted.cancel();
-    assert!(call(&rep, worker, Hook::Post, Some(&cmd), &aborted, false).await);
+    assert!(
+        call(
+            &rep,
+            worker,
+            Hook::Post,
+            Some(&cmd),
+            &aborted,
+            false,
+            SYNC_MODE,
+        )
+        .await
+    );
     assert!(drain(&mut rx).is_empty());
     assert!(!file.exists());
     // The same command does run when nothing stops it.
@@ -190,7 +207,8 @@ async fn no_hook_runs_when_unset_empty_or_aborting() {
             Hook::Post,
             Some(&cmd),
             &CancellationToken::new(),
-            false
+            false,
+            SYNC_MODE,
         )
         .await
     );
@@ -201,7 +219,7 @@ async fn no_hook_runs_when_unset_empty_or_aborting() {
 async fn a_chatty_hook_is_cut_short_in_the_log() {
     let (rep, mut rx, worker) = reporter();
     let n = MAX_LINES + 5;
-    let code = run(&rep, worker, Hook::Post, &format!("seq 1 {n}"))
+    let code = run(&rep, worker, Hook::Post, &format!("seq 1 {n}"), SYNC_MODE)
         .await
         .unwrap();
     assert_eq!(code, 0);
@@ -225,7 +243,8 @@ async fn a_dry_run_announces_the_hook_and_does_not_run_it() {
             Hook::Pre,
             Some(&cmd),
             &CancellationToken::new(),
-            true
+            true,
+            SYNC_MODE,
         )
         .await
     );
