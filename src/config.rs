@@ -28,6 +28,9 @@ mod folder_tests;
 #[cfg(test)]
 mod tests_tls;
 
+#[cfg(test)]
+mod tests_gmail;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -121,7 +121,7 @@ const fn refused(
 use DefaultValue::{Derived, Required, Unset, Value};
 use Scope::{Account, Blinkenlights, General, Imap, Maildir, Mbnames, Repository};
 
-const GMAIL_LABELS: &str = "labels are not synced (Gmail repositories are not supported)";
+const GMAIL_LABELS: &str = "Gmail labels are not synced yet";
 const OAUTH2: &str =
     "OAuth2 is not supported yet; use a password (remotepass, remotepasseval, netrc)";
 /// The table's name for `customflag_a` ... `customflag_z`.
@@ -202,7 +202,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         Value("no"),
         "use '!' instead of ':' in Maildir file names",
     ),
-    opt(Repository, "type", Required, "Maildir or IMAP"),
+    opt(
+        Repository,
+        "type",
+        Required,
+        "Maildir, GmailMaildir, IMAP or Gmail",
+    ),
     opt(
         Repository,
         "readonly",

@@ -28,6 +28,28 @@ use crate::pyeval::{self, Python};
 /// user (Dovecot 10 per address, Gmail 15; Thunderbird uses up to 5).
 pub const DEFAULT_MAXCONNECTIONS: usize = 4;
 
+/// The token endpoint a `type = Gmail` repository uses when
+/// `oauth2_request_url` is not set.
+pub const GMAIL_OAUTH2_REQUEST_URL: &str = "https://accounts.google.com/o/oauth2/token";
+
+/// Defaults of a `type = Gmail` repository, as OfflineIMAP's: the port is
+/// 993 even with `ssl = no` (plain IMAP's would be 143).
+const GMAIL_DEFAULTS: &[(&str, &str)] = &[
+    ("remotehost", "imap.gmail.com"),
+    ("remoteport", "993"),
+    ("ssl", "yes"),
+    ("oauth2_request_url", GMAIL_OAUTH2_REQUEST_URL),
+];
+
+/// What a `type = Gmail` repository assumes for `option` when it is unset,
+/// if that is not the table's default.
+pub(crate) fn gmail_default(option: &str) -> Option<&'static str> {
+    GMAIL_DEFAULTS
+        .iter()
+        .find(|(name, _)| *name == option)
+        .map(|&(_, v)| v)
+}
+
 const ACCOUNT_PREFIX: &str = "Account ";
 const REPOSITORY_PREFIX: &str = "Repository ";
 
@@ -435,11 +457,7 @@ impl Reader<'_> {
         };
         let fail = |kind, message: String| Err(self.error(&sec, "type", kind, message));
         match (ty, local) {
-            ("Maildir", true) | ("IMAP", false) => Ok(()),
-            ("GmailMaildir", true) | ("Gmail", false) => fail(
-                ErrorKind::Unsupported,
-                format!("type {ty} is not supported yet"),
-            ),
+            ("Maildir" | "GmailMaildir", true) | ("IMAP" | "Gmail", false) => Ok(()),
             ("IMAP", true) => fail(
                 ErrorKind::Unsupported,
                 format!(
@@ -454,7 +472,7 @@ impl Reader<'_> {
             ),
             _ => fail(
                 ErrorKind::Invalid,
-                format!("expected Maildir or IMAP, got '{ty}'"),
+                format!("expected Maildir, GmailMaildir, IMAP or Gmail, got '{ty}'"),
             ),
         }
     }
@@ -536,6 +554,7 @@ impl Reader<'_> {
             }
             None if tunnel.is_some() => self
                 .get(&sec, "remotehost")?
+                .or_else(|| self.gmail_default(&sec, "remotehost").map(str::to_owned))
                 .map(|h| h.trim().to_owned())
                 .unwrap_or_default(),
             None => self.required(&sec, scope, "remotehost")?.trim().to_owned(),
@@ -707,14 +726,27 @@ impl Reader<'_> {
 
     /// `preauthtunnel` or `transporttunnel`; both at once is an error, as
     /// in OfflineIMAP.
-    fn tunnel(&self, sec: &str) -> Result<Option<Tunnel>, Error> {
+    /// A `type = Gmail` repository never uses `preauthtunnel` (as in
+    /// OfflineIMAP, whose Gmail repository always answers "none").
+    fn tunnel(&mut self, sec: &str) -> Result<Option<Tunnel>, Error> {
         let read = |option: &str| -> Result<Option<String>, Error> {
             Ok(self
                 .get(sec, option)?
                 .map(|c| c.trim().to_owned())
                 .filter(|c| !c.is_empty()))
         };
-        match (read("preauthtunnel")?, read("transporttunnel")?) {
+        let mut preauth = read("preauthtunnel")?;
+        let transport = read("transporttunnel")?;
+        if preauth.is_some() && self.is_gmail(sec) {
+            preauth = None;
+            if self.own(sec, "preauthtunnel") {
+                self.warnings.push(format!(
+                    "{}: [{sec}] preauthtunnel: ignored: a type = Gmail repository never uses it (as in OfflineIMAP)",
+                    self.file.display()
+                ));
+            }
+        }
+        match (preauth, transport) {
             (Some(_), Some(_)) => Err(self.error(
                 sec,
                 "transporttunnel",
@@ -1309,8 +1341,8 @@ impl Reader<'_> {
                     .as_deref()
                     .map(str::trim)
                 {
-                    Some("Maildir") => &[Scope::Maildir],
-                    Some("IMAP") => &[Scope::Imap],
+                    Some("Maildir" | "GmailMaildir") => &[Scope::Maildir],
+                    Some("IMAP" | "Gmail") => &[Scope::Imap],
                     _ => &[Scope::Maildir, Scope::Imap],
                 }
             } else {
@@ -1349,11 +1381,14 @@ impl Reader<'_> {
             .map_err(|e| self.error(sec, option, ErrorKind::Syntax, e.0))
     }
 
-    /// The value as written, else the table's default; an absent required
-    /// option is an error.
+    /// The value as written, else the table's default (or a `type = Gmail`
+    /// repository's own); an absent required option is an error.
     fn value(&self, sec: &str, scope: Scope, option: &str) -> Result<Option<String>, Error> {
         if let Some(v) = self.get(sec, option)? {
             return Ok(Some(v));
+        }
+        if let Some(d) = self.gmail_default(sec, option) {
+            return Ok(Some(d.to_owned()));
         }
         match options::find(scope, option).map(|o| o.default) {
             Some(DefaultValue::Value(d)) => Ok(Some(d.to_owned())),
@@ -1362,6 +1397,27 @@ impl Reader<'_> {
             }
             Some(DefaultValue::Unset | DefaultValue::Derived(_)) | None => Ok(None),
         }
+    }
+
+    /// Whether `sec` is a repository of `type = Gmail`.
+    fn is_gmail(&self, sec: &str) -> bool {
+        sec.starts_with(REPOSITORY_PREFIX)
+            && self
+                .ini
+                .get(sec, "type")
+                .ok()
+                .flatten()
+                .is_some_and(|t| t.trim() == "Gmail")
+    }
+
+    /// What `type = Gmail` assumes for an option left unset, where that
+    /// differs from (or is missing in) the table: OfflineIMAP's Gmail
+    /// repository is IMAP with Google's server filled in.
+    fn gmail_default(&self, sec: &str, option: &str) -> Option<&'static str> {
+        if !self.is_gmail(sec) {
+            return None;
+        }
+        gmail_default(option)
     }
 
     fn required(&self, sec: &str, scope: Scope, option: &str) -> Result<String, Error> {

@@ -58,3 +58,5 @@ mod tunnel;
 mod mbnames;
 // A folder whose connection breaks is tried once more.
 mod retry;
+// type = Gmail and type = GmailMaildir against Dovecot.
+mod gmail;
