@@ -533,5 +533,7 @@ impl Drop for SqliteStatus {
     }
 }
 
+mod labels;
+
 #[cfg(test)]
 mod tests;
