@@ -175,6 +175,19 @@ pub struct CopyRules {
     /// `copy_ignore_eval` of the remote repository: callable(visible
     /// folder name) -> list of UIDs never downloaded from that folder.
     pub copy_ignore_eval: Option<Expr>,
+    /// `synclabels` of the account, when on with a `type = Gmail` remote
+    /// and a `type = GmailMaildir` local repository: Gmail labels are
+    /// synced into a header of the Maildir files.
+    pub labels: Option<LabelSync>,
+}
+
+/// Gmail label sync (`synclabels`, `labelsheader`, `ignorelabels`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LabelSync {
+    /// `labelsheader`, default `X-Keywords`.
+    pub header: String,
+    /// `ignorelabels`: labels never changed on either side.
+    pub ignore: std::collections::BTreeSet<String>,
 }
 
 /// Which messages of each folder a sync looks at (docs/sync.md, "Sync

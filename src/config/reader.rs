@@ -15,8 +15,8 @@ use super::netrc::Netrc;
 use super::options::{self, DefaultValue, OPTIONS, OptionSpec, Scope, Support};
 use super::{
     Account, Config, CopyRules, Error, ErrorKind, Evaluator, Expr, FolderRules, Folders, General,
-    Hooks, ImapRepository, MaildirRepository, Mbnames, Overrides, RepositoryCommon, Secret,
-    Sources, SyncWindow, Tls, TlsVersion, Tunnel, value,
+    Hooks, ImapRepository, LabelSync, MaildirRepository, Mbnames, Overrides, RepositoryCommon,
+    Secret, Sources, SyncWindow, Tls, TlsVersion, Tunnel, value,
 };
 use crate::expr;
 use crate::pyeval::{self, Python};
@@ -301,7 +301,7 @@ impl Reader<'_> {
             postsynchook: hook("postsynchook")?,
         };
         let window = self.window(&sec, &local_name, &remote_name)?;
-        let copy = self.copy_rules(&sec, &remote_name)?;
+        let copy = self.copy_rules(&sec, &remote_name, &local_name)?;
         Ok(Account {
             name: name.to_owned(),
             local,
@@ -317,7 +317,7 @@ impl Reader<'_> {
     /// `filterheaders` of the account (OfflineIMAP reads it there, not in
     /// the repository), `newmail_hook` and `copy_ignore_eval` of the
     /// remote repository.
-    fn copy_rules(&self, sec: &str, remote: &str) -> Result<CopyRules, Error> {
+    fn copy_rules(&mut self, sec: &str, remote: &str, local: &str) -> Result<CopyRules, Error> {
         let rsec = format!("{REPOSITORY_PREFIX}{remote}");
         Ok(CopyRules {
             filterheaders: self
@@ -326,7 +326,54 @@ impl Reader<'_> {
                 .unwrap_or_default(),
             newmail_hook: self.expression(&rsec, "newmail_hook")?,
             copy_ignore_eval: self.expression(&rsec, "copy_ignore_eval")?,
+            labels: self.label_sync(sec, &rsec, local)?,
         })
+    }
+
+    /// `synclabels` and its options. As in OfflineIMAP, labels are synced
+    /// only between a `type = Gmail` remote and a `type = GmailMaildir`
+    /// local repository; with another pair a warning says nothing happens.
+    fn label_sync(
+        &mut self,
+        sec: &str,
+        rsec: &str,
+        local: &str,
+    ) -> Result<Option<LabelSync>, Error> {
+        let scope = Scope::Account;
+        if !self.boolean(sec, scope, "synclabels")? {
+            return Ok(None);
+        }
+        let lsec = format!("{REPOSITORY_PREFIX}{local}");
+        let local_gmail = self
+            .get(&lsec, "type")?
+            .is_some_and(|t| t.trim() == "GmailMaildir");
+        if !self.is_gmail(rsec) || !local_gmail {
+            self.warnings.push(format!(
+                "{}: [{sec}] synclabels: ignored: labels are synced only between a type = Gmail remote and a type = GmailMaildir local repository",
+                self.file.display()
+            ));
+            return Ok(None);
+        }
+        let header = self.required(sec, scope, "labelsheader")?.trim().to_owned();
+        if header.is_empty() || header.contains(|c: char| c == ':' || c.is_whitespace()) {
+            return Err(self.error(
+                sec,
+                "labelsheader",
+                ErrorKind::Invalid,
+                format!("'{header}' is not a header field name"),
+            ));
+        }
+        let ignore = self
+            .get(sec, "ignorelabels")?
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Some(LabelSync { header, ignore }))
     }
 
     /// `maxage` and `maxsize` of the account, `startdate` of its two
