@@ -156,3 +156,78 @@ fn options_of_the_other_type_are_unknown() {
     let c = ok("GmailMaildir", "");
     assert!(c.unknown.is_empty(), "{:?}", c.unknown);
 }
+
+fn with_account(local_type: &str, remote_type: &str, account: &str) -> Result<Config, Error> {
+    let text = conf(local_type, "")
+        .replace(
+            "remoterepository = R\n",
+            &format!("remoterepository = R\n{account}\n"),
+        )
+        .replace(
+            "type = Gmail\n",
+            &format!("type = {remote_type}\nremotehost = h\n"),
+        );
+    parse(
+        &text,
+        Path::new("/home/test/.offlineimaprc"),
+        &Overrides::default(),
+        &env,
+    )
+}
+
+#[test]
+fn synclabels_defaults_and_ignorelabels() {
+    let c = with_account("GmailMaildir", "Gmail", "synclabels = yes").unwrap();
+    assert_eq!(
+        c.accounts[0].copy.labels,
+        Some(LabelSync {
+            header: "X-Keywords".to_owned(),
+            ignore: Default::default(),
+        })
+    );
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let c = with_account(
+        "GmailMaildir",
+        "Gmail",
+        "synclabels = yes\nlabelsheader = X-Label\nignorelabels = \\Inbox , \\Starred,,",
+    )
+    .unwrap();
+    let l = c.accounts[0].copy.labels.clone().unwrap();
+    assert_eq!(l.header, "X-Label");
+    assert_eq!(
+        l.ignore.into_iter().collect::<Vec<_>>(),
+        vec!["\\Inbox".to_owned(), "\\Starred".to_owned()]
+    );
+    let c = with_account("GmailMaildir", "Gmail", "").unwrap();
+    assert_eq!(c.accounts[0].copy.labels, None);
+}
+
+#[test]
+fn synclabels_needs_both_gmail_types() {
+    for (local, remote) in [("Maildir", "Gmail"), ("GmailMaildir", "IMAP")] {
+        let c = with_account(local, remote, "synclabels = yes").unwrap();
+        assert_eq!(c.accounts[0].copy.labels, None);
+        assert_eq!(
+            c.warnings,
+            vec![
+                "/home/test/.offlineimaprc: [Account Work] synclabels: ignored: labels are synced only between a type = Gmail remote and a type = GmailMaildir local repository"
+                    .to_owned()
+            ],
+            "{local} {remote}"
+        );
+    }
+}
+
+#[test]
+fn labelsheader_must_be_a_field_name() {
+    let e = with_account(
+        "GmailMaildir",
+        "Gmail",
+        "synclabels = yes\nlabelsheader = X Labels",
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "/home/test/.offlineimaprc: [Account Work] labelsheader: 'X Labels' is not a header field name"
+    );
+}

@@ -60,3 +60,5 @@ mod mbnames;
 mod retry;
 // type = Gmail and type = GmailMaildir against Dovecot.
 mod gmail;
+// synclabels against a scripted X-GM-EXT-1 server (Dovecot has none).
+mod gmail_labels;
