@@ -2,7 +2,7 @@
 //! the server here is a small scripted one (a thread speaking just the
 //! IMAP this client sends for one folder, as a `-d imap` trace against
 //! Dovecot shows: CAPABILITY, AUTHENTICATE PLAIN, LIST, SELECT, UID FETCH,
-//! UID STORE, LOGOUT) that keeps `X-GM-LABELS` per message and records
+//! UID STORE, APPEND with UIDPLUS's APPENDUID, LOGOUT) that keeps `X-GM-LABELS` per message and records
 //! every command line.
 
 use std::collections::BTreeSet;
@@ -166,7 +166,7 @@ fn fetch_line(seq: usize, m: &FakeMessage, items: &str) -> Vec<u8> {
 fn serve(conn: TcpStream, state: Arc<Mutex<State>>) {
     let mut out = conn.try_clone().unwrap();
     let mut input = BufReader::new(conn);
-    const CAPS: &str = "IMAP4rev1 AUTH=PLAIN X-GM-EXT-1";
+    const CAPS: &str = "IMAP4rev1 AUTH=PLAIN UIDPLUS X-GM-EXT-1";
     let _ = out.write_all(format!("* OK [CAPABILITY {CAPS}] fake Gmail ready\r\n").as_bytes());
     loop {
         let mut line = String::new();
@@ -238,6 +238,37 @@ fn serve(conn: TcpStream, state: Arc<Mutex<State>>) {
                 }
             }
             reply.extend(format!("{tag} OK done\r\n").bytes());
+        } else if upper.starts_with("APPEND ") {
+            // APPEND "INBOX" (flags) ["date"] {n}: UIDPLUS's answer.
+            let size: usize = rest
+                .rsplit_once('{')
+                .and_then(|(_, n)| n.trim_end_matches('}').parse().ok())
+                .unwrap();
+            let flags: Vec<String> = rest
+                .split_once('(')
+                .and_then(|(_, f)| f.split_once(')'))
+                .map(|(f, _)| f.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default();
+            out.write_all(b"+ go ahead\r\n").unwrap();
+            let mut body = vec![0; size];
+            input.read_exact(&mut body).unwrap();
+            let mut crlf = String::new();
+            input.read_line(&mut crlf).unwrap();
+            let mut st = state.lock().unwrap();
+            let uid = st.messages.iter().map(|m| m.uid).max().unwrap_or(0) + 1;
+            st.messages.push(FakeMessage {
+                uid,
+                flags,
+                labels: BTreeSet::new(),
+                body,
+            });
+            reply.extend(
+                format!(
+                    "* {} EXISTS\r\n{tag} OK [APPENDUID 7 {uid}] done\r\n",
+                    st.messages.len()
+                )
+                .bytes(),
+            );
         } else if upper == "LOGOUT" {
             let _ = out.write_all(format!("* BYE bye\r\n{tag} OK done\r\n").as_bytes());
             return;
@@ -411,4 +442,42 @@ fn labels_go_both_ways_through_the_header_and_x_gm_labels() {
     env.sync();
     assert_eq!(stores(&server).len(), 3, "{:?}", stores(&server));
     assert_eq!((read(&file_of(&env, 1)), read(&file_of(&env, 2))), before);
+}
+
+#[test]
+fn a_new_local_message_uploads_with_its_labels() {
+    let server = FakeGmail::start(vec![FakeMessage {
+        uid: 1,
+        flags: vec![],
+        labels: labels(&["Old"]),
+        body: mail("one"),
+    }]);
+    let env = Env::new(server.port, "me", "pw");
+    config(&env, server.port, "");
+    env.sync();
+    let inbox = env.maildir().join("INBOX");
+    fs::write(
+        inbox.join("new/1700000000.mua.host"),
+        "From: me@example.org\nSubject: mine\nX-Keywords: Receipts, Tax 2024\n\nmy body\n",
+    )
+    .unwrap();
+    env.sync();
+    let appended: Vec<String> = server
+        .commands()
+        .into_iter()
+        .filter(|c| c.starts_with("APPEND"))
+        .collect();
+    assert_eq!(appended.len(), 1, "{:?}", server.commands());
+    assert_eq!(server.labels_of(2), labels(&["Receipts", "Tax 2024"]));
+    let mine = read(&file_of(&env, 2));
+    assert!(mine.contains("X-Keywords: Receipts, Tax 2024\n"), "{mine}");
+    assert_eq!(
+        status_labels(&env),
+        vec![(1, "Old".to_owned()), (2, "Receipts, Tax 2024".to_owned())]
+    );
+    // Settled: the next sync stores nothing and rewrites nothing.
+    let before = stores(&server);
+    env.sync();
+    assert_eq!(stores(&server), before);
+    assert_eq!(read(&file_of(&env, 2)), mine);
 }
