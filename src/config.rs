@@ -30,6 +30,9 @@ mod folder_tests;
 #[cfg(test)]
 mod tests_tls;
 
+#[cfg(test)]
+mod tests_gmail;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -194,6 +197,19 @@ pub struct CopyRules {
     /// `copy_ignore_eval` of the remote repository: callable(visible
     /// folder name) -> list of UIDs never downloaded from that folder.
     pub copy_ignore_eval: Option<Expr>,
+    /// `synclabels` of the account, when on with a `type = Gmail` remote
+    /// and a `type = GmailMaildir` local repository: Gmail labels are
+    /// synced into a header of the Maildir files.
+    pub labels: Option<LabelSync>,
+}
+
+/// Gmail label sync (`synclabels`, `labelsheader`, `ignorelabels`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LabelSync {
+    /// `labelsheader`, default `X-Keywords`.
+    pub header: String,
+    /// `ignorelabels`: labels never changed on either side.
+    pub ignore: std::collections::BTreeSet<String>,
 }
 
 /// Which messages of each folder a sync looks at (docs/sync.md, "Sync

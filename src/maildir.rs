@@ -15,6 +15,7 @@ use crate::sync::store::{ErrorKind as StoreErrorKind, StoreError};
 pub mod debug;
 pub mod filename;
 pub mod folder;
+pub mod labels;
 pub mod repository;
 
 pub use folder::MaildirFolder;

@@ -10,6 +10,7 @@ pub mod apply;
 pub mod dryrun;
 pub mod filter;
 pub mod headers;
+pub mod labels;
 pub mod memory;
 pub mod model;
 pub mod plan;

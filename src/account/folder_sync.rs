@@ -10,6 +10,8 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
+mod labels;
+
 use super::folders::FolderPair;
 use super::{Outcome, Reporter};
 use crate::config;
@@ -123,6 +125,10 @@ pub(crate) async fn skip_unchanged(
     session: &mut ImapSession,
     pairs: Vec<FolderPair>,
 ) -> Result<Vec<FolderPair>, String> {
+    // Labels are synced by every folder sync: none is skipped.
+    if shared.copy.labels.is_some() {
+        return Ok(pairs);
+    }
     let remote_name = &shared.remote_cfg.common.name;
     let seed = shared.settings_seed();
     // Only folders whose local side is as stamped can be skipped: the
@@ -429,7 +435,14 @@ async fn sync_folder(
     remote.set_filterheaders(shared.copy.filterheaders.clone());
     // restoreatime: what the sync's reads of new/ and cur/ changed.
     let atimes = shared.local_repo.save_atimes(&pair.local);
-    let result = sync_selected(shared, &mut remote, pair, me, remote_name, local_name).await;
+    let mut result = sync_selected(shared, &mut remote, pair, me, remote_name, local_name).await;
+    if let (Ok(FolderOutcome::Synced), Some(rules)) = (&result, &shared.copy.labels)
+        && !shared.dry_run
+        && !shared.cancel.is_cancelled()
+        && let Err(e) = labels::sync_labels(shared, &mut remote, pair, me, rules).await
+    {
+        result = Err(e);
+    }
     if let Some(Err(e)) = atimes.map(|a| a.restore()) {
         rep.log(Some(me), Level::Warning, e.to_string());
     }

@@ -121,7 +121,6 @@ const fn refused(
 use DefaultValue::{Derived, Required, Unset, Value};
 use Scope::{Account, Blinkenlights, General, Imap, Maildir, Mbnames, Repository};
 
-const GMAIL_LABELS: &str = "labels are not synced (Gmail repositories are not supported)";
 const OAUTH2: &str =
     "OAuth2 is not supported yet; use a password (remotepass, remotepasseval, netrc)";
 /// The table's name for `customflag_a` ... `customflag_z`.
@@ -202,7 +201,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         Value("no"),
         "use '!' instead of ':' in Maildir file names",
     ),
-    opt(Repository, "type", Required, "Maildir or IMAP"),
+    opt(
+        Repository,
+        "type",
+        Required,
+        "Maildir, GmailMaildir, IMAP or Gmail",
+    ),
     opt(
         Repository,
         "readonly",
@@ -435,27 +439,19 @@ pub const OPTIONS: &[OptionSpec] = &[
         Unset,
         "only sync messages of the last N days (or since a date)",
     ),
-    ignored(
+    opt(
         Account,
         "synclabels",
         Value("no"),
         "Gmail: keep labels in a message header",
-        GMAIL_LABELS,
     ),
-    ignored(
+    opt(
         Account,
         "labelsheader",
         Value("X-Keywords"),
         "Gmail: the header holding the labels",
-        GMAIL_LABELS,
     ),
-    ignored(
-        Account,
-        "ignorelabels",
-        Unset,
-        "Gmail: labels never synced",
-        GMAIL_LABELS,
-    ),
+    opt(Account, "ignorelabels", Unset, "Gmail: labels never synced"),
     opt(
         Account,
         "filterheaders",

@@ -15,8 +15,8 @@ use super::netrc::Netrc;
 use super::options::{self, DefaultValue, OPTIONS, OptionSpec, Scope, Support};
 use super::{
     Account, Between, ClientCert, Config, CopyRules, Error, ErrorKind, Evaluator, Expr,
-    FolderRules, Folders, General, Hooks, ImapRepository, MaildirRepository, Mbnames, Overrides,
-    RepositoryCommon, Secret, Sources, SyncWindow, Tls, TlsVersion, Tunnel, value,
+    FolderRules, Folders, General, Hooks, ImapRepository, LabelSync, MaildirRepository, Mbnames,
+    Overrides, RepositoryCommon, Secret, Sources, SyncWindow, Tls, TlsVersion, Tunnel, value,
 };
 use crate::expr;
 use crate::pyeval::{self, Python};
@@ -27,6 +27,28 @@ use crate::pyeval::{self, Python};
 /// docs/performance.md), and stays well below what servers allow one
 /// user (Dovecot 10 per address, Gmail 15; Thunderbird uses up to 5).
 pub const DEFAULT_MAXCONNECTIONS: usize = 4;
+
+/// The token endpoint a `type = Gmail` repository uses when
+/// `oauth2_request_url` is not set.
+pub const GMAIL_OAUTH2_REQUEST_URL: &str = "https://accounts.google.com/o/oauth2/token";
+
+/// Defaults of a `type = Gmail` repository, as OfflineIMAP's: the port is
+/// 993 even with `ssl = no` (plain IMAP's would be 143).
+const GMAIL_DEFAULTS: &[(&str, &str)] = &[
+    ("remotehost", "imap.gmail.com"),
+    ("remoteport", "993"),
+    ("ssl", "yes"),
+    ("oauth2_request_url", GMAIL_OAUTH2_REQUEST_URL),
+];
+
+/// What a `type = Gmail` repository assumes for `option` when it is unset,
+/// if that is not the table's default.
+pub(crate) fn gmail_default(option: &str) -> Option<&'static str> {
+    GMAIL_DEFAULTS
+        .iter()
+        .find(|(name, _)| *name == option)
+        .map(|&(_, v)| v)
+}
 
 const ACCOUNT_PREFIX: &str = "Account ";
 const REPOSITORY_PREFIX: &str = "Repository ";
@@ -279,7 +301,7 @@ impl Reader<'_> {
             postsynchook: hook("postsynchook")?,
         };
         let window = self.window(&sec, &local_name, &remote_name)?;
-        let copy = self.copy_rules(&sec, &remote_name)?;
+        let copy = self.copy_rules(&sec, &remote_name, &local_name)?;
         let between = self.between(&remote_name, autorefresh.is_some())?;
         Ok(Account {
             name: name.to_owned(),
@@ -333,7 +355,7 @@ impl Reader<'_> {
     /// `filterheaders` of the account (OfflineIMAP reads it there, not in
     /// the repository), `newmail_hook` and `copy_ignore_eval` of the
     /// remote repository.
-    fn copy_rules(&self, sec: &str, remote: &str) -> Result<CopyRules, Error> {
+    fn copy_rules(&mut self, sec: &str, remote: &str, local: &str) -> Result<CopyRules, Error> {
         let rsec = format!("{REPOSITORY_PREFIX}{remote}");
         Ok(CopyRules {
             filterheaders: self
@@ -342,7 +364,54 @@ impl Reader<'_> {
                 .unwrap_or_default(),
             newmail_hook: self.expression(&rsec, "newmail_hook")?,
             copy_ignore_eval: self.expression(&rsec, "copy_ignore_eval")?,
+            labels: self.label_sync(sec, &rsec, local)?,
         })
+    }
+
+    /// `synclabels` and its options. As in OfflineIMAP, labels are synced
+    /// only between a `type = Gmail` remote and a `type = GmailMaildir`
+    /// local repository; with another pair a warning says nothing happens.
+    fn label_sync(
+        &mut self,
+        sec: &str,
+        rsec: &str,
+        local: &str,
+    ) -> Result<Option<LabelSync>, Error> {
+        let scope = Scope::Account;
+        if !self.boolean(sec, scope, "synclabels")? {
+            return Ok(None);
+        }
+        let lsec = format!("{REPOSITORY_PREFIX}{local}");
+        let local_gmail = self
+            .get(&lsec, "type")?
+            .is_some_and(|t| t.trim() == "GmailMaildir");
+        if !self.is_gmail(rsec) || !local_gmail {
+            self.warnings.push(format!(
+                "{}: [{sec}] synclabels: ignored: labels are synced only between a type = Gmail remote and a type = GmailMaildir local repository",
+                self.file.display()
+            ));
+            return Ok(None);
+        }
+        let header = self.required(sec, scope, "labelsheader")?.trim().to_owned();
+        if header.is_empty() || header.contains(|c: char| c == ':' || c.is_whitespace()) {
+            return Err(self.error(
+                sec,
+                "labelsheader",
+                ErrorKind::Invalid,
+                format!("'{header}' is not a header field name"),
+            ));
+        }
+        let ignore = self
+            .get(sec, "ignorelabels")?
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Some(LabelSync { header, ignore }))
     }
 
     /// `maxage` and `maxsize` of the account, `startdate` of its two
@@ -473,11 +542,7 @@ impl Reader<'_> {
         };
         let fail = |kind, message: String| Err(self.error(&sec, "type", kind, message));
         match (ty, local) {
-            ("Maildir", true) | ("IMAP", false) => Ok(()),
-            ("GmailMaildir", true) | ("Gmail", false) => fail(
-                ErrorKind::Unsupported,
-                format!("type {ty} is not supported yet"),
-            ),
+            ("Maildir" | "GmailMaildir", true) | ("IMAP" | "Gmail", false) => Ok(()),
             ("IMAP", true) => fail(
                 ErrorKind::Unsupported,
                 format!(
@@ -492,7 +557,7 @@ impl Reader<'_> {
             ),
             _ => fail(
                 ErrorKind::Invalid,
-                format!("expected Maildir or IMAP, got '{ty}'"),
+                format!("expected Maildir, GmailMaildir, IMAP or Gmail, got '{ty}'"),
             ),
         }
     }
@@ -574,6 +639,7 @@ impl Reader<'_> {
             }
             None if tunnel.is_some() => self
                 .get(&sec, "remotehost")?
+                .or_else(|| self.gmail_default(&sec, "remotehost").map(str::to_owned))
                 .map(|h| h.trim().to_owned())
                 .unwrap_or_default(),
             None => self.required(&sec, scope, "remotehost")?.trim().to_owned(),
@@ -793,14 +859,27 @@ impl Reader<'_> {
 
     /// `preauthtunnel` or `transporttunnel`; both at once is an error, as
     /// in OfflineIMAP.
-    fn tunnel(&self, sec: &str) -> Result<Option<Tunnel>, Error> {
+    /// A `type = Gmail` repository never uses `preauthtunnel` (as in
+    /// OfflineIMAP, whose Gmail repository always answers "none").
+    fn tunnel(&mut self, sec: &str) -> Result<Option<Tunnel>, Error> {
         let read = |option: &str| -> Result<Option<String>, Error> {
             Ok(self
                 .get(sec, option)?
                 .map(|c| c.trim().to_owned())
                 .filter(|c| !c.is_empty()))
         };
-        match (read("preauthtunnel")?, read("transporttunnel")?) {
+        let mut preauth = read("preauthtunnel")?;
+        let transport = read("transporttunnel")?;
+        if preauth.is_some() && self.is_gmail(sec) {
+            preauth = None;
+            if self.own(sec, "preauthtunnel") {
+                self.warnings.push(format!(
+                    "{}: [{sec}] preauthtunnel: ignored: a type = Gmail repository never uses it (as in OfflineIMAP)",
+                    self.file.display()
+                ));
+            }
+        }
+        match (preauth, transport) {
             (Some(_), Some(_)) => Err(self.error(
                 sec,
                 "transporttunnel",
@@ -1395,8 +1474,8 @@ impl Reader<'_> {
                     .as_deref()
                     .map(str::trim)
                 {
-                    Some("Maildir") => &[Scope::Maildir],
-                    Some("IMAP") => &[Scope::Imap],
+                    Some("Maildir" | "GmailMaildir") => &[Scope::Maildir],
+                    Some("IMAP" | "Gmail") => &[Scope::Imap],
                     _ => &[Scope::Maildir, Scope::Imap],
                 }
             } else {
@@ -1435,11 +1514,14 @@ impl Reader<'_> {
             .map_err(|e| self.error(sec, option, ErrorKind::Syntax, e.0))
     }
 
-    /// The value as written, else the table's default; an absent required
-    /// option is an error.
+    /// The value as written, else the table's default (or a `type = Gmail`
+    /// repository's own); an absent required option is an error.
     fn value(&self, sec: &str, scope: Scope, option: &str) -> Result<Option<String>, Error> {
         if let Some(v) = self.get(sec, option)? {
             return Ok(Some(v));
+        }
+        if let Some(d) = self.gmail_default(sec, option) {
+            return Ok(Some(d.to_owned()));
         }
         match options::find(scope, option).map(|o| o.default) {
             Some(DefaultValue::Value(d)) => Ok(Some(d.to_owned())),
@@ -1448,6 +1530,27 @@ impl Reader<'_> {
             }
             Some(DefaultValue::Unset | DefaultValue::Derived(_)) | None => Ok(None),
         }
+    }
+
+    /// Whether `sec` is a repository of `type = Gmail`.
+    fn is_gmail(&self, sec: &str) -> bool {
+        sec.starts_with(REPOSITORY_PREFIX)
+            && self
+                .ini
+                .get(sec, "type")
+                .ok()
+                .flatten()
+                .is_some_and(|t| t.trim() == "Gmail")
+    }
+
+    /// What `type = Gmail` assumes for an option left unset, where that
+    /// differs from (or is missing in) the table: OfflineIMAP's Gmail
+    /// repository is IMAP with Google's server filled in.
+    fn gmail_default(&self, sec: &str, option: &str) -> Option<&'static str> {
+        if !self.is_gmail(sec) {
+            return None;
+        }
+        gmail_default(option)
     }
 
     fn required(&self, sec: &str, scope: Scope, option: &str) -> Result<String, Error> {

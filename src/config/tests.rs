@@ -492,15 +492,21 @@ fn errors() {
         ),
         (
             base().replace("type = Maildir", "type = Mbox"),
-            format!("{FILE}: [Repository WorkLocal] type: expected Maildir or IMAP, got 'Mbox'"),
+            format!(
+                "{FILE}: [Repository WorkLocal] type: expected Maildir, GmailMaildir, IMAP or Gmail, got 'Mbox'"
+            ),
         ),
         (
-            base().replace("type = Maildir", "type = GmailMaildir"),
-            format!("{FILE}: [Repository WorkLocal] type: type GmailMaildir is not supported yet"),
+            base().replace("type = Maildir", "type = Gmail"),
+            format!(
+                "{FILE}: [Repository WorkLocal] type: type Gmail cannot be a local repository (account 'Work' uses it as localrepository)"
+            ),
         ),
         (
-            base().replace("type = IMAP", "type = Gmail"),
-            format!("{FILE}: [Repository WorkRemote] type: type Gmail is not supported yet"),
+            base().replace("type = IMAP", "type = GmailMaildir"),
+            format!(
+                "{FILE}: [Repository WorkRemote] type: type GmailMaildir cannot be a remote repository (account 'Work' uses it as remoterepository)"
+            ),
         ),
         (
             base().replace("type = Maildir", "type = IMAP"),
@@ -615,7 +621,7 @@ fn errors() {
 #[test]
 fn error_kinds() {
     let e = parse_with(
-        &base().replace("type = Maildir", "type = GmailMaildir"),
+        &base().replace("type = Maildir", "type = IMAP"),
         &Overrides::default(),
     )
     .unwrap_err();

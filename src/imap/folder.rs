@@ -7,6 +7,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+mod labels;
+
 use async_imap::imap_proto::{MailboxDatum, Response, StatusAttribute};
 use async_trait::async_trait;
 

@@ -702,6 +702,8 @@ impl Store for MaildirFolder {
     }
 }
 
+mod paths;
+
 #[cfg(test)]
 mod tests;
 

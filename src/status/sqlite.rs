@@ -537,5 +537,7 @@ impl Drop for SqliteStatus {
     }
 }
 
+mod labels;
+
 #[cfg(test)]
 mod tests;

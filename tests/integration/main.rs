@@ -62,3 +62,7 @@ mod retry;
 mod transport;
 // idlefolders, holdconnectionopen and keepalive between autorefresh syncs.
 mod idle;
+// type = Gmail and type = GmailMaildir against Dovecot.
+mod gmail;
+// synclabels against a scripted X-GM-EXT-1 server (Dovecot has none).
+mod gmail_labels;
