@@ -10,6 +10,7 @@
 mod connect;
 mod error;
 mod folder;
+pub mod keywords;
 mod session;
 mod trace;
 mod tunnel;

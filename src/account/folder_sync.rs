@@ -428,9 +428,25 @@ async fn sync_folder(
         }
     };
     remote.set_filterheaders(shared.copy.filterheaders.clone());
+    remote.set_keywords(crate::imap::keywords::KeywordMap::new(
+        &shared.local_cfg.customflags,
+    ));
     // restoreatime: what the sync's reads of new/ and cur/ changed.
     let atimes = shared.local_repo.save_atimes(&pair.local);
     let result = sync_selected(shared, &mut remote, pair, me, remote_name, local_name).await;
+    let unknown = remote.take_unknown_keywords();
+    if !unknown.is_empty() {
+        // As OfflineIMAP: such keywords stay on the server, untouched.
+        rep.log(
+            Some(me),
+            Level::Warning,
+            format!(
+                "Unknown keywords skipped in {}: {}; you may want to map them with customflag_a ... customflag_z",
+                pair.remote_name,
+                unknown.join(", ")
+            ),
+        );
+    }
     if let Some(Err(e)) = atimes.map(|a| a.restore()) {
         rep.log(Some(me), Level::Warning, e.to_string());
     }

@@ -520,12 +520,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         Derived("[general] filename_use_mail_timestamp"),
         "time in new file names from the Date: header (else Delivery-date:)",
     ),
-    ignored(
+    opt(
         Maildir,
         CUSTOMFLAG,
         Unset,
         "map an IMAP keyword to a Maildir flag letter (customflag_a to customflag_z)",
-        "IMAP keywords are not synced",
     ),
     ignored(
         Imap,

@@ -503,7 +503,28 @@ impl Reader<'_> {
                 None => self.boolean("general", Scope::General, option),
             }
         };
+        let mut customflags = Vec::new();
+        for letter in 'a'..='z' {
+            let option = format!("customflag_{letter}");
+            let Some(keyword) = self.get(&sec, &option)? else {
+                continue;
+            };
+            let keyword = keyword.trim();
+            if keyword.is_empty() {
+                continue;
+            }
+            if !crate::imap::keywords::valid_keyword(keyword) {
+                return Err(self.error(
+                    &sec,
+                    &option,
+                    ErrorKind::Invalid,
+                    format!("'{keyword}' is not an IMAP keyword (an atom without spaces, parentheses, quotes or backslashes)"),
+                ));
+            }
+            customflags.push((letter, keyword.to_owned()));
+        }
         Ok(MaildirRepository {
+            customflags,
             common: self.common(&sec, name, scope)?,
             localfolders: value::path(&localfolders, self.env),
             sep,

@@ -591,6 +591,8 @@ pub(crate) struct Selected {
 pub(crate) struct FetchItem {
     pub uid: Option<u32>,
     pub flags: Option<crate::sync::model::Flags>,
+    /// The flags that are not system flags (`customflag_x` maps them).
+    pub keywords: Vec<String>,
     pub size: Option<u32>,
     pub internal_date: Option<i64>,
     pub body: Option<Vec<u8>>,
@@ -605,6 +607,11 @@ impl FetchItem {
                 AttributeValue::Uid(u) => item.uid = Some(*u),
                 AttributeValue::Flags(f) => {
                     item.flags = Some(wire::flags_from_imap(f.iter().map(|s| s.as_ref())));
+                    item.keywords = f
+                        .iter()
+                        .filter(|s| !s.starts_with('\\'))
+                        .map(|s| s.to_string())
+                        .collect();
                 }
                 AttributeValue::Rfc822Size(n) => item.size = Some(*n),
                 AttributeValue::ModSeq(m) => item.modseq = Some(*m),

@@ -58,3 +58,6 @@ mod tunnel;
 mod mbnames;
 // A folder whose connection breaks is tried once more.
 mod retry;
+// customflag_x, --delete-folder, --migrate-fmd5-using-nametrans, -P,
+// dynamic_folderfilter.
+mod cliflags;
