@@ -99,8 +99,16 @@ async fn run(cli: Cli) -> ExitCode {
         };
     }
     let dry_run = cfg.general.dry_run;
+    // OfflineIMAP's order when several are given: --info, then
+    // --migrate-fmd5-using-nametrans, --mbnames-prune, --delete-folder.
+    if cli.migrate_fmd5 {
+        return migrate_fmd5(&cfg);
+    }
     if cli.mbnames_prune {
         return mbnames_prune(&cfg);
+    }
+    if let Some(name) = &cli.delete_folder {
+        return delete_folder(&cfg, name).await;
     }
 
     // `-u` forces a UI; `[general] ui` only prefers one, so an unavailable
@@ -303,6 +311,71 @@ async fn run(cli: Cli) -> ExitCode {
         ExitCode::from(EXIT_ERROR)
     } else if outcome.validity_problems {
         ExitCode::from(EXIT_VALIDITY)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `--delete-folder NAME`: on the remote repository of the one account
+/// this run would sync (`-a`, else `[general] accounts`). No sync.
+async fn delete_folder(cfg: &config::Config, name: &str) -> ExitCode {
+    for w in &cfg.warnings {
+        eprintln!("WARNING: {w}");
+    }
+    let [account] = cfg.accounts.as_slice() else {
+        eprintln!("ERROR: you must supply only one account with '-a'");
+        return ExitCode::from(EXIT_ERROR);
+    };
+    match crate::account::admin::delete_folder(
+        account,
+        name,
+        cfg.general.dry_run,
+        cfg.general.socktimeout,
+    )
+    .await
+    {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// `--migrate-fmd5-using-nametrans`, for every account this run would
+/// sync. No sync.
+fn migrate_fmd5(cfg: &config::Config) -> ExitCode {
+    for w in &cfg.warnings {
+        eprintln!("WARNING: {w}");
+    }
+    let dry_run = cfg.general.dry_run;
+    let mut failed = false;
+    for account in &cfg.accounts {
+        let m = crate::account::admin::migrate_fmd5(account, &cfg.general.metadata, dry_run);
+        for line in &m.lines {
+            println!("{line}");
+        }
+        for e in &m.errors {
+            eprintln!("ERROR: {e}");
+            failed = true;
+        }
+        println!(
+            "Account {}: {} file{} {}",
+            account.name,
+            m.migrated,
+            if m.migrated == 1 { "" } else { "s" },
+            if dry_run {
+                "would be migrated"
+            } else {
+                "migrated"
+            }
+        );
+    }
+    if failed {
+        ExitCode::from(EXIT_ERROR)
     } else {
         ExitCode::SUCCESS
     }

@@ -189,6 +189,16 @@ impl ImapSession {
             .map(|_| ())
     }
 
+    /// DELETE a folder by its name as the server spells it (modified
+    /// UTF-7), for `--delete-folder`.
+    pub async fn delete_folder_raw(&mut self, name: &str) -> Result<(), Error> {
+        let command = format!("DELETE {}", shown_name(name));
+        let quoted = self.quote_wire(&command, name)?;
+        self.run(&command, &format!("DELETE {quoted}"), &mut |_| {})
+            .await
+            .map(|_| ())
+    }
+
     /// SELECT (or EXAMINE when `options.readonly`) the folder with this
     /// UTF-8 name and hand the session to an [`ImapFolder`]; get it back
     /// with [`ImapFolder::into_session`].

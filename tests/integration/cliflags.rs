@@ -141,3 +141,165 @@ fn a_customflag_that_is_no_keyword_is_refused() {
     assert!(run.text().contains("customflag_q"), "{}", run.text());
     assert!(!env.maildir().join("INBOX").exists());
 }
+
+fn list_has(d: &Dovecot, user: &crate::support::dovecot::User, folder: &str) -> bool {
+    let mut c = d.imap(user);
+    let lines = c.list();
+    c.logout();
+    lines
+        .iter()
+        .any(|l| l.ends_with(&format!(" {folder}")) || l.ends_with(&format!(" \"{folder}\"")))
+}
+
+#[test]
+fn delete_folder_deletes_on_the_server_only() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cf_delete");
+    let mut c = d.imap(&user);
+    c.create("Old");
+    c.create("Keep");
+    c.append("Old", "", &mail("gone"));
+    c.logout();
+    let env = Env::for_user(d, &user);
+    assert!(list_has(d, &user, "Old"));
+
+    let run = env.run_capture(&["--dry-run", "--delete-folder", "Old", "-a", "Test"]);
+    assert_eq!(run.code, Some(0), "{}", run.text());
+    assert!(
+        run.text()
+            .contains("would try to remove 'Old' on remote of 'Test' account"),
+        "{}",
+        run.text()
+    );
+    assert!(list_has(d, &user, "Old"));
+
+    let run = env.run_capture(&["--delete-folder", "Old", "-a", "Test"]);
+    assert_eq!(run.code, Some(0), "{}", run.text());
+    assert!(
+        run.text().contains("Folder 'Old' deleted."),
+        "{}",
+        run.text()
+    );
+    assert!(!list_has(d, &user, "Old"));
+    assert!(list_has(d, &user, "Keep"));
+    // No sync happened.
+    assert!(!env.maildir().join("INBOX").exists());
+
+    let run = env.run_capture(&["--delete-folder", "Old", "-a", "Test"]);
+    assert_eq!(run.code, Some(1), "{}", run.text());
+    assert!(
+        run.text()
+            .contains("Folder 'Old'[TestRemote] could not be deleted"),
+        "{}",
+        run.text()
+    );
+}
+
+#[test]
+fn delete_folder_wants_exactly_one_account() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cf_delete2");
+    let mut c = d.imap(&user);
+    c.create("Old");
+    c.logout();
+    let env = Env::for_user(d, &user);
+    let text = fs::read_to_string(env.config_path()).unwrap();
+    let text = text.replace("accounts = Test\n", "accounts = Test, Other\n")
+        + "\n[Account Other]\nlocalrepository = TestLocal\nremoterepository = TestRemote\n";
+    fs::write(env.config_path(), text).unwrap();
+    let run = env.run_capture(&["--delete-folder", "Old"]);
+    assert_eq!(run.code, Some(1), "{}", run.text());
+    assert!(
+        run.text()
+            .contains("you must supply only one account with '-a'"),
+        "{}",
+        run.text()
+    );
+    assert!(list_has(d, &user, "Old"));
+    let run = env.run_capture(&["--delete-folder", "Old", "-a", "Other"]);
+    assert_eq!(run.code, Some(0), "{}", run.text());
+    assert!(!list_has(d, &user, "Old"));
+}
+
+#[test]
+fn migrate_fmd5_renames_old_hashes_to_the_nametrans_ones() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cf_migrate");
+    let mut c = d.imap(&user);
+    c.create("Work");
+    c.append("Work", "\\Seen", &mail("one"));
+    c.append("Work", "", &mail("two"));
+    c.logout();
+    let env = Env::for_user(d, &user);
+    env.write_config_full(
+        "sep = /\nnametrans = lambda f: f.capitalize()\n",
+        "nametrans = lambda f: f.lower()\nfolderfilter = lambda f: f == 'Work'\n",
+    );
+    env.sync();
+    let (old, new) = (
+        crate::harness::md5_hex("work"),
+        crate::harness::md5_hex("Work"),
+    );
+    let synced = env.local_messages("work");
+    assert_eq!(synced.len(), 2);
+    // As OfflineIMAP before 6.3.5 named them: the hash of the local name.
+    let mut old_names = Vec::new();
+    for m in &synced {
+        let name = file_name(&m.path);
+        assert!(name.contains(&format!(",FMD5={new}")), "{name}");
+        let renamed = m.path.with_file_name(name.replace(&new, &old));
+        fs::rename(&m.path, &renamed).unwrap();
+        old_names.push(renamed);
+    }
+    // A foreign hash is reported and left alone.
+    let foreign = env
+        .maildir()
+        .join("work/cur/1_9.1.host,U=99,FMD5=0123456789abcdef0123456789abcdef:2,S");
+    fs::write(&foreign, "Subject: x\n\nx\n").unwrap();
+
+    let run = env.run_capture(&["--migrate-fmd5-using-nametrans", "--dry-run"]);
+    assert_eq!(run.code, Some(0), "{}", run.text());
+    assert!(
+        run.text().contains("2 files would be migrated"),
+        "{}",
+        run.text()
+    );
+    assert!(old_names.iter().all(|p| p.exists()));
+
+    let run = env.run_capture(&["--migrate-fmd5-using-nametrans"]);
+    assert_eq!(run.code, Some(0), "{}", run.text());
+    assert!(run.text().contains("Migrating file `"), "{}", run.text());
+    assert!(
+        run.text().contains("Inconsistent FMD5 for file `"),
+        "{}",
+        run.text()
+    );
+    assert!(run.text().contains("2 files migrated"), "{}", run.text());
+    let mut now: Vec<String> = env
+        .local_messages("work")
+        .iter()
+        .map(|m| file_name(&m.path))
+        .collect();
+    now.sort();
+    let mut want: Vec<String> = synced.iter().map(|m| file_name(&m.path)).collect();
+    want.push(file_name(&foreign));
+    want.sort();
+    assert_eq!(now, want);
+    fs::remove_file(&foreign).unwrap();
+
+    // The sync trusts them again: nothing uploaded, nothing renamed.
+    env.sync();
+    let mut c = d.imap(&user);
+    c.select("Work");
+    assert_eq!(c.uids().len(), 2);
+    c.logout();
+    let mut after: Vec<String> = env
+        .local_messages("work")
+        .iter()
+        .map(|m| file_name(&m.path))
+        .collect();
+    after.sort();
+    let mut before: Vec<String> = synced.iter().map(|m| file_name(&m.path)).collect();
+    before.sort();
+    assert_eq!(after, before);
+}
