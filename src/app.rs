@@ -33,10 +33,6 @@ pub fn main_with(cli: Cli) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> ExitCode {
-    if let Some(flag) = cli.not_implemented() {
-        eprintln!("offlineimap: option {flag} is not implemented yet");
-        return ExitCode::from(EXIT_ERROR);
-    }
     let debug = match DebugTypes::parse(cli.debug.as_deref().unwrap_or_default()) {
         Ok(d) => d,
         Err(e) => {
@@ -195,6 +191,30 @@ async fn run(cli: Cli) -> ExitCode {
     } else {
         events_rx
     };
+    // -P DIR: created now, so a bad DIR stops the run before any sync.
+    let mut profile_lines = Vec::new();
+    let events_rx = match &cli.profile_dir {
+        None => events_rx,
+        Some(dir) => {
+            if !cli.single_thread {
+                profile_lines.push("Profile mode: Forcing to singlethreaded.".to_owned());
+            }
+            if dir.is_dir() {
+                profile_lines.push(format!(
+                    "Profile mode: Directory '{}' already exists!",
+                    dir.display()
+                ));
+            } else if let Err(e) = std::fs::create_dir_all(dir) {
+                eprintln!("offlineimap: cannot create {}: {e}", dir.display());
+                return ExitCode::from(EXIT_ERROR);
+            }
+            profile_lines.push(format!(
+                "Profile mode: a plain-text timing profile of each account's sync goes into '{}'",
+                dir.display()
+            ));
+            crate::profile::tap(events_rx, dir.clone())
+        }
+    };
     let (events_rx, outputs) = outputs.attach(events_rx);
     // The configuration's warnings include unknown options (with a "did
     // you mean") and OfflineIMAP options that do nothing here.
@@ -207,6 +227,13 @@ async fn run(cli: Cli) -> ExitCode {
             worker: None,
             level: crate::event::Level::Warning,
             text: w.clone(),
+        });
+    }
+    for text in profile_lines {
+        let _ = events_tx.send(Event::Logged {
+            worker: None,
+            level: crate::event::Level::Info,
+            text,
         });
     }
     if debug.any() {

@@ -303,3 +303,85 @@ fn migrate_fmd5_renames_old_hashes_to_the_nametrans_ones() {
     before.sort();
     assert_eq!(after, before);
 }
+
+#[test]
+fn profile_dir_gets_a_text_profile_per_account_sync() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cf_profile");
+    let mut c = d.imap(&user);
+    c.create("Work");
+    c.append("INBOX", "", &mail("one"));
+    c.append("INBOX", "\\Seen", &mail("two"));
+    c.append("Work", "", &mail("three"));
+    c.logout();
+    let env = Env::for_user(d, &user);
+    let dir = env.dir.path().join("prof/nested");
+    let run = env.run_capture(&["-P", dir.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{}", run.text());
+    assert!(
+        run.text()
+            .contains("Profile mode: Forcing to singlethreaded."),
+        "{}",
+        run.text()
+    );
+    assert_eq!(env.local_messages("INBOX").len(), 2);
+    let files: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = file_name(&files[0]);
+    let (stamp, rest) = name.split_once('_').unwrap();
+    assert!(
+        stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit()),
+        "{name}"
+    );
+    assert_eq!(rest, "Test.prof");
+    assert!(
+        run.text()
+            .contains(&format!("wrote {}", files[0].display())),
+        "{}",
+        run.text()
+    );
+    let text = fs::read_to_string(&files[0]).unwrap();
+    assert!(text.contains("not a Python cProfile"), "{text}");
+    let row = |scope: &str, phase: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| l.split('\t').map(str::to_owned).collect::<Vec<_>>())
+            .find(|f| f.len() == 5 && f[0] == scope && f[1] == phase)
+            .unwrap_or_else(|| panic!("no row {scope}/{phase} in:\n{text}"))
+    };
+    assert!(row("(account)", "wall")[2].parse::<f64>().unwrap() > 0.0);
+    row("(account)", "connect TestRemote");
+    assert_eq!(row("INBOX", "copy TestRemote -> TestLocal")[3], "2");
+    assert_eq!(row("Work", "copy TestRemote -> TestLocal")[3], "1");
+    assert_eq!(row("INBOX", "total")[3], "1");
+    assert!(
+        row("INBOX", "copy TestRemote -> TestLocal")[4]
+            .parse::<u64>()
+            .unwrap()
+            > 50
+    );
+
+    // A second run with -1 already: no "forcing", a second file.
+    let run = env.run_capture(&["-1", "-P", dir.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{}", run.text());
+    assert!(!run.text().contains("Forcing"), "{}", run.text());
+    assert!(run.text().contains("already exists"), "{}", run.text());
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), 2);
+}
+
+#[test]
+fn profile_dir_that_cannot_be_created_stops_the_run() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cf_profile_bad");
+    let env = Env::for_user(d, &user);
+    let file = env.dir.path().join("plainfile");
+    fs::write(&file, "x").unwrap();
+    let dir = file.join("sub");
+    let run = env.run_capture(&["-P", dir.to_str().unwrap()]);
+    assert_eq!(run.code, Some(1), "{}", run.text());
+    assert!(run.text().contains("cannot create"), "{}", run.text());
+    assert!(!env.maildir().join("INBOX").exists());
+}
