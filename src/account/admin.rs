@@ -111,6 +111,11 @@ pub struct Migration {
 /// Holds the account's lock, so no sync runs meanwhile.
 pub fn migrate_fmd5(account: &config::Account, metadata: &Path, dry_run: bool) -> Migration {
     let mut out = Migration::default();
+    let local = &account.local;
+    let repo = MaildirRepository::new(local, false);
+    if !repo.root().is_dir() {
+        return out;
+    }
     let _lock = if dry_run {
         None
     } else {
@@ -122,11 +127,6 @@ pub fn migrate_fmd5(account: &config::Account, metadata: &Path, dry_run: bool) -
             }
         }
     };
-    let local = &account.local;
-    let repo = MaildirRepository::new(local, false);
-    if !repo.root().is_dir() {
-        return out;
-    }
     let names = match repo.list_folders() {
         Ok(n) => n,
         Err(e) => {

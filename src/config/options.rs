@@ -245,12 +245,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         Derived("case-insensitive by translated name"),
         "Python cmp-style callable(a, b) -> int ordering the folder syncs",
     ),
-    ignored(
+    opt(
         Repository,
         "dynamic_folderfilter",
         Value("no"),
         "re-evaluate folderfilter on every sync instead of once at start-up",
-        "the folder list is read and folderfilter applied afresh on every sync either way",
     ),
     opt(
         Maildir,

@@ -793,6 +793,10 @@ impl Reader<'_> {
             None => Vec::new(),
             Some(e) => self.string_list(sec, &e)?,
         };
+        // dynamic_folderfilter: both values call folderfilter afresh at
+        // every sync, as OfflineIMAP ends up doing (docs/config.md); only
+        // the value's spelling is checked.
+        self.boolean(sec, Scope::Repository, "dynamic_folderfilter")?;
         Ok(FolderRules {
             section: sec.to_owned(),
             folderfilter: self.expression(sec, "folderfilter")?,

@@ -385,3 +385,91 @@ fn profile_dir_that_cannot_be_created_stops_the_run() {
     assert!(run.text().contains("cannot create"), "{}", run.text());
     assert!(!env.maildir().join("INBOX").exists());
 }
+
+/// One autorefresh process, two syncs (the second on SIGUSR1), with a
+/// folderfilter that reads a file changed between them.
+fn filter_read_at_every_sync(dynamic: &str) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let d = Dovecot::shared();
+    let user = d.add_user(&format!("cf_dynamic_{dynamic}"));
+    let mut c = d.imap(&user);
+    c.create("Alpha");
+    c.create("Beta");
+    c.append("Alpha", "", &mail("a"));
+    c.append("Beta", "", &mail("b"));
+    c.logout();
+    let env = Env::for_user(d, &user);
+    let list = env.dir.path().join("wanted");
+    fs::write(&list, "Alpha\n").unwrap();
+    env.write_config_full(
+        "sep = /\n",
+        &format!(
+            "folderfilter = lambda f: f in open('{}').read().split()\ndynamic_folderfilter = {dynamic}\n",
+            list.display()
+        ),
+    );
+    let text = fs::read_to_string(env.config_path()).unwrap();
+    let text = text.replace("[Account Test]\n", "[Account Test]\nautorefresh = 5\n");
+    fs::write(env.config_path(), text).unwrap();
+    let mut child = env
+        .command(&["-u", "basic"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let finished = |what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(l) if l.contains("Finished account") => return,
+                Ok(_) => {}
+                Err(_) => panic!("{what}: no 'Finished account' line"),
+            }
+        }
+    };
+    finished("first sync");
+    assert_eq!(env.local_folders(), ["Alpha"]);
+    fs::write(&list, "Alpha Beta\n").unwrap();
+    let kill = |sig: &str| {
+        assert!(
+            Command::new("kill")
+                .args([sig, &child.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    kill("-USR1");
+    finished("second sync");
+    assert_eq!(env.local_folders(), ["Alpha", "Beta"]);
+    assert_eq!(env.local_messages("Beta").len(), 1);
+    kill("-TERM");
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!err.contains("dynamic_folderfilter"), "{err}");
+    assert!(status.code().is_some(), "ended by a signal: {status:?}");
+}
+
+#[test]
+fn dynamic_folderfilter_yes_calls_the_filter_at_every_sync() {
+    filter_read_at_every_sync("yes");
+}
+
+#[test]
+fn dynamic_folderfilter_no_calls_the_filter_at_every_sync_too() {
+    filter_read_at_every_sync("no");
+}
