@@ -212,7 +212,7 @@ async fn run(cli: Cli) -> ExitCode {
                 "Profile mode: a plain-text timing profile of each account's sync goes into '{}'",
                 dir.display()
             ));
-            crate::profile::tap(events_rx, dir.clone())
+            ui::profile::tap(events_rx, dir.clone())
         }
     };
     let (events_rx, outputs) = outputs.attach(events_rx);

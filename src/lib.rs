@@ -16,7 +16,6 @@ pub mod expr;
 pub mod imap;
 pub mod maildir;
 pub mod mbnames;
-pub mod profile;
 pub mod pyeval;
 pub mod signals;
 pub mod status;

@@ -509,19 +509,12 @@ impl Reader<'_> {
             let Some(keyword) = self.get(&sec, &option)? else {
                 continue;
             };
-            let keyword = keyword.trim();
-            if keyword.is_empty() {
+            if keyword.trim().is_empty() {
                 continue;
             }
-            if !crate::imap::keywords::valid_keyword(keyword) {
-                return Err(self.error(
-                    &sec,
-                    &option,
-                    ErrorKind::Invalid,
-                    format!("'{keyword}' is not an IMAP keyword (an atom without spaces, parentheses, quotes or backslashes)"),
-                ));
-            }
-            customflags.push((letter, keyword.to_owned()));
+            let keyword = value::imap_keyword(&keyword)
+                .map_err(|m| self.error(&sec, &option, ErrorKind::Invalid, m))?;
+            customflags.push((letter, keyword));
         }
         Ok(MaildirRepository {
             customflags,

@@ -98,17 +98,6 @@ pub fn imap_list(flags: Flags, map: &KeywordMap) -> String {
     all.join(" ")
 }
 
-/// Whether `keyword` can stand in an IMAP flag list as written: an atom
-/// (RFC 3501 `flag-keyword`), so no space, parenthesis, brace, quote,
-/// backslash, `%`, `*`, `]` or control character.
-pub fn valid_keyword(keyword: &str) -> bool {
-    !keyword.is_empty()
-        && keyword.bytes().all(|b| {
-            b.is_ascii_graphic()
-                && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,13 +145,5 @@ mod tests {
         let m = KeywordMap::new(&[('a', "K".to_owned()), ('d', "K".to_owned())]);
         assert_eq!(m.letters(["K"], &mut BTreeSet::new()).to_string(), "d");
         assert_eq!(m.keywords(Flags::from_letters("ad")), ["K"]);
-    }
-
-    #[test]
-    fn keyword_syntax() {
-        assert!(valid_keyword("$Label1") && valid_keyword("Work-Item"));
-        for bad in ["", "a b", "\\Seen", "(x", "x]", "é"] {
-            assert!(!valid_keyword(bad), "{bad}");
-        }
     }
 }
