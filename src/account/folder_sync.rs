@@ -15,6 +15,7 @@ use super::{Outcome, Reporter};
 use crate::config;
 use crate::event::{Event, Level, WorkerId};
 use crate::imap::ImapSession;
+use crate::imap::keywords::{self, KeywordMap};
 use crate::maildir::MaildirRepository;
 use crate::status;
 use crate::sync::apply::{self, Progress};
@@ -428,9 +429,7 @@ async fn sync_folder(
         }
     };
     remote.set_filterheaders(shared.copy.filterheaders.clone());
-    remote.set_keywords(crate::imap::keywords::KeywordMap::new(
-        &shared.local_cfg.customflags,
-    ));
+    remote.set_keywords(KeywordMap::new(&shared.local_cfg.customflags));
     // restoreatime: what the sync's reads of new/ and cur/ changed.
     let atimes = shared.local_repo.save_atimes(&pair.local);
     let result = sync_selected(shared, &mut remote, pair, me, remote_name, local_name).await;
@@ -628,6 +627,12 @@ async fn sync_selected(
     } else {
         remote.snapshot().await?
     };
+    let mut remote_snap = remote_snap;
+    keywords::keep_uncarried(
+        &mut remote_snap,
+        &status_snap,
+        keywords::carried(&KeywordMap::new(&shared.local_cfg.customflags)),
+    );
     rep.send(Event::MessageListLoaded {
         worker: me,
         repo: remote_repo_name.to_string(),

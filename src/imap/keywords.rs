@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::sync::model::Flags;
+use crate::sync::model::{Flags, Snapshot, StatusSnapshot};
 
 /// The letter ↔ keyword pairs of one Maildir repository.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -82,6 +82,27 @@ impl KeywordMap {
     }
 }
 
+/// Letters a server can hold: the system flags' and the mapped keywords'.
+pub fn carried(map: &KeywordMap) -> Flags {
+    Flags::from_letters("DFRST").union(map.mapped())
+}
+
+/// Gives each listed server message the status cache's value of every
+/// letter outside `carried` (`P`, a lowercase letter without a keyword):
+/// the server cannot hold those, so its silence about them is no news,
+/// and without this a letter set in the Maildir would be taken for one
+/// removed on the server at the next sync.
+pub fn keep_uncarried(remote: &mut Snapshot, status: &StatusSnapshot, carried: Flags) {
+    for (uid, meta) in remote.uids.iter_mut() {
+        if let Some(s) = status.get(uid) {
+            meta.flags = meta
+                .flags
+                .intersection(carried)
+                .union(s.difference(carried));
+        }
+    }
+}
+
 /// A flag list body (no parentheses) for `flags`: the system flags, then
 /// the mapped keywords.
 pub fn imap_list(flags: Flags, map: &KeywordMap) -> String {
@@ -145,5 +166,30 @@ mod tests {
         let m = KeywordMap::new(&[('a', "K".to_owned()), ('d', "K".to_owned())]);
         assert_eq!(m.letters(["K"], &mut BTreeSet::new()).to_string(), "d");
         assert_eq!(m.keywords(Flags::from_letters("ad")), ["K"]);
+    }
+
+    #[test]
+    fn uncarried_letters_come_from_the_status() {
+        use crate::sync::model::MessageMeta;
+        let meta = |f: &str| MessageMeta {
+            flags: Flags::from_letters(f),
+            size: 1,
+        };
+        let mut remote = Snapshot::default();
+        remote.uids.insert(1, meta("S"));
+        remote.uids.insert(2, meta("Fa"));
+        remote.uids.insert(3, meta("R"));
+        let status: StatusSnapshot = [
+            (1, Flags::from_letters("PSaz")),
+            (2, Flags::from_letters("Pa")),
+        ]
+        .into_iter()
+        .collect();
+        let c = carried(&map());
+        assert_eq!(c.to_string(), "DFRSTabc");
+        keep_uncarried(&mut remote, &status, c);
+        let got: Vec<String> = remote.uids.values().map(|m| m.flags.to_string()).collect();
+        // The server's word on a and S; the status's on P and z.
+        assert_eq!(got, ["PSz", "FPa", "R"]);
     }
 }

@@ -473,3 +473,39 @@ fn dynamic_folderfilter_yes_calls_the_filter_at_every_sync() {
 fn dynamic_folderfilter_no_calls_the_filter_at_every_sync_too() {
     filter_read_at_every_sync("no");
 }
+
+#[test]
+fn letters_the_server_cannot_hold_stay_in_the_maildir() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cf_uncarried");
+    let mut c = d.imap(&user);
+    let uid = c.append("INBOX", "", &mail("one"));
+    c.logout();
+    let env = Env::for_user(d, &user);
+    env.write_config_full("sep = /\ncustomflag_a = $Label1\n", "");
+    env.sync();
+    let m = one(&env.local_messages("INBOX"), "one");
+    // P (passed) has no IMAP flag; z has no customflag_z.
+    let renamed = m.path.with_file_name(format!("{}PSaz", file_name(&m.path)));
+    fs::rename(&m.path, &renamed).unwrap();
+    for _ in 0..3 {
+        env.sync();
+        assert_eq!(one(&env.local_messages("INBOX"), "one").flags, "PSaz");
+    }
+    let mut c = d.imap(&user);
+    c.select("INBOX");
+    assert_eq!(c.flags(uid), ["$Label1", "\\Seen"]);
+    // Removed locally: gone from the status too, and stays gone.
+    let m = one(&env.local_messages("INBOX"), "one");
+    let stripped = file_name(&m.path).replace(":2,PSaz", ":2,Sa");
+    fs::rename(&m.path, m.path.with_file_name(stripped)).unwrap();
+    env.sync();
+    env.sync();
+    assert_eq!(one(&env.local_messages("INBOX"), "one").flags, "Sa");
+    assert_eq!(status_flags(&env, "INBOX"), [(uid, "Sa".to_owned())]);
+    // The server can still take a flag away.
+    c.store(uid, "-FLAGS", "$Label1");
+    c.logout();
+    env.sync();
+    assert_eq!(one(&env.local_messages("INBOX"), "one").flags, "S");
+}
