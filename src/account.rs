@@ -5,6 +5,7 @@
 //! It reports what it does as [`Event`]s and obeys [`Command`]s; it never
 //! draws and never waits on a UI.
 
+pub mod admin;
 mod copyrules;
 pub mod debuglog;
 mod folder_sync;

@@ -33,10 +33,6 @@ pub fn main_with(cli: Cli) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> ExitCode {
-    if let Some(flag) = cli.not_implemented() {
-        eprintln!("offlineimap: option {flag} is not implemented yet");
-        return ExitCode::from(EXIT_ERROR);
-    }
     let debug = match DebugTypes::parse(cli.debug.as_deref().unwrap_or_default()) {
         Ok(d) => d,
         Err(e) => {
@@ -99,8 +95,16 @@ async fn run(cli: Cli) -> ExitCode {
         };
     }
     let dry_run = cfg.general.dry_run;
+    // OfflineIMAP's order when several are given: --info, then
+    // --migrate-fmd5-using-nametrans, --mbnames-prune, --delete-folder.
+    if cli.migrate_fmd5 {
+        return migrate_fmd5(&cfg);
+    }
     if cli.mbnames_prune {
         return mbnames_prune(&cfg);
+    }
+    if let Some(name) = &cli.delete_folder {
+        return delete_folder(&cfg, name).await;
     }
 
     // `-u` forces a UI; `[general] ui` only prefers one, so an unavailable
@@ -187,6 +191,30 @@ async fn run(cli: Cli) -> ExitCode {
     } else {
         events_rx
     };
+    // -P DIR: created now, so a bad DIR stops the run before any sync.
+    let mut profile_lines = Vec::new();
+    let events_rx = match &cli.profile_dir {
+        None => events_rx,
+        Some(dir) => {
+            if !cli.single_thread {
+                profile_lines.push("Profile mode: Forcing to singlethreaded.".to_owned());
+            }
+            if dir.is_dir() {
+                profile_lines.push(format!(
+                    "Profile mode: Directory '{}' already exists!",
+                    dir.display()
+                ));
+            } else if let Err(e) = std::fs::create_dir_all(dir) {
+                eprintln!("offlineimap: cannot create {}: {e}", dir.display());
+                return ExitCode::from(EXIT_ERROR);
+            }
+            profile_lines.push(format!(
+                "Profile mode: a plain-text timing profile of each account's sync goes into '{}'",
+                dir.display()
+            ));
+            ui::profile::tap(events_rx, dir.clone())
+        }
+    };
     let (events_rx, outputs) = outputs.attach(events_rx);
     // The configuration's warnings include unknown options (with a "did
     // you mean") and OfflineIMAP options that do nothing here.
@@ -199,6 +227,13 @@ async fn run(cli: Cli) -> ExitCode {
             worker: None,
             level: crate::event::Level::Warning,
             text: w.clone(),
+        });
+    }
+    for text in profile_lines {
+        let _ = events_tx.send(Event::Logged {
+            worker: None,
+            level: crate::event::Level::Info,
+            text,
         });
     }
     if debug.any() {
@@ -303,6 +338,71 @@ async fn run(cli: Cli) -> ExitCode {
         ExitCode::from(EXIT_ERROR)
     } else if outcome.validity_problems {
         ExitCode::from(EXIT_VALIDITY)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `--delete-folder NAME`: on the remote repository of the one account
+/// this run would sync (`-a`, else `[general] accounts`). No sync.
+async fn delete_folder(cfg: &config::Config, name: &str) -> ExitCode {
+    for w in &cfg.warnings {
+        eprintln!("WARNING: {w}");
+    }
+    let [account] = cfg.accounts.as_slice() else {
+        eprintln!("ERROR: you must supply only one account with '-a'");
+        return ExitCode::from(EXIT_ERROR);
+    };
+    match crate::account::admin::delete_folder(
+        account,
+        name,
+        cfg.general.dry_run,
+        cfg.general.socktimeout,
+    )
+    .await
+    {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// `--migrate-fmd5-using-nametrans`, for every account this run would
+/// sync. No sync.
+fn migrate_fmd5(cfg: &config::Config) -> ExitCode {
+    for w in &cfg.warnings {
+        eprintln!("WARNING: {w}");
+    }
+    let dry_run = cfg.general.dry_run;
+    let mut failed = false;
+    for account in &cfg.accounts {
+        let m = crate::account::admin::migrate_fmd5(account, &cfg.general.metadata, dry_run);
+        for line in &m.lines {
+            println!("{line}");
+        }
+        for e in &m.errors {
+            eprintln!("ERROR: {e}");
+            failed = true;
+        }
+        println!(
+            "Account {}: {} file{} {}",
+            account.name,
+            m.migrated,
+            if m.migrated == 1 { "" } else { "s" },
+            if dry_run {
+                "would be migrated"
+            } else {
+                "migrated"
+            }
+        );
+    }
+    if failed {
+        ExitCode::from(EXIT_ERROR)
     } else {
         ExitCode::SUCCESS
     }

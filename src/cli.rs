@@ -1,8 +1,8 @@
 //! The command line: OfflineIMAP's options, parsed with clap, and where the
 //! configuration file is looked for.
 //!
-//! This module only describes and parses arguments; acting on them (and
-//! refusing the ones this build does not implement yet) is `app`'s job.
+//! This module only describes and parses arguments; acting on them is
+//! `app`'s job.
 
 use std::path::{Path, PathBuf};
 
@@ -43,7 +43,8 @@ pub struct Cli {
     #[arg(short = '1')]
     pub single_thread: bool,
 
-    /// Write profiling data into DIR (implies -1).
+    /// Write a plain-text timing profile of each account's sync into DIR
+    /// (DIR/<timestamp>_<account>.prof, not a Python cProfile); implies -1.
     #[arg(short = 'P', value_name = "DIR")]
     pub profile_dir: Option<PathBuf>,
 
@@ -121,20 +122,6 @@ pub struct Cli {
 /// error clap prints and exits (status 0 or 2).
 pub fn parse() -> Cli {
     Cli::parse()
-}
-
-impl Cli {
-    /// The first option given that this build does not implement yet, as
-    /// the user would write it (e.g. `--info`), so the caller can refuse
-    /// the run instead of silently ignoring a request.
-    pub fn not_implemented(&self) -> Option<&'static str> {
-        let given = [
-            (self.profile_dir.is_some(), "-P"),
-            (self.delete_folder.is_some(), "--delete-folder"),
-            (self.migrate_fmd5, "--migrate-fmd5-using-nametrans"),
-        ];
-        given.into_iter().find(|(on, _)| *on).map(|(_, flag)| flag)
-    }
 }
 
 /// What `-V` prints: version plus the libraries that talk to the server.
@@ -218,7 +205,6 @@ mod tests {
     fn no_arguments() {
         let c = cli(&[]);
         assert_eq!(c, Cli::default());
-        assert_eq!(c.not_implemented(), None);
     }
 
     #[test]
@@ -238,11 +224,9 @@ mod tests {
         assert!(c.run_once);
         assert_eq!(c.ui.as_deref(), Some("basic"));
         assert!(c.single_thread);
-        assert_eq!(c.not_implemented(), None);
         let c = cli(&["-l", "/tmp/log", "-s"]);
         assert_eq!(c.logfile, Some(PathBuf::from("/tmp/log")));
         assert!(c.syslog);
-        assert_eq!(c.not_implemented(), None);
         let c = cli(&[
             "-k",
             "fsync=no",
@@ -253,10 +237,8 @@ mod tests {
         ]);
         assert_eq!(c.settings, ["fsync=no", "Account_Work:autorefresh=30"]);
         assert!(c.ignore_keyring && c.update_keyring);
-        assert_eq!(c.not_implemented(), None);
         let c = cli(&["-d", "imap,maildir"]);
         assert_eq!(c.debug, Some(vec!["imap".to_owned(), "maildir".to_owned()]));
-        assert_eq!(c.not_implemented(), None);
         // Short options cluster as with optparse.
         let c = cli(&["-o1", "-cfile"]);
         assert!(c.run_once && c.single_thread);
@@ -271,27 +253,19 @@ mod tests {
     }
 
     #[test]
-    fn every_unimplemented_option_is_reported() {
-        let cases: &[(&[&str], &str)] = &[
-            (&["-P", "/tmp/prof"], "-P"),
-            (&["--delete-folder", "Old", "-a", "A"], "--delete-folder"),
-            (
-                &["--migrate-fmd5-using-nametrans"],
-                "--migrate-fmd5-using-nametrans",
-            ),
-        ];
-        for (args, flag) in cases {
-            assert_eq!(cli(args).not_implemented(), Some(*flag), "{args:?}");
-        }
-        assert_eq!(cli(&["-f", "INBOX,Sent"]).not_implemented(), None);
-        assert_eq!(cli(&["--mbnames-prune"]).not_implemented(), None);
+    fn commands_and_modes() {
+        let c = cli(&["-P", "/tmp/prof"]);
+        assert_eq!(c.profile_dir, Some(PathBuf::from("/tmp/prof")));
+        let c = cli(&["--delete-folder", "Old", "-a", "A"]);
+        assert_eq!(c.delete_folder.as_deref(), Some("Old"));
+        let c = cli(&["--migrate-fmd5-using-nametrans", "--dry-run"]);
+        assert!(c.migrate_fmd5 && c.dry_run);
         let c = cli(&["--dry-run", "--info", "-q"]);
         assert!(c.dry_run && c.info && c.quick);
-        assert_eq!(c.not_implemented(), None);
     }
 
     #[test]
-    fn values_of_unimplemented_options() {
+    fn values_of_list_options() {
         let c = cli(&[
             "-d",
             "imap,thread",
@@ -312,7 +286,6 @@ mod tests {
         );
         assert_eq!(c.profile_dir, Some(PathBuf::from("d")));
         // The first unimplemented option in a fixed order.
-        assert_eq!(c.not_implemented(), Some("-P"));
     }
 
     #[test]
@@ -320,7 +293,6 @@ mod tests {
         assert_eq!(fails(&["--version"]), ErrorKind::DisplayVersion);
         let c = cli(&["-V"]);
         assert!(c.version_info);
-        assert_eq!(c.not_implemented(), None);
         let v = version_info();
         assert!(
             v.starts_with(&format!(

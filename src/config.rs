@@ -359,6 +359,9 @@ pub struct MaildirRepository {
     /// `filename_use_mail_timestamp` (else `[general]`'s), default false:
     /// a written file's name starts with its `Date:` header's time.
     pub filename_use_mail_timestamp: bool,
+    /// `customflag_a` … `customflag_z`: (letter, IMAP keyword), in letter
+    /// order.
+    pub customflags: Vec<(char, String)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,6 +11,7 @@ mod compress;
 mod connect;
 mod error;
 mod folder;
+pub mod keywords;
 mod proxy;
 mod session;
 mod trace;

@@ -10,6 +10,7 @@ pub mod line;
 pub mod logfile;
 pub mod machine;
 pub mod outputs;
+pub mod profile;
 pub mod prompt;
 pub mod syslog;
 pub mod theme;

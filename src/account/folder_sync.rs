@@ -17,6 +17,7 @@ use super::{Outcome, Reporter};
 use crate::config;
 use crate::event::{Event, Level, WorkerId};
 use crate::imap::ImapSession;
+use crate::imap::keywords::{self, KeywordMap};
 use crate::maildir::MaildirRepository;
 use crate::status;
 use crate::sync::apply::{self, Progress};
@@ -433,6 +434,7 @@ async fn sync_folder(
         }
     };
     remote.set_filterheaders(shared.copy.filterheaders.clone());
+    remote.set_keywords(KeywordMap::new(&shared.local_cfg.customflags));
     // restoreatime: what the sync's reads of new/ and cur/ changed.
     let atimes = shared.local_repo.save_atimes(&pair.local);
     let mut result = sync_selected(shared, &mut remote, pair, me, remote_name, local_name).await;
@@ -442,6 +444,19 @@ async fn sync_folder(
         && let Err(e) = labels::sync_labels(shared, &mut remote, pair, me, rules).await
     {
         result = Err(e);
+    }
+    let unknown = remote.take_unknown_keywords();
+    if !unknown.is_empty() {
+        // As OfflineIMAP: such keywords stay on the server, untouched.
+        rep.log(
+            Some(me),
+            Level::Warning,
+            format!(
+                "Unknown keywords skipped in {}: {}; you may want to map them with customflag_a ... customflag_z",
+                pair.remote_name,
+                unknown.join(", ")
+            ),
+        );
     }
     if let Some(Err(e)) = atimes.map(|a| a.restore()) {
         rep.log(Some(me), Level::Warning, e.to_string());
@@ -624,6 +639,12 @@ async fn sync_selected(
     } else {
         remote.snapshot().await?
     };
+    let mut remote_snap = remote_snap;
+    keywords::keep_uncarried(
+        &mut remote_snap,
+        &status_snap,
+        keywords::carried(&KeywordMap::new(&shared.local_cfg.customflags)),
+    );
     rep.send(Event::MessageListLoaded {
         worker: me,
         repo: remote_repo_name.to_string(),

@@ -249,12 +249,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         Derived("case-insensitive by translated name"),
         "Python cmp-style callable(a, b) -> int ordering the folder syncs",
     ),
-    ignored(
+    opt(
         Repository,
         "dynamic_folderfilter",
         Value("no"),
         "re-evaluate folderfilter on every sync instead of once at start-up",
-        "the folder list is read and folderfilter applied afresh on every sync either way",
     ),
     opt(
         Maildir,
@@ -515,12 +514,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         Derived("[general] filename_use_mail_timestamp"),
         "time in new file names from the Date: header (else Delivery-date:)",
     ),
-    ignored(
+    opt(
         Maildir,
         CUSTOMFLAG,
         Unset,
         "map an IMAP keyword to a Maildir flag letter (customflag_a to customflag_z)",
-        "IMAP keywords are not synced",
     ),
     ignored(
         Imap,

@@ -606,7 +606,21 @@ impl Reader<'_> {
                 None => self.boolean("general", Scope::General, option),
             }
         };
+        let mut customflags = Vec::new();
+        for letter in 'a'..='z' {
+            let option = format!("customflag_{letter}");
+            let Some(keyword) = self.get(&sec, &option)? else {
+                continue;
+            };
+            if keyword.trim().is_empty() {
+                continue;
+            }
+            let keyword = value::imap_keyword(&keyword)
+                .map_err(|m| self.error(&sec, &option, ErrorKind::Invalid, m))?;
+            customflags.push((letter, keyword));
+        }
         Ok(MaildirRepository {
+            customflags,
             common: self.common(&sec, name, scope)?,
             localfolders: value::path(&localfolders, self.env),
             sep,
@@ -937,6 +951,10 @@ impl Reader<'_> {
             None => Vec::new(),
             Some(e) => self.string_list(sec, &e)?,
         };
+        // dynamic_folderfilter: both values call folderfilter afresh at
+        // every sync, as OfflineIMAP ends up doing (docs/config.md); only
+        // the value's spelling is checked.
+        self.boolean(sec, Scope::Repository, "dynamic_folderfilter")?;
         Ok(FolderRules {
             section: sec.to_owned(),
             folderfilter: self.expression(sec, "folderfilter")?,

@@ -463,15 +463,14 @@ fn ignored_options_warn_once_each() {
     let c = fx.ok(
         &conf("", "", "remoteuser = me").replace(
             "localfolders = /tmp/mail",
-            "localfolders = /tmp/mail\ncustomflag_b = $Label1",
+            "localfolders = /tmp/mail\ncustomflag_b = $Label1\ncustomflag_e = Work",
         ),
         None,
     );
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     assert_eq!(
-        c.warnings,
-        [format!(
-            "{FILE}: [Repository WorkLocal] customflag_b: not supported by this version, ignored: IMAP keywords are not synced"
-        )]
+        c.accounts[0].local.customflags,
+        [('b', "$Label1".to_owned()), ('e', "Work".to_owned())]
     );
     let quiet = conf(
         "",

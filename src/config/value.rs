@@ -105,6 +105,25 @@ pub fn port(s: &str) -> Result<u16, String> {
     }
 }
 
+/// `customflag_x`: an IMAP keyword that can stand in a flag list as
+/// written, an atom (RFC 3501 `flag-keyword`): no space, parenthesis,
+/// brace, quote, backslash, `%`, `*`, `]` or control character.
+pub fn imap_keyword(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let atom = !s.is_empty()
+        && s.bytes().all(|b| {
+            b.is_ascii_graphic()
+                && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+        });
+    if atom {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "'{s}' is not an IMAP keyword (an atom without spaces, parentheses, quotes or backslashes)"
+        ))
+    }
+}
+
 /// `socktimeout`: whole seconds; 0 means no timeout.
 pub fn seconds(s: &str) -> Result<Option<Duration>, String> {
     match integer(s) {
@@ -229,6 +248,11 @@ mod tests {
         assert_eq!(port("abc"), Err("expected a port number, got 'abc'".into()));
         assert!(port("0").is_err());
         assert!(port("65536").is_err());
+        assert_eq!(imap_keyword(" $Label1 "), Ok("$Label1".to_owned()));
+        assert!(imap_keyword("Work-Item").is_ok());
+        for bad in ["", "a b", "\\Seen", "(x", "x]", "é"] {
+            assert!(imap_keyword(bad).is_err(), "{bad}");
+        }
         assert_eq!(seconds("0"), Ok(None));
         assert_eq!(seconds("30"), Ok(Some(Duration::from_secs(30))));
         assert!(seconds("-1").is_err());

@@ -5,7 +5,7 @@
 //! UIDPLUS; messages another client flagged `\Deleted` stay where they
 //! are. Without UIDPLUS a plain EXPUNGE runs only if `expunge` is on.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 mod labels;
 
@@ -13,6 +13,7 @@ use async_imap::imap_proto::{MailboxDatum, Response, StatusAttribute};
 use async_trait::async_trait;
 
 use super::error::{Error, ErrorKind};
+use super::keywords::{self, KeywordMap};
 use super::session::{self, FetchItem, ImapSession, Selected};
 use super::wire;
 use crate::sync::model::{Flags, Message, MessageMeta, MsgRef, Snapshot, StatusSnapshot, Uid};
@@ -55,6 +56,10 @@ pub struct ImapFolder {
     options: FolderOptions,
     /// `filterheaders`: fields left out of every APPEND.
     filterheaders: Vec<String>,
+    /// `customflag_x`: keywords as Maildir letters.
+    keywords: KeywordMap,
+    /// Keywords seen on messages that no `customflag_x` names.
+    unknown_keywords: BTreeSet<String>,
 }
 
 impl ImapFolder {
@@ -70,7 +75,24 @@ impl ImapFolder {
             state,
             options,
             filterheaders: Vec::new(),
+            keywords: KeywordMap::default(),
+            unknown_keywords: BTreeSet::new(),
         }
+    }
+
+    /// The Maildir side's `customflag_x` mapping: keywords read from the
+    /// server come back as these letters, and the letters go up as these
+    /// keywords.
+    pub fn set_keywords(&mut self, map: KeywordMap) {
+        self.keywords = map;
+    }
+
+    /// Keywords met so far that no letter maps, emptied by the call (for
+    /// one warning per folder).
+    pub fn take_unknown_keywords(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.unknown_keywords)
+            .into_iter()
+            .collect()
     }
 
     /// Header fields (`filterheaders`) to leave out of the messages this
@@ -144,7 +166,8 @@ impl ImapFolder {
             let line = format!("UID FETCH 1:* (UID FLAGS RFC822.SIZE) (CHANGEDSINCE {since})");
             self.session
                 .run(&command, &line, &mut |r| {
-                    if let Some((uid, meta)) = listed(r) {
+                    if let Some((uid, meta)) = listed(r, &self.keywords, &mut self.unknown_keywords)
+                    {
                         // An old UID the status cache lacks: the server
                         // was not what `base` says.
                         odd |= uid < old_uidnext && !base.contains_key(&uid);
@@ -247,7 +270,8 @@ impl ImapFolder {
                     let item = FetchItem::from_attrs(attrs);
                     // Unsolicited partial FETCHes lack UID or flags; the
                     // solicited one for the same message follows.
-                    if let (Some(uid), Some(flags)) = (item.uid, item.flags) {
+                    let flags = full_flags(&item, &self.keywords, &mut self.unknown_keywords);
+                    if let (Some(uid), Some(flags)) = (item.uid, flags) {
                         changed.push((uid, flags, item.modseq));
                     }
                 }
@@ -398,7 +422,10 @@ impl ImapFolder {
                 ErrorKind::Name("folder name cannot be quoted".into()),
             )
         })?;
-        let mut line = format!("APPEND {mailbox} ({})", wire::flags_to_imap(msg.flags));
+        let mut line = format!(
+            "APPEND {mailbox} ({})",
+            keywords::imap_list(msg.flags, &self.keywords)
+        );
         if let Some(date) = msg.internal_date.and_then(wire::format_internal_date) {
             line.push_str(&format!(" \"{date}\""));
         }
@@ -447,7 +474,11 @@ impl ImapFolder {
 /// A listing's line (`UID FLAGS RFC822.SIZE`). Unsolicited FETCHes (flag
 /// changes by other clients) may lack UID or size: `None`, and the
 /// solicited one for the same message follows.
-fn listed(r: &Response<'_>) -> Option<(Uid, MessageMeta)> {
+fn listed(
+    r: &Response<'_>,
+    keywords: &KeywordMap,
+    unknown: &mut BTreeSet<String>,
+) -> Option<(Uid, MessageMeta)> {
     let Response::Fetch(_, attrs) = r else {
         return None;
     };
@@ -455,10 +486,20 @@ fn listed(r: &Response<'_>) -> Option<(Uid, MessageMeta)> {
     Some((
         item.uid?,
         MessageMeta {
-            flags: item.flags?,
+            flags: full_flags(&item, keywords, unknown)?,
             size: u64::from(item.size?),
         },
     ))
+}
+
+/// The system flags of `item` plus the letters of its mapped keywords.
+fn full_flags(
+    item: &FetchItem,
+    keywords: &KeywordMap,
+    unknown: &mut BTreeSet<String>,
+) -> Option<Flags> {
+    let letters = keywords.letters(item.keywords.iter().map(String::as_str), unknown);
+    item.flags.map(|f| f.union(letters))
 }
 
 /// Randomness for the marker header; it only needs to differ between two
@@ -489,7 +530,8 @@ impl Store for ImapFolder {
                 &command,
                 "UID FETCH 1:* (UID FLAGS RFC822.SIZE)",
                 &mut |r| {
-                    if let Some((uid, meta)) = listed(r) {
+                    if let Some((uid, meta)) = listed(r, &self.keywords, &mut self.unknown_keywords)
+                    {
                         uids.insert(uid, meta);
                     }
                 },
@@ -537,6 +579,7 @@ impl Store for ImapFolder {
                     Some(Ok(item)) => item,
                     None => continue,
                 };
+                let flags = full_flags(&item, &self.keywords, &mut self.unknown_keywords);
                 let (Some(uid), Some(body)) = (item.uid, item.body) else {
                     continue;
                 };
@@ -545,7 +588,7 @@ impl Store for ImapFolder {
                 }
                 let msg = Message {
                     id: MsgRef::Uid(uid),
-                    flags: item.flags.unwrap_or(Flags::EMPTY),
+                    flags: flags.unwrap_or(Flags::EMPTY),
                     internal_date: item.internal_date,
                     bytes: body,
                 };
@@ -589,7 +632,7 @@ impl Store for ImapFolder {
     }
 
     async fn add_flags(&mut self, uids: &[Uid], flags: Flags) -> Result<(), StoreError> {
-        let imap = wire::flags_to_imap(flags);
+        let imap = keywords::imap_list(flags, &self.keywords);
         if uids.is_empty() || imap.is_empty() {
             return Ok(());
         }
@@ -598,7 +641,7 @@ impl Store for ImapFolder {
     }
 
     async fn remove_flags(&mut self, uids: &[Uid], flags: Flags) -> Result<(), StoreError> {
-        let imap = wire::flags_to_imap(flags);
+        let imap = keywords::imap_list(flags, &self.keywords);
         if uids.is_empty() || imap.is_empty() {
             return Ok(());
         }

@@ -205,6 +205,16 @@ impl ImapSession {
             .map(|_| ())
     }
 
+    /// DELETE a folder by its name as the server spells it (modified
+    /// UTF-7), for `--delete-folder`.
+    pub async fn delete_folder_raw(&mut self, name: &str) -> Result<(), Error> {
+        let command = format!("DELETE {}", shown_name(name));
+        let quoted = self.quote_wire(&command, name)?;
+        self.run(&command, &format!("DELETE {quoted}"), &mut |_| {})
+            .await
+            .map(|_| ())
+    }
+
     /// SELECT (or EXAMINE when `options.readonly`) the folder with this
     /// UTF-8 name and hand the session to an [`ImapFolder`]; get it back
     /// with [`ImapFolder::into_session`].
@@ -693,6 +703,8 @@ pub(crate) struct Selected {
 pub(crate) struct FetchItem {
     pub uid: Option<u32>,
     pub flags: Option<crate::sync::model::Flags>,
+    /// The flags that are not system flags (`customflag_x` maps them).
+    pub keywords: Vec<String>,
     pub size: Option<u32>,
     pub internal_date: Option<i64>,
     pub body: Option<Vec<u8>>,
@@ -707,6 +719,11 @@ impl FetchItem {
                 AttributeValue::Uid(u) => item.uid = Some(*u),
                 AttributeValue::Flags(f) => {
                     item.flags = Some(wire::flags_from_imap(f.iter().map(|s| s.as_ref())));
+                    item.keywords = f
+                        .iter()
+                        .filter(|s| !s.starts_with('\\'))
+                        .map(|s| s.to_string())
+                        .collect();
                 }
                 AttributeValue::Rfc822Size(n) => item.size = Some(*n),
                 AttributeValue::ModSeq(m) => item.modseq = Some(*m),

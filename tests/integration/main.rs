@@ -66,3 +66,6 @@ mod idle;
 mod gmail;
 // synclabels against a scripted X-GM-EXT-1 server (Dovecot has none).
 mod gmail_labels;
+// customflag_x, --delete-folder, --migrate-fmd5-using-nametrans, -P,
+// dynamic_folderfilter.
+mod cliflags;

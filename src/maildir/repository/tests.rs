@@ -21,6 +21,7 @@ fn repo(root: &Path, sep: char) -> MaildirRepository {
         restoreatime: false,
         utime_from_header: false,
         filename_use_mail_timestamp: false,
+        customflags: Vec::new(),
     };
     MaildirRepository::new(&cfg, false)
 }
@@ -166,6 +167,7 @@ fn cfg_of(root: &Path) -> Cfg {
         restoreatime: false,
         utime_from_header: false,
         filename_use_mail_timestamp: false,
+        customflags: Vec::new(),
     }
 }
 
