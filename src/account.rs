@@ -222,7 +222,10 @@ impl AccountTask {
         asked: &mut Asked,
         metadata: PathBuf,
     ) -> Result<Outcome, String> {
+        // With OAuth2 the token logs in; OfflineIMAP too asks for a
+        // password only when a mechanism needs one.
         if self.account.remote.password.is_none()
+            && self.account.remote.oauth2.is_none()
             && let Some(user) = self.account.remote.user.clone()
         {
             match self.ask_password(&user).await? {
@@ -260,6 +263,9 @@ impl AccountTask {
                     return Err(e.to_string());
                 }
             };
+        for w in session.take_login_warnings() {
+            rep.log(Some(main_worker), Level::Warning, w);
+        }
 
         if self.general.update_keyring {
             // Once per run: the password just logged in.

@@ -7,9 +7,11 @@
 //! server text reaches error messages intact and no untagged response is
 //! lost. Depends only on `sync` and `config`.
 
+mod auth;
 mod connect;
 mod error;
 mod folder;
+pub mod oauth2;
 mod session;
 mod trace;
 mod tunnel;

@@ -57,6 +57,8 @@ pub struct ImapSession {
     /// The text of an untagged BYE, reported when the connection then
     /// drops.
     bye: Option<String>,
+    /// What the login warned about, until taken.
+    login_warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for ImapSession {
@@ -92,9 +94,16 @@ impl ImapSession {
             timeout: socktimeout,
             exists: 0,
             bye: None,
+            login_warnings: logged_in.warnings,
         };
         s.refresh_capabilities().await?;
         Ok(s)
+    }
+
+    /// What the login warned about (a mechanism that failed before one
+    /// worked, GSSAPI skipped); empty once taken.
+    pub fn take_login_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.login_warnings)
     }
 
     /// The server's host name, as configured.

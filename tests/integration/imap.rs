@@ -30,6 +30,9 @@ fn repo(port: u16, user: &User, tls: Tls, ca_file: Option<&std::path::Path>) -> 
         cert_fingerprints: Vec::new(),
         verify_ca: true,
         tls_min_version: None,
+        auth_mechanisms: offlineimap::config::AuthMechanism::DEFAULT.to_vec(),
+        remote_identity: None,
+        oauth2: None,
     }
 }
 
