@@ -579,8 +579,12 @@ impl Reader<'_> {
             Some(Tunnel::PreAuth(_)) => (None, None),
             _ => {
                 let user = self.user(&sec, &remotehost, &mut netrc)?;
+                // With an OAuth2 token the keyring is not asked: the token
+                // logs in, and a keyring that cannot be reached would only
+                // warn.
+                let keyring_ok = !general.ignore_keyring && oauth2.is_none();
                 let password =
-                    self.password(&sec, &remotehost, user.as_deref(), &mut netrc, general)?;
+                    self.password(&sec, &remotehost, user.as_deref(), &mut netrc, keyring_ok)?;
                 (user, password)
             }
         };
@@ -969,8 +973,9 @@ impl Reader<'_> {
     /// The password, from the first source that has one, in OfflineIMAP's
     /// order: `remotepasseval`, `remotepass`, the first line of
     /// `remotepassfile` (stripped), `~/.netrc`, `/etc/netrc` (an entry for
-    /// the host whose login is the user), the keyring (unless
-    /// `ignore-keyring`). `None` leaves it to the UI to ask. Neither the
+    /// the host whose login is the user), the keyring (when `use_keyring`:
+    /// not with `ignore-keyring` nor an OAuth2 token). `None` leaves it to
+    /// the UI to ask. Neither the
     /// password nor any part of it may reach an error message.
     fn password(
         &mut self,
@@ -978,7 +983,7 @@ impl Reader<'_> {
         host: &str,
         user: Option<&str>,
         netrc: &mut NetrcFiles,
-        general: &General,
+        use_keyring: bool,
     ) -> Result<Option<Secret>, Error> {
         match self.evaluate(sec, "remotepasseval")? {
             Some(pyeval::Value::Str(p)) => return Ok(Some(Secret::new(p))),
@@ -1015,9 +1020,7 @@ impl Reader<'_> {
                 return Ok(Some(p));
             }
         }
-        if let (false, Some(user), Some(keyring)) =
-            (general.ignore_keyring, user, self.sources.keyring)
-        {
+        if let (true, Some(user), Some(keyring)) = (use_keyring, user, self.sources.keyring) {
             match keyring.get(host, user) {
                 Ok(found) => return Ok(found),
                 Err(why) => self.warnings.push(format!(

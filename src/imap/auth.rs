@@ -71,15 +71,13 @@ pub(crate) async fn login(
 
     let mut warnings = Vec::new();
     let mut failures: Vec<String> = Vec::new();
+    // Mechanisms left out for want of a password, named once at the end.
+    let mut no_password: Vec<&str> = Vec::new();
     for &mech in &repo.auth_mechanisms {
         if !offered(mech) || (identity.is_some() && mech != AuthMechanism::Plain) {
             continue;
         }
-        let password = || {
-            repo.password
-                .as_ref()
-                .ok_or_else(|| format!("no password configured for user {user}"))
-        };
+        let password = || repo.password.as_ref().ok_or(());
         let attempt = match mech {
             AuthMechanism::Gssapi => {
                 warnings.push(format!(
@@ -112,7 +110,10 @@ pub(crate) async fn login(
                     let auth = CramMd5 { user, password: p };
                     authenticate(client, "CRAM-MD5", auth, host, limit).await?
                 }
-                Err(why) => Attempt::Failed(client, why),
+                Err(()) => {
+                    no_password.push(mech.name());
+                    continue;
+                }
             },
             AuthMechanism::Plain => match password() {
                 Ok(p) => {
@@ -123,7 +124,10 @@ pub(crate) async fn login(
                     };
                     authenticate(client, "PLAIN", auth, host, limit).await?
                 }
-                Err(why) => Attempt::Failed(client, why),
+                Err(()) => {
+                    no_password.push(mech.name());
+                    continue;
+                }
             },
             AuthMechanism::Login => match password() {
                 Ok(p) if !has_cap(caps, "LOGINDISABLED") => {
@@ -143,7 +147,10 @@ pub(crate) async fn login(
                     };
                     authenticate(client, "LOGIN", auth, host, limit).await?
                 }
-                Err(why) => Attempt::Failed(client, why),
+                Err(()) => {
+                    no_password.push(mech.name());
+                    continue;
+                }
             },
         };
         match attempt {
@@ -155,6 +162,12 @@ pub(crate) async fn login(
                 client = back;
             }
         }
+    }
+    if !no_password.is_empty() {
+        failures.push(format!(
+            "{}: no password configured for user {user}",
+            no_password.join(", ")
+        ));
     }
     if failures.is_empty() {
         let listed: Vec<&str> = repo.auth_mechanisms.iter().map(|m| m.name()).collect();

@@ -58,3 +58,5 @@ mod tunnel;
 mod mbnames;
 // A folder whose connection breaks is tried once more.
 mod retry;
+// OAuth2 (XOAUTH2 against Dovecot's oauth2 passdb) and remote_identity.
+mod oauth2;
