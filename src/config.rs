@@ -13,6 +13,7 @@
 mod ini;
 pub mod keyring;
 pub mod netrc;
+pub mod oauth2;
 pub mod options;
 mod reader;
 mod value;

@@ -11,7 +11,6 @@ mod auth;
 mod connect;
 mod error;
 mod folder;
-pub mod oauth2;
 mod session;
 mod trace;
 mod tunnel;

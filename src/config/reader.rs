@@ -1166,7 +1166,7 @@ impl Reader<'_> {
         let proxy = match self.get(&asec, "authproxy")? {
             Some(p) if !p.trim().is_empty() => {
                 let p = p.trim().to_owned();
-                crate::imap::oauth2::proxy_url(&p)
+                super::oauth2::proxy_url(&p)
                     .map_err(|m| self.error(&asec, "authproxy", ErrorKind::Invalid, m))?;
                 Some(p)
             }

@@ -19,8 +19,8 @@ use md5::{Digest, Md5};
 
 use super::connect::{ImapStream, has_cap};
 use super::error::{Error, ErrorKind};
-use super::oauth2;
 use super::wire;
+use crate::config::oauth2;
 use crate::config::{AuthMechanism, ImapRepository, Secret};
 
 /// A logged-in session and what the login has to say: failed mechanisms

@@ -1,4 +1,6 @@
-//! OAuth2 access tokens for the XOAUTH2 login: the configured static
+//! OAuth2 access tokens for the XOAUTH2 login (asked for by `imap`'s
+//! login, kept here beside the other credential sources, keyring and
+//! netrc): the configured static
 //! token, or one traded for the refresh token at the token endpoint
 //! (RFC 6749 §6) and kept for the rest of the run until half its
 //! lifetime has passed, so that every connection of a run does not make
@@ -13,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::{OAuth2, Secret};
+use super::{OAuth2, Secret};
 use crate::pyeval::json::{self, Json};
 
 /// The token endpoint of `type = Gmail` repositories when
