@@ -70,7 +70,7 @@ pub(crate) async fn login(
     }
 
     let mut warnings = Vec::new();
-    let mut failures: Vec<String> = Vec::new();
+    let mut failures: Vec<(&str, String)> = Vec::new();
     // Mechanisms left out for want of a password, named once at the end.
     let mut no_password: Vec<&str> = Vec::new();
     for &mech in &repo.auth_mechanisms {
@@ -155,21 +155,34 @@ pub(crate) async fn login(
         };
         match attempt {
             Attempt::Done(session) => {
+                // As OfflineIMAP warns "X authentication failed" even when a
+                // later mechanism gets in: the user may want to fix it.
+                warnings.extend(failures.iter().map(|(failed, why)| {
+                    format!(
+                        "{host}: {failed} failed for user {user}: {}; logged in with {}",
+                        why.trim_end_matches('.'),
+                        mech.name()
+                    )
+                }));
                 return Ok(Authenticated { session, warnings });
             }
             Attempt::Failed(back, why) => {
-                failures.push(format!("{}: {why}", mech.name()));
+                failures.push((mech.name(), why));
                 client = back;
             }
         }
     }
+    let mut reasons: Vec<String> = failures
+        .iter()
+        .map(|(failed, why)| format!("{failed}: {why}"))
+        .collect();
     if !no_password.is_empty() {
-        failures.push(format!(
+        reasons.push(format!(
             "{}: no password configured for user {user}",
             no_password.join(", ")
         ));
     }
-    if failures.is_empty() {
+    if reasons.is_empty() {
         let listed: Vec<&str> = repo.auth_mechanisms.iter().map(|m| m.name()).collect();
         let oauth_note = if repo.oauth2.is_none()
             && repo.auth_mechanisms.contains(&AuthMechanism::XOAuth2)
@@ -187,7 +200,7 @@ pub(crate) async fn login(
     }
     Err(err(ErrorKind::Login {
         user: user.to_owned(),
-        text: failures.join("; "),
+        text: reasons.join("; "),
     }))
 }
 

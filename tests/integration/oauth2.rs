@@ -572,3 +572,61 @@ fn remote_identity_syncs_the_target_mailbox() {
     );
     assert!(!env2.maildir().join("INBOX").exists());
 }
+
+/// OfflineIMAP's default order against a server offering everything:
+/// GSSAPI is skipped with a warning, a refused XOAUTH2 token gives way
+/// to CRAM-MD5 (with a warning naming why XOAUTH2 failed), and the
+/// password never shows.
+#[test]
+fn default_order_falls_back_from_a_refused_token_to_cram_md5() {
+    let server = OAuthServer::start();
+    let ext_dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(ext_dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let dovecot = Dovecot::start_with_config(&format!(
+        "{}auth_mechanisms = $auth_mechanisms cram-md5 gssapi\n",
+        server.dovecot_config(ext_dir.path())
+    ));
+    let user = dovecot.add_user("oafallback");
+    dovecot
+        .imap(&user)
+        .append("INBOX", "\\Seen", &mail("oafallback-hello"));
+    let env = Env::new(dovecot.port(), &user.name, &user.password);
+    write_config(
+        &env,
+        &user.name,
+        "",
+        &format!(
+            "remotepass = {}\noauth2_access_token = refused-token-d4\n",
+            user.password
+        ),
+    );
+    let log = env.dir.path().join("debug.log");
+    let run = env.run_capture(&["-d", "imap", "-l", log.to_str().unwrap()]);
+    let text = run.text();
+    assert_eq!(run.code, Some(0), "{text}\nDovecot log:\n{}", dovecot.log());
+    assert_eq!(env.local_messages("INBOX").len(), 1, "{text}");
+    let caps = text
+        .lines()
+        .find(|l| l.contains("AUTH=GSSAPI"))
+        .unwrap_or_else(|| panic!("server does not offer GSSAPI:\n{text}"));
+    assert!(
+        caps.contains("AUTH=XOAUTH2") && caps.contains("AUTH=CRAM-MD5"),
+        "{caps}"
+    );
+    assert!(
+        text.contains("GSSAPI (Kerberos) is offered but not supported by this version"),
+        "{text}"
+    );
+    assert!(text.contains("AUTHENTICATE XOAUTH2"), "{text}");
+    assert!(text.contains("AUTHENTICATE CRAM-MD5"), "{text}");
+    assert!(!text.contains("AUTHENTICATE PLAIN"), "{text}");
+    let warning = text
+        .lines()
+        .find(|l| l.contains("XOAUTH2 failed"))
+        .unwrap_or_else(|| panic!("no warning about XOAUTH2:\n{text}"));
+    assert!(warning.contains("127.0.0.1"), "{warning}");
+    for secret in [user.password.as_str(), "refused-token-d4"] {
+        assert!(!text.contains(secret), "{text}");
+    }
+}
