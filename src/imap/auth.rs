@@ -172,10 +172,23 @@ pub(crate) async fn login(
             }
         }
     }
-    let mut reasons: Vec<String> = failures
-        .iter()
-        .map(|(failed, why)| format!("{failed}: {why}"))
-        .collect();
+    let mut reasons: Vec<String> = Vec::new();
+    if repo.oauth2.is_some()
+        && identity.is_none()
+        && repo.auth_mechanisms.contains(&AuthMechanism::XOAuth2)
+        && !offered(AuthMechanism::XOAuth2)
+    {
+        // The token is configured, so its absence from the list is news.
+        reasons.push(format!(
+            "XOAUTH2: not offered by the server ({})",
+            offered_list(caps)
+        ));
+    }
+    reasons.extend(
+        failures
+            .iter()
+            .map(|(failed, why)| format!("{failed}: {why}")),
+    );
     if !no_password.is_empty() {
         reasons.push(format!(
             "{}: no password configured for user {user}",

@@ -630,3 +630,25 @@ fn default_order_falls_back_from_a_refused_token_to_cram_md5() {
         assert!(!text.contains(secret), "{text}");
     }
 }
+
+/// A token for a server without XOAUTH2: the error says so, rather than
+/// only that no password is configured.
+#[test]
+fn token_for_a_server_without_xoauth2_says_so() {
+    let d = Dovecot::shared();
+    let user = d.add_user("oanoxoauth");
+    let env = Env::new(d.port(), &user.name, "");
+    write_config(&env, &user.name, "", "oauth2_access_token = tok-a9\n");
+    let run = env.run_capture(&[]);
+    let text = run.text();
+    assert_ne!(run.code, Some(0), "{text}");
+    assert!(
+        text.contains(&format!(
+            "127.0.0.1: LOGIN failed for user {}: XOAUTH2: not offered by the server (PLAIN, LOGIN); \
+             PLAIN, LOGIN: no password configured for user {}",
+            user.name, user.name
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("tok-a9"), "{text}");
+}
