@@ -652,3 +652,78 @@ fn token_for_a_server_without_xoauth2_says_so() {
     );
     assert!(!text.contains("tok-a9"), "{text}");
 }
+
+/// A one-connection-at-a-time HTTP CONNECT proxy on 127.0.0.1 that
+/// records each CONNECT target and relays the bytes.
+fn connect_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        // Bounded: a test makes one token request.
+        for conn in listener.incoming().take(4) {
+            let Ok(client) = conn else { continue };
+            let record = record.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                }
+                let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                record.lock().unwrap().push(line.trim().to_owned());
+                let upstream = TcpStream::connect(&target).unwrap();
+                let mut client_w = client;
+                client_w
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .unwrap();
+                let mut up_r = upstream.try_clone().unwrap();
+                let mut down_w = client_w.try_clone().unwrap();
+                let back = std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut up_r, &mut down_w);
+                    let _ = down_w.shutdown(std::net::Shutdown::Write);
+                });
+                let mut up_w = upstream;
+                // Bytes the reader already buffered belong upstream too.
+                let _ = up_w.write_all(reader.buffer());
+                let mut rest = reader.into_inner();
+                let _ = std::io::copy(&mut rest, &mut up_w);
+                let _ = up_w.shutdown(std::net::Shutdown::Write);
+                let _ = back.join();
+            });
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn authproxy_carries_the_token_request() {
+    let s = setup("oaproxy");
+    let refresh = "proxied-refresh-61";
+    s.server.refresh(refresh, "proxied-access-62", &s.user.name);
+    let (proxy_port, seen) = connect_proxy();
+    write_config(
+        &s.env,
+        &s.user.name,
+        &format!("authproxy = HTTP:127.0.0.1:{proxy_port}"),
+        &format!(
+            "oauth2_refresh_token = {refresh}\noauth2_request_url = {}\n",
+            s.server.url("/token")
+        ),
+    );
+    let run = s.env.run_capture(&[]);
+    assert_synced(&s, &run);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [format!("CONNECT 127.0.0.1:{} HTTP/1.1", s.server.port)],
+        "{}",
+        run.text()
+    );
+    assert_eq!(s.server.requests("/token").len(), 1);
+}
