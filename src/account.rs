@@ -321,7 +321,10 @@ impl AccountTask {
         only: Option<&str>,
         metadata: PathBuf,
     ) -> Result<Outcome, String> {
+        // With OAuth2 the token logs in; OfflineIMAP too asks for a
+        // password only when a mechanism needs one.
         if self.account.remote.password.is_none()
+            && self.account.remote.oauth2.is_none()
             && let Some(user) = self.account.remote.user.clone()
         {
             match self.ask_password(&user).await? {
@@ -379,6 +382,9 @@ impl AccountTask {
                     self.account.remote.common.name
                 ),
             );
+        }
+        for w in session.take_login_warnings() {
+            rep.log(Some(main_worker), Level::Warning, w);
         }
         let remote_cfg = &self.account.remote;
 

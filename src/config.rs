@@ -14,6 +14,7 @@ mod client_cert;
 mod ini;
 pub mod keyring;
 pub mod netrc;
+pub mod oauth2;
 pub mod options;
 mod proxy;
 mod reader;
@@ -419,6 +420,14 @@ pub struct ImapRepository {
     pub compression: bool,
     /// The account's `proxy`: the TCP connection goes through it.
     pub proxy: Option<Proxy>,
+    /// `auth_mechanisms`: the login methods to try, in this order, each
+    /// only when the server offers it.
+    pub auth_mechanisms: Vec<AuthMechanism>,
+    /// `remote_identity`: the SASL PLAIN authorization identity, the user
+    /// whose mailbox is synced while `user` is the one who logs in.
+    pub remote_identity: Option<String>,
+    /// The `oauth2_*` options, when a token is configured.
+    pub oauth2: Option<OAuth2>,
 }
 
 /// A TLS client certificate with its private key, as PEM.
@@ -452,6 +461,64 @@ pub enum ProxyKind {
     Socks5,
     /// `HTTP`: the CONNECT method.
     Http,
+}
+
+/// A SASL mechanism (or `LOGIN`, the IMAP command) of `auth_mechanisms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMechanism {
+    Gssapi,
+    XOAuth2,
+    CramMd5,
+    Plain,
+    Login,
+}
+
+impl AuthMechanism {
+    /// OfflineIMAP's order, used when `auth_mechanisms` is not set.
+    pub const DEFAULT: [AuthMechanism; 5] = [
+        AuthMechanism::Gssapi,
+        AuthMechanism::XOAuth2,
+        AuthMechanism::CramMd5,
+        AuthMechanism::Plain,
+        AuthMechanism::Login,
+    ];
+
+    /// The name as written in `auth_mechanisms` and in `AUTH=` capabilities.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMechanism::Gssapi => "GSSAPI",
+            AuthMechanism::XOAuth2 => "XOAUTH2",
+            AuthMechanism::CramMd5 => "CRAM-MD5",
+            AuthMechanism::Plain => "PLAIN",
+            AuthMechanism::Login => "LOGIN",
+        }
+    }
+
+    /// Parses a name case-insensitively.
+    pub fn parse(name: &str) -> Option<AuthMechanism> {
+        AuthMechanism::DEFAULT
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+/// OAuth2 for the XOAUTH2 login: a fixed access token, or a refresh token
+/// traded for access tokens at `request_url`.
+#[derive(Clone, Debug, Default)]
+pub struct OAuth2 {
+    /// `oauth2_access_token_eval`, else `oauth2_access_token`. When set it
+    /// is used as is and nothing is refreshed (as in OfflineIMAP).
+    pub access_token: Option<Secret>,
+    /// `oauth2_refresh_token_eval`, else `oauth2_refresh_token`.
+    pub refresh_token: Option<Secret>,
+    /// `oauth2_client_id_eval`, else `oauth2_client_id`.
+    pub client_id: Option<Secret>,
+    /// `oauth2_client_secret_eval`, else `oauth2_client_secret`.
+    pub client_secret: Option<Secret>,
+    /// `oauth2_request_url`: the token endpoint.
+    pub request_url: Option<String>,
+    /// The account's `authproxy` (`TYPE:HOST:PORT`) for the token request.
+    pub proxy: Option<String>,
 }
 
 /// A TLS protocol version, as a floor for the handshake.

@@ -7,6 +7,7 @@
 //! server text reaches error messages intact and no untagged response is
 //! lost. Depends only on `sync` and `config`.
 
+mod auth;
 mod compress;
 mod connect;
 mod error;

@@ -121,8 +121,6 @@ const fn refused(
 use DefaultValue::{Derived, Required, Unset, Value};
 use Scope::{Account, Blinkenlights, General, Imap, Maildir, Mbnames, Repository};
 
-const OAUTH2: &str =
-    "OAuth2 is not supported yet; use a password (remotepass, remotepasseval, netrc)";
 /// The table's name for `customflag_a` ... `customflag_z`.
 pub const CUSTOMFLAG: &str = "customflag_x";
 
@@ -322,7 +320,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         Imap,
         "auth_mechanisms",
         Value("GSSAPI, XOAUTH2, CRAM-MD5, PLAIN, LOGIN"),
-        "login methods to try, in order; this build does PLAIN and LOGIN",
+        "login methods to try, in order, each if the server offers it (GSSAPI is skipped)",
     ),
     opt(
         General,
@@ -463,12 +461,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         Unset,
         "SOCKS5, SOCKS4 or HTTP (CONNECT) proxy for the IMAP connection (TYPE:HOST:PORT)",
     ),
-    ignored(
+    opt(
         Account,
         "authproxy",
         Unset,
-        "proxy for OAuth2 token requests",
-        "OAuth2 is not supported",
+        "proxy for OAuth2 token requests (TYPE:HOST:PORT, SOCKS5, SOCKS4 or HTTP)",
     ),
     opt(
         Account,
@@ -575,69 +572,55 @@ pub const OPTIONS: &[OptionSpec] = &[
         Value("no"),
         "COMPRESS=DEFLATE after login, when the server offers it",
     ),
-    refused(
+    opt(
         Imap,
         "remote_identity",
         Unset,
-        "SASL authorization identity (log in for another user)",
-        "not supported (the login name's own mailbox would be synced)",
+        "SASL PLAIN authorization identity: log in as remoteuser, act as this user",
     ),
-    refused(Imap, "oauth2_client_id", Unset, "OAuth2 client id", OAUTH2),
-    refused(
+    opt(Imap, "oauth2_client_id", Unset, "OAuth2 client id"),
+    opt(
         Imap,
         "oauth2_client_id_eval",
         Unset,
-        "OAuth2 client id (Python)",
-        OAUTH2,
+        "OAuth2 client id (Python, before oauth2_client_id)",
     ),
-    refused(
-        Imap,
-        "oauth2_client_secret",
-        Unset,
-        "OAuth2 client secret",
-        OAUTH2,
-    ),
-    refused(
+    opt(Imap, "oauth2_client_secret", Unset, "OAuth2 client secret"),
+    opt(
         Imap,
         "oauth2_client_secret_eval",
         Unset,
-        "OAuth2 client secret (Python)",
-        OAUTH2,
+        "OAuth2 client secret (Python, before oauth2_client_secret)",
     ),
-    refused(
+    opt(
         Imap,
         "oauth2_refresh_token",
         Unset,
-        "OAuth2 refresh token",
-        OAUTH2,
+        "OAuth2 refresh token, traded at oauth2_request_url for access tokens",
     ),
-    refused(
+    opt(
         Imap,
         "oauth2_refresh_token_eval",
         Unset,
-        "OAuth2 refresh token (Python)",
-        OAUTH2,
+        "OAuth2 refresh token (Python, before oauth2_refresh_token)",
     ),
-    refused(
+    opt(
         Imap,
         "oauth2_access_token",
         Unset,
-        "OAuth2 access token",
-        OAUTH2,
+        "OAuth2 access token, used as is (before a refresh token)",
     ),
-    refused(
+    opt(
         Imap,
         "oauth2_access_token_eval",
         Unset,
-        "OAuth2 access token (Python)",
-        OAUTH2,
+        "OAuth2 access token (Python, before oauth2_access_token)",
     ),
-    ignored(
+    opt(
         Imap,
         "oauth2_request_url",
         Unset,
-        "OAuth2 token endpoint",
-        "OAuth2 is not supported",
+        "OAuth2 token endpoint (needed with a refresh token)",
     ),
     ignored(
         Imap,

@@ -14,9 +14,10 @@ use super::ini::{DEFAULT_SECTION, Ini};
 use super::netrc::Netrc;
 use super::options::{self, DefaultValue, OPTIONS, OptionSpec, Scope, Support};
 use super::{
-    Account, Between, ClientCert, Config, CopyRules, Error, ErrorKind, Evaluator, Expr,
-    FolderRules, Folders, General, Hooks, ImapRepository, LabelSync, MaildirRepository, Mbnames,
-    Overrides, RepositoryCommon, Secret, Sources, SyncWindow, Tls, TlsVersion, Tunnel, value,
+    Account, AuthMechanism, Between, ClientCert, Config, CopyRules, Error, ErrorKind, Evaluator,
+    Expr, FolderRules, Folders, General, Hooks, ImapRepository, LabelSync, MaildirRepository,
+    Mbnames, OAuth2, Overrides, RepositoryCommon, Secret, Sources, SyncWindow, Tls, TlsVersion,
+    Tunnel, value,
 };
 use crate::expr;
 use crate::pyeval::{self, Python};
@@ -642,7 +643,12 @@ impl Reader<'_> {
         let sec = format!("{REPOSITORY_PREFIX}{name}");
         let scope = Scope::Imap;
         self.check_support(&sec, &[scope])?;
-        self.auth_mechanisms(&sec)?;
+        let auth_mechanisms = self.auth_mechanisms(&sec)?;
+        let oauth2 = self.oauth2(&sec, account)?;
+        let remote_identity = self
+            .get(&sec, "remote_identity")?
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty());
         let tunnel = self.tunnel(&sec)?;
         // With a tunnel OfflineIMAP never asks for the host; it only names
         // the netrc and keyring entries.
@@ -692,8 +698,12 @@ impl Reader<'_> {
             Some(Tunnel::PreAuth(_)) => (None, None),
             _ => {
                 let user = self.user(&sec, &remotehost, &mut netrc)?;
+                // With an OAuth2 token the keyring is not asked: the token
+                // logs in, and a keyring that cannot be reached would only
+                // warn.
+                let keyring_ok = !general.ignore_keyring && oauth2.is_none();
                 let password =
-                    self.password(&sec, &remotehost, user.as_deref(), &mut netrc, general)?;
+                    self.password(&sec, &remotehost, user.as_deref(), &mut netrc, keyring_ok)?;
                 (user, password)
             }
         };
@@ -757,6 +767,9 @@ impl Reader<'_> {
             client_cert,
             compression,
             proxy,
+            auth_mechanisms,
+            remote_identity,
+            oauth2,
         })
     }
 
@@ -1144,8 +1157,9 @@ impl Reader<'_> {
     /// The password, from the first source that has one, in OfflineIMAP's
     /// order: `remotepasseval`, `remotepass`, the first line of
     /// `remotepassfile` (stripped), `~/.netrc`, `/etc/netrc` (an entry for
-    /// the host whose login is the user), the keyring (unless
-    /// `ignore-keyring`). `None` leaves it to the UI to ask. Neither the
+    /// the host whose login is the user), the keyring (when `use_keyring`:
+    /// not with `ignore-keyring` nor an OAuth2 token). `None` leaves it to
+    /// the UI to ask. Neither the
     /// password nor any part of it may reach an error message.
     fn password(
         &mut self,
@@ -1153,7 +1167,7 @@ impl Reader<'_> {
         host: &str,
         user: Option<&str>,
         netrc: &mut NetrcFiles,
-        general: &General,
+        use_keyring: bool,
     ) -> Result<Option<Secret>, Error> {
         match self.evaluate(sec, "remotepasseval")? {
             Some(pyeval::Value::Str(p)) => return Ok(Some(Secret::new(p))),
@@ -1190,9 +1204,7 @@ impl Reader<'_> {
                 return Ok(Some(p));
             }
         }
-        if let (false, Some(user), Some(keyring)) =
-            (general.ignore_keyring, user, self.sources.keyring)
-        {
+        if let (true, Some(user), Some(keyring)) = (use_keyring, user, self.sources.keyring) {
             match keyring.get(host, user) {
                 Ok(found) => return Ok(found),
                 Err(why) => self.warnings.push(format!(
@@ -1268,42 +1280,114 @@ impl Reader<'_> {
         )
     }
 
-    /// `auth_mechanisms`: this build logs in with PLAIN or LOGIN only.
-    fn auth_mechanisms(&mut self, sec: &str) -> Result<(), Error> {
-        const KNOWN: [&str; 5] = ["GSSAPI", "XOAUTH2", "CRAM-MD5", "PLAIN", "LOGIN"];
+    /// `auth_mechanisms`: the mechanisms in the order given. Unknown names
+    /// are an error, as in OfflineIMAP; GSSAPI is kept (the login skips it
+    /// with a warning) but cannot be the only one.
+    fn auth_mechanisms(&mut self, sec: &str) -> Result<Vec<AuthMechanism>, Error> {
         let Some(v) = self.get(sec, "auth_mechanisms")? else {
-            return Ok(());
+            return Ok(AuthMechanism::DEFAULT.to_vec());
         };
-        let mechs: Vec<String> = v
-            .split(',')
-            .map(|m| m.trim().to_ascii_uppercase())
-            .filter(|m| !m.is_empty())
-            .collect();
-        let err = |kind, m: String| Err(self.error(sec, "auth_mechanisms", kind, m));
-        if let Some(bad) = mechs.iter().find(|m| !KNOWN.contains(&m.as_str())) {
-            return err(
-                ErrorKind::Invalid,
-                format!("unknown mechanism '{bad}' (known: {})", KNOWN.join(", ")),
-            );
+        let mut mechs = Vec::new();
+        for name in v.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+            let Some(m) = AuthMechanism::parse(name) else {
+                let known: Vec<&str> = AuthMechanism::DEFAULT.iter().map(|m| m.name()).collect();
+                return Err(self.error(
+                    sec,
+                    "auth_mechanisms",
+                    ErrorKind::Invalid,
+                    format!("unknown mechanism '{name}' (known: {})", known.join(", ")),
+                ));
+            };
+            if !mechs.contains(&m) {
+                mechs.push(m);
+            }
         }
-        if !mechs.iter().any(|m| m == "PLAIN" || m == "LOGIN") {
-            return err(
+        if mechs.iter().all(|m| *m == AuthMechanism::Gssapi) {
+            return Err(self.error(
+                sec,
+                "auth_mechanisms",
                 ErrorKind::Unsupported,
-                "this version logs in only with PLAIN or LOGIN, and neither is listed".to_owned(),
-            );
-        }
-        let default = options::find(Scope::Imap, "auth_mechanisms")
-            .is_some_and(|o| is_default(o, &mechs.join(", ")));
-        if !default
-            && mechs.iter().any(|m| m != "PLAIN" && m != "LOGIN")
-            && self.own(sec, "auth_mechanisms")
-        {
-            self.warnings.push(format!(
-                "{}: [{sec}] auth_mechanisms: only PLAIN and LOGIN are used by this version",
-                self.file.display()
+                "this version does not do GSSAPI (Kerberos) and no other mechanism is listed",
             ));
         }
-        Ok(())
+        Ok(mechs)
+    }
+
+    /// The `oauth2_*` options; `None` when no token is configured (the
+    /// XOAUTH2 mechanism is then skipped, as in OfflineIMAP). The values
+    /// are secrets: no error shows them.
+    fn oauth2(&mut self, sec: &str, account: &str) -> Result<Option<OAuth2>, Error> {
+        let access_token = self.secret_option(sec, "oauth2_access_token")?;
+        let refresh_token = self.secret_option(sec, "oauth2_refresh_token")?;
+        if access_token.is_none() && refresh_token.is_none() {
+            return Ok(None);
+        }
+        let client_id = self.secret_option(sec, "oauth2_client_id")?;
+        let client_secret = self.secret_option(sec, "oauth2_client_secret")?;
+        // value(), not get(): type Gmail has Google's endpoint as default.
+        let request_url = self
+            .value(sec, Scope::Imap, "oauth2_request_url")?
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty());
+        if access_token.is_none() && request_url.is_none() {
+            return Err(self.error(
+                sec,
+                "oauth2_request_url",
+                ErrorKind::Missing,
+                "is needed to trade oauth2_refresh_token for an access token",
+            ));
+        }
+        if let Some(url) = &request_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(self.error(
+                sec,
+                "oauth2_request_url",
+                ErrorKind::Invalid,
+                format!("expected an http:// or https:// URL, got '{url}'"),
+            ));
+        }
+        let asec = format!("{ACCOUNT_PREFIX}{account}");
+        let proxy = match self.get(&asec, "authproxy")? {
+            Some(p) if !p.trim().is_empty() => {
+                let p = p.trim().to_owned();
+                super::oauth2::proxy_url(&p)
+                    .map_err(|m| self.error(&asec, "authproxy", ErrorKind::Invalid, m))?;
+                Some(p)
+            }
+            _ => None,
+        };
+        Ok(Some(OAuth2 {
+            access_token,
+            refresh_token,
+            client_id,
+            client_secret,
+            request_url,
+            proxy,
+        }))
+    }
+
+    /// `option_eval` (a Python expression giving a str), else `option`;
+    /// empty counts as unset. The value is a secret.
+    fn secret_option(&mut self, sec: &str, option: &str) -> Result<Option<Secret>, Error> {
+        let eval = format!("{option}_eval");
+        match self.evaluate(sec, &eval)? {
+            Some(pyeval::Value::Str(v)) => return Ok(Some(Secret::new(v.trim()))),
+            Some(other) => return Err(self.wrong_type(sec, &eval, "str", &other)),
+            None => {}
+        }
+        match self.ini.get(sec, option) {
+            Ok(v) => Ok(v
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .map(Secret::new)),
+            Err(_) => Err(self.error(
+                sec,
+                option,
+                ErrorKind::Syntax,
+                "a '%' must be written '%%' (the value is not shown because it is a secret)",
+            )),
+        }
     }
 
     /// Whether `option` is written in `sec` itself (not inherited from

@@ -513,19 +513,115 @@ fn refused_options_stop_the_run() {
     );
     // Set to their default they are harmless.
     fx.ok(&conf("dry-run = no", "utf8foldernames = no", ""), None);
+}
+
+#[test]
+fn auth_mechanisms_keep_their_order() {
+    use crate::config::AuthMechanism as M;
+    let fx = Fixture::new();
+    let c = fx.ok(&conf("", "", "remoteuser = me\nremotepass = x"), None);
+    assert_eq!(c.accounts[0].remote.auth_mechanisms, M::DEFAULT);
+    let c = fx.ok(
+        &conf(
+            "",
+            "",
+            "remoteuser = me\nremotepass = x\nauth_mechanisms = login, Cram-MD5,PLAIN",
+        ),
+        None,
+    );
     assert_eq!(
-        fx.err(&conf("", "", "auth_mechanisms = XOAUTH2, GSSAPI")),
+        c.accounts[0].remote.auth_mechanisms,
+        [M::Login, M::CramMd5, M::Plain]
+    );
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(
+        fx.err(&conf("", "", "auth_mechanisms = XOAUTH2, NTLM")),
         format!(
-            "{FILE}: [Repository WorkRemote] auth_mechanisms: this version logs in only with PLAIN or LOGIN, and neither is listed"
+            "{FILE}: [Repository WorkRemote] auth_mechanisms: unknown mechanism 'NTLM' (known: GSSAPI, XOAUTH2, CRAM-MD5, PLAIN, LOGIN)"
         )
     );
-    let c = fx.ok(&conf("", "", "auth_mechanisms = CRAM-MD5, LOGIN"), None);
     assert_eq!(
-        c.warnings,
-        [format!(
-            "{FILE}: [Repository WorkRemote] auth_mechanisms: only PLAIN and LOGIN are used by this version"
-        )]
+        fx.err(&conf("", "", "auth_mechanisms = GSSAPI")),
+        format!(
+            "{FILE}: [Repository WorkRemote] auth_mechanisms: this version does not do GSSAPI (Kerberos) and no other mechanism is listed"
+        )
     );
+}
+
+#[test]
+fn oauth2_options_are_read_eval_first() {
+    let fx = Fixture::new();
+    let c = fx.ok(
+        &conf(
+            "",
+            "authproxy = SOCKS5:localhost:9050",
+            "remoteuser = me\n\
+             oauth2_refresh_token = r-plain\noauth2_refresh_token_eval = 'r-' + 'eval'\n\
+             oauth2_client_id = id\noauth2_client_secret_eval = 'cs'\n\
+             oauth2_request_url = https://tokens.example.org/token\n\
+             remote_identity = boss",
+        ),
+        None,
+    );
+    let r = &c.accounts[0].remote;
+    let o = r.oauth2.as_ref().unwrap();
+    assert_eq!(o.refresh_token.as_ref().unwrap().expose(), "r-eval");
+    assert!(o.access_token.is_none());
+    assert_eq!(o.client_id.as_ref().unwrap().expose(), "id");
+    assert_eq!(o.client_secret.as_ref().unwrap().expose(), "cs");
+    assert_eq!(
+        o.request_url.as_deref(),
+        Some("https://tokens.example.org/token")
+    );
+    assert_eq!(o.proxy.as_deref(), Some("SOCKS5:localhost:9050"));
+    assert_eq!(r.remote_identity.as_deref(), Some("boss"));
+    assert!(r.password.is_none());
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+
+    // A static token needs no endpoint; no token at all: no OAuth2.
+    let c = fx.ok(
+        &conf("", "", "remoteuser = me\noauth2_access_token = a"),
+        None,
+    );
+    let o = c.accounts[0].remote.oauth2.as_ref().unwrap();
+    assert_eq!(o.access_token.as_ref().unwrap().expose(), "a");
+    let c = fx.ok(
+        &conf("", "", "remoteuser = me\noauth2_client_id = id"),
+        None,
+    );
+    assert!(c.accounts[0].remote.oauth2.is_none());
+
+    assert_eq!(
+        fx.err(&conf(
+            "",
+            "",
+            "remoteuser = me\noauth2_refresh_token = SECRET"
+        )),
+        format!(
+            "{FILE}: [Repository WorkRemote] oauth2_request_url: is needed to trade oauth2_refresh_token for an access token"
+        )
+    );
+    let e = fx.err(&conf(
+        "",
+        "",
+        "remoteuser = me\noauth2_access_token_eval = 42\noauth2_access_token = SECRET",
+    ));
+    assert_eq!(
+        e,
+        format!(
+            "{FILE}: [Repository WorkRemote] oauth2_access_token_eval: must give a str, not int"
+        )
+    );
+    let e = fx.err(&conf(
+        "",
+        "authproxy = TOR:h:1",
+        "remoteuser = me\noauth2_access_token = SECRET",
+    ));
+    assert!(
+        e.contains("[Account Work] authproxy: expected TYPE:HOST:PORT"),
+        "{e}"
+    );
+    assert!(!e.contains("SECRET"));
 }
 
 #[test]

@@ -96,6 +96,25 @@ fn gmail_oauth2_endpoint_default() {
 }
 
 #[test]
+fn gmail_refresh_token_uses_googles_endpoint() {
+    let c = ok("Maildir", "oauth2_refresh_token = r\noauth2_client_id = i");
+    let o = c.accounts[0].remote.oauth2.as_ref().unwrap();
+    assert_eq!(o.request_url.as_deref(), Some(GMAIL_OAUTH2_REQUEST_URL));
+    // A plain IMAP repository has no default endpoint: an error names it.
+    let text = conf("Maildir", "oauth2_refresh_token = r")
+        .replace("type = Gmail", "type = IMAP\nremotehost = h");
+    let e = parse(
+        &text,
+        Path::new("/home/test/.offlineimaprc"),
+        &Overrides::default(),
+        &env,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("oauth2_request_url"), "{e}");
+}
+
+#[test]
 fn gmail_ignores_preauthtunnel_with_a_warning() {
     let c = ok("Maildir", "preauthtunnel = imapd");
     let r = &c.accounts[0].remote;

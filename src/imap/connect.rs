@@ -1,8 +1,7 @@
 //! Getting from a host name to an authenticated session: TCP, TLS
 //! (implicit or STARTTLS, always verified: against the CAs, or against
 //! the pinned `cert_fingerprint`s), the greeting, CAPABILITY and
-//! login (AUTHENTICATE PLAIN when offered, else the LOGIN command, else
-//! AUTHENTICATE LOGIN).
+//! login (the mechanisms of `auth_mechanisms`, in `auth`).
 //!
 //! The password is read from the `Secret` only to build the login command;
 //! no error or trace line ever contains it.
@@ -14,7 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_imap::imap_proto::{Response, Status};
-use async_imap::{Authenticator, Client, Connection, Session};
+use async_imap::{Client, Connection, Session};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -22,7 +21,6 @@ use super::compress;
 use super::error::{Error, ErrorKind};
 use super::trace::{TraceSink, Tracer};
 use super::tunnel::TunnelStream;
-use super::wire;
 use crate::config::{ImapRepository, Tls, TlsVersion, Tunnel};
 
 /// Connect timeout when `socktimeout` is not set.
@@ -373,6 +371,9 @@ impl Drop for ImapStream {
 /// What a fresh connection knows once logged in.
 pub(crate) struct LoggedIn {
     pub session: Session<ImapStream>,
+    /// What the login warns about (a mechanism that failed before one
+    /// worked, GSSAPI skipped).
+    pub warnings: Vec<String>,
 }
 
 /// Open, secure and authenticate a connection to `repo`; with `trace`,
@@ -475,7 +476,8 @@ pub(crate) async fn connect(
     login(client, repo, host, limit, &caps).await
 }
 
-/// Log in on a greeted (and, as configured, secured) connection.
+/// Log in on a greeted (and, as configured, secured) connection, with
+/// the mechanisms of `auth_mechanisms` (see `auth`).
 async fn login(
     client: Client<ImapStream>,
     repo: &ImapRepository,
@@ -483,75 +485,11 @@ async fn login(
     limit: Duration,
     caps: &[String],
 ) -> Result<LoggedIn, Error> {
-    let err = |command: &str, kind| Error::new(host, command, kind);
-    let timed_out = |command: &str| err(command, ErrorKind::Timeout(limit.as_secs()));
-
-    let user = repo.user.as_deref().ok_or_else(|| {
-        err(
-            "LOGIN",
-            ErrorKind::Unsupported("no remoteuser configured".into()),
-        )
-    })?;
-    let password = repo.password.as_ref().ok_or_else(|| {
-        err(
-            "LOGIN",
-            ErrorKind::Unsupported(format!("no password configured for user {user}")),
-        )
-    })?;
-
-    let login_failed = |e: async_imap::error::Error| {
-        use async_imap::error::Error as E;
-        let kind = match e {
-            E::No(_) | E::Bad(_) => ErrorKind::Login {
-                user: user.to_string(),
-                text: wire::server_text(&e),
-            },
-            E::Io(io) => ErrorKind::Io(io),
-            E::ConnectionLost => ErrorKind::ConnectionLost(None),
-            // Validation errors would echo the offending input; keep the
-            // password out of it.
-            E::Validate(_) => ErrorKind::Login {
-                user: user.to_string(),
-                text: "user name or password contains a character IMAP cannot send".into(),
-            },
-            other => ErrorKind::Protocol(other.to_string()),
-        };
-        err("LOGIN", kind)
-    };
-
-    let session = if has_cap(caps, "AUTH=PLAIN") {
-        let auth = PlainAuth {
-            user,
-            password: password.expose(),
-        };
-        tokio::time::timeout(limit, client.authenticate("PLAIN", auth))
-            .await
-            .map_err(|_| timed_out("LOGIN"))?
-            .map_err(|(e, _)| login_failed(e))?
-    } else if !has_cap(caps, "LOGINDISABLED") {
-        tokio::time::timeout(limit, client.login(user, password.expose()))
-            .await
-            .map_err(|_| timed_out("LOGIN"))?
-            .map_err(|(e, _)| login_failed(e))?
-    } else if has_cap(caps, "AUTH=LOGIN") {
-        let auth = LoginAuth {
-            user,
-            password: password.expose(),
-            step: 0,
-        };
-        tokio::time::timeout(limit, client.authenticate("LOGIN", auth))
-            .await
-            .map_err(|_| timed_out("LOGIN"))?
-            .map_err(|(e, _)| login_failed(e))?
-    } else {
-        return Err(err(
-            "LOGIN",
-            ErrorKind::Unsupported(
-                "server disables LOGIN and offers neither AUTH=PLAIN nor AUTH=LOGIN".into(),
-            ),
-        ));
-    };
-    Ok(LoggedIn { session })
+    let done = super::auth::login(client, repo, host, limit, caps).await?;
+    Ok(LoggedIn {
+        session: done.session,
+        warnings: done.warnings,
+    })
 }
 
 /// `preauthtunnel` / `transporttunnel`: start the command and talk IMAP
@@ -615,7 +553,10 @@ async fn connect_tunnel(
                 .await
                 .map_err(|_| err("greeting", ErrorKind::Timeout(limit.as_secs())))?
                 .map_err(|(e, _)| err("greeting", ErrorKind::Protocol(e.to_string())))?;
-            Ok(LoggedIn { session })
+            Ok(LoggedIn {
+                session,
+                warnings: Vec::new(),
+            })
         }
         (Greeting::Ok, Tunnel::PreAuth(_)) => Err(err(
             "greeting",
@@ -627,45 +568,6 @@ async fn connect_tunnel(
         (Greeting::Ok, Tunnel::Transport(_)) => {
             let caps = capability(&mut client, host, limit, &mut PreAuthTags(0)).await?;
             login(client, repo, host, limit, &caps).await
-        }
-    }
-}
-
-struct PlainAuth<'a> {
-    user: &'a str,
-    password: &'a str,
-}
-
-impl Authenticator for PlainAuth<'_> {
-    type Response = Vec<u8>;
-
-    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
-        // RFC 4616: authzid NUL authcid NUL passwd; empty authzid.
-        let mut r = Vec::with_capacity(self.user.len() + self.password.len() + 2);
-        r.push(0);
-        r.extend_from_slice(self.user.as_bytes());
-        r.push(0);
-        r.extend_from_slice(self.password.as_bytes());
-        r
-    }
-}
-
-/// The SASL LOGIN mechanism: user name, then password, one per challenge.
-struct LoginAuth<'a> {
-    user: &'a str,
-    password: &'a str,
-    step: u8,
-}
-
-impl Authenticator for LoginAuth<'_> {
-    type Response = Vec<u8>;
-
-    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
-        self.step = self.step.saturating_add(1);
-        match self.step {
-            1 => self.user.as_bytes().to_vec(),
-            2 => self.password.as_bytes().to_vec(),
-            _ => Vec::new(),
         }
     }
 }
@@ -996,27 +898,6 @@ mod tests {
     }
 
     #[test]
-    fn plain_authenticator_builds_rfc4616_message() {
-        let mut a = PlainAuth {
-            user: "bob",
-            password: "pw",
-        };
-        assert_eq!(a.process(b""), b"\0bob\0pw");
-    }
-
-    #[test]
-    fn login_authenticator_answers_user_then_password() {
-        let mut a = LoginAuth {
-            user: "bob",
-            password: "pw",
-            step: 0,
-        };
-        assert_eq!(a.process(b"Username:"), b"bob");
-        assert_eq!(a.process(b"Password:"), b"pw");
-        assert_eq!(a.process(b"?"), b"");
-    }
-
-    #[test]
     fn fingerprints_are_lowercase_hex_of_each_digest() {
         let prints = fingerprints(b"abc");
         let names: Vec<_> = prints.iter().map(|(n, _)| *n).collect();
@@ -1055,6 +936,9 @@ mod tests {
             client_cert: None,
             compression: false,
             proxy: None,
+            auth_mechanisms: crate::config::AuthMechanism::DEFAULT.to_vec(),
+            remote_identity: None,
+            oauth2: None,
         };
         assert!(!pins_only(&repo), "verify_ca = false alone must not trust");
         let setup = tls_connector(&repo).unwrap();

@@ -59,6 +59,8 @@ pub struct ImapSession {
     bye: Option<String>,
     /// COMPRESS=DEFLATE is on (`usecompression`, and the server offers it).
     compressed: bool,
+    /// What the login warned about, until taken.
+    login_warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for ImapSession {
@@ -95,6 +97,7 @@ impl ImapSession {
             exists: 0,
             bye: None,
             compressed: false,
+            login_warnings: logged_in.warnings,
         };
         s.refresh_capabilities().await?;
         if repo.compression && s.has_capability("COMPRESS=DEFLATE") {
@@ -111,6 +114,12 @@ impl ImapSession {
     /// Whether the connection is compressed (COMPRESS=DEFLATE).
     pub fn compressed(&self) -> bool {
         self.compressed
+    }
+
+    /// What the login warned about (a mechanism that failed before one
+    /// worked, GSSAPI skipped); empty once taken.
+    pub fn take_login_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.login_warnings)
     }
 
     /// The server's host name, as configured.

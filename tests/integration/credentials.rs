@@ -165,7 +165,7 @@ fn unknown_and_ignored_options_warn() {
         &env,
         "",
         &format!(
-            "remoteuser = {}\nremotepass = {}\nremoteusr = typo\nusecompression = yes",
+            "remoteuser = {}\nremotepass = {}\nremoteusr = typo\nsinglethreadperfolder = yes",
             user.name, user.password
         ),
     );
@@ -177,7 +177,7 @@ fn unknown_and_ignored_options_warn() {
         "{text}"
     );
     assert!(
-        text.contains("[Repository TestRemote] usecompression: not supported by this version, ignored: the connection is not compressed"),
+        text.contains("[Repository TestRemote] singlethreadperfolder: not supported by this version, ignored: it has no effect (it tunes OfflineIMAP's threads)"),
         "{text}"
     );
 }

@@ -33,6 +33,9 @@ fn repo(port: u16, user: &User, tls: Tls, ca_file: Option<&std::path::Path>) -> 
         client_cert: None,
         compression: false,
         proxy: None,
+        auth_mechanisms: offlineimap::config::AuthMechanism::DEFAULT.to_vec(),
+        remote_identity: None,
+        oauth2: None,
     }
 }
 

@@ -69,3 +69,5 @@ mod gmail_labels;
 // customflag_x, --delete-folder, --migrate-fmd5-using-nametrans, -P,
 // dynamic_folderfilter.
 mod cliflags;
+// OAuth2 (XOAUTH2 against Dovecot's oauth2 passdb) and remote_identity.
+mod oauth2;

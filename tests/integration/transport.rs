@@ -268,8 +268,17 @@ fn unreadable_client_certificate_is_a_config_error_before_connecting() {
         &starttls_lines(&cd),
         &format!("sslclientcert = {}\n", missing.display()),
     );
-    // (The harness's start-up probes show up as imap-login lines too.)
-    let before = d.log().matches("imap-login").count();
+    // (The harness's start-up probes show up as imap-login lines too, and
+    // Dovecot may write them a little later: wait until the count settles.)
+    let mut before = d.log().matches("imap-login").count();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let now = d.log().matches("imap-login").count();
+        if now == before {
+            break;
+        }
+        before = now;
+    }
     let run: Run = env.run_capture(&[]);
     assert_ne!(run.code, Some(0), "{run:?}");
     let text = run.text();

@@ -243,6 +243,37 @@ fn authenticate_login_mechanism_hides_every_step() {
 }
 
 #[test]
+fn xoauth2_token_and_the_error_round_are_hidden() {
+    let (mut t, lines) = tracer();
+    // base64 of "user=joe\x01auth=Bearer ya29.tok\x01\x01"
+    let b64 = "dXNlcj1qb2UBYXV0aD1CZWFyZXIgeWEyOS50b2sBAQ==";
+    t.sent(b"A1 AUTHENTICATE XOAUTH2\r\n");
+    t.received(b"+ \r\n");
+    t.sent(format!("{b64}\r\n").as_bytes());
+    // Dovecot's and Gmail's refusal: an error JSON as a challenge, then
+    // the client's empty answer, then NO.
+    t.received(b"+ eyJzdGF0dXMiOiI0MDEifQ==\r\n");
+    t.sent(b"\r\n");
+    t.received(b"A1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+    t.sent(b"A2 AUTHENTICATE CRAM-MD5\r\n");
+    let got = take(&lines);
+    assert_eq!(
+        got,
+        [
+            "C: A1 AUTHENTICATE XOAUTH2",
+            "S: + ",
+            "C: <credentials hidden>",
+            "S: + eyJzdGF0dXMiOiI0MDEifQ==",
+            "C: <credentials hidden>",
+            "S: A1 NO [AUTHENTICATIONFAILED] Authentication failed.",
+            "C: A2 AUTHENTICATE CRAM-MD5",
+        ]
+    );
+    assert_nowhere(&got, b64);
+    assert_nowhere(&got, "ya29");
+}
+
+#[test]
 fn authenticate_initial_response_is_hidden() {
     let (mut t, lines) = tracer();
     t.sent(b"A1 AUTHENTICATE PLAIN AGpvZQBodW50ZXIy\r\n");
