@@ -589,6 +589,7 @@ impl AccountTask {
             copy: self.account.copy.clone(),
             python: self.account.folders.python.clone(),
             dry_run,
+            ignore_readonly: self.general.ignore_readonly,
         });
         // What `[mbnames]` lists: every local folder this sync takes up,
         // unchanged ones included (OfflineIMAP adds each when it starts it).

@@ -109,6 +109,9 @@ pub struct General {
     pub update_keyring: bool,
     /// `dry-run` (or `--dry-run`): plan and report every change, make none.
     pub dry_run: bool,
+    /// `ignore-readonly`: no warning when changes cannot go to a folder
+    /// the server opened read-only.
+    pub ignore_readonly: bool,
     /// `[mbnames]`, when `enabled`: the mailbox list file to write.
     pub mbnames: Option<Mbnames>,
 }

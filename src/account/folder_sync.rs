@@ -41,6 +41,8 @@ pub(crate) struct Shared {
     pub(crate) window: config::SyncWindow,
     /// `--dry-run`: plan and report, change nothing (see `sync::dryrun`).
     pub(crate) dry_run: bool,
+    /// `[general] ignore-readonly`.
+    pub(crate) ignore_readonly: bool,
     /// `newmail_hook` and friends: see `super::copyrules`.
     pub(crate) copy: config::CopyRules,
     /// The run's `python3`, for `copy` (started only when asked).
@@ -686,12 +688,28 @@ async fn sync_selected(
     .await?;
     let (remote_snap, ignored) =
         ignore_copies(shared, pair, me, remote_snap, &local_snap, &status_snap).await?;
-    let opts = PlanOptions {
+    let mut opts = PlanOptions {
         local_readonly: shared.local_cfg.common.readonly,
         remote_readonly: shared.remote_cfg.common.readonly,
         remote_sync_deletes: shared.remote_cfg.common.sync_deletes,
         local_sync_deletes: shared.local_cfg.common.sync_deletes,
     };
+    // A folder the server opened read-only (an ACL, a shared folder) is
+    // synced one way, as OfflineIMAP does, instead of failing: what would
+    // have gone up stays pending in the status cache for a later sync.
+    if remote.is_read_only() && !opts.remote_readonly && !shared.dry_run {
+        opts.remote_readonly = true;
+        if !shared.ignore_readonly {
+            let writable = PlanOptions {
+                remote_readonly: false,
+                ..opts
+            };
+            let held = plan(&remote_snap, &local_snap, &status_snap, &writable);
+            if let Some(line) = readonly_warning(&pair.remote_name, &held) {
+                rep.log(Some(me), Level::Warning, line);
+            }
+        }
+    }
     let the_plan = plan(&remote_snap, &local_snap, &status_snap, &opts);
     if the_plan.is_empty() {
         if paired > 0 {
@@ -955,4 +973,30 @@ fn status_as_remote(status: &crate::sync::model::StatusSnapshot) -> crate::sync:
 /// A folder name as people read it: modified UTF-7 decoded to UTF-8.
 fn shown(name: &str) -> String {
     crate::imap::utf7::decode(name).unwrap_or_else(|_| name.to_string())
+}
+
+/// The warning for changes a read-only server folder cannot take, counted
+/// from the plan as if it were writable; `None` when there are none.
+fn readonly_warning(folder: &str, writable: &crate::sync::plan::Plan) -> Option<String> {
+    use crate::sync::plan::Action;
+    let (mut copies, mut flags, mut deletes) = (0, 0, 0);
+    for a in writable {
+        match a {
+            Action::Upload { .. } => copies += 1,
+            Action::SetFlags {
+                on: Side::Remote, ..
+            } => flags += 1,
+            Action::Delete {
+                on: Side::Remote, ..
+            } => deletes += 1,
+            _ => {}
+        }
+    }
+    (copies + flags + deletes > 0).then(|| {
+        format!(
+            "folder {folder} is read-only on the server: {copies} message(s) not copied, \
+             flags of {flags} message(s) not changed and {deletes} message(s) not deleted there \
+             (they stay pending; ignore-readonly = yes hides this warning)"
+        )
+    })
 }

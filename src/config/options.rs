@@ -360,12 +360,11 @@ pub const OPTIONS: &[OptionSpec] = &[
     ),
     // OfflineIMAP options that do nothing here (one warning each) or that
     // this build refuses (an error), see docs/config.md.
-    ignored(
+    opt(
         General,
         "ignore-readonly",
         Value("no"),
-        "do not warn about read-only server folders",
-        "it has no effect",
+        "no warning when changes cannot go to a folder the server opened read-only",
     ),
     opt(
         Mbnames,

@@ -248,6 +248,7 @@ impl Reader<'_> {
                 .filter(|s| !s.is_empty())
                 .map(|s| value::path(&s, self.env)),
             ignore_keyring: self.boolean(g, scope, "ignore-keyring")?,
+            ignore_readonly: self.boolean(g, scope, "ignore-readonly")?,
             update_keyring: self.boolean(g, scope, "update-keyring")?,
             dry_run: self.boolean(g, scope, "dry-run")?,
             // Read once `python` is known (see `config`).

@@ -71,3 +71,5 @@ mod gmail_labels;
 mod cliflags;
 // OAuth2 (XOAUTH2 against Dovecot's oauth2 passdb) and remote_identity.
 mod oauth2;
+// A folder the server opens read-only, and ignore-readonly.
+mod readonly;
