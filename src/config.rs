@@ -431,6 +431,12 @@ pub struct ImapRepository {
     pub remote_identity: Option<String>,
     /// The `oauth2_*` options, when a token is configured.
     pub oauth2: Option<OAuth2>,
+    /// `ipv6`: `Some(true)` connects over IPv6 only, `Some(false)` over
+    /// IPv4 only; `None` tries every address of the host in turn.
+    pub ipv6: Option<bool>,
+    /// `retrycount`, default 2: how many times a folder whose connection
+    /// broke is tried again on a new connection in the same sync.
+    pub retrycount: u32,
 }
 
 /// A TLS client certificate with its private key, as PEM.

@@ -330,11 +330,12 @@ pub(crate) async fn worker(
         let Some(pair) = queue.lock().await.next() else {
             break;
         };
-        // A folder whose connection broke is tried once more on a new
+        // A folder whose connection broke is tried again (`retrycount`
+        // times, OfflineIMAP's option for retried downloads) on a new
         // one: a sync can be interrupted at any point and run again (what
         // the crash tests check), and a server or network that drops one
         // connection should not fail the folder.
-        let mut retried = false;
+        let mut retries = 0;
         loop {
             if session.is_none() {
                 rep.send(Event::Connecting {
@@ -366,7 +367,7 @@ pub(crate) async fn worker(
             rep.send(Event::WorkerFinished { worker: me });
             if let Err(e) = &result
                 && broken
-                && !retried
+                && retries < shared.remote_cfg.retrycount
                 && !shared.cancel.is_cancelled()
             {
                 rep.log(
@@ -374,11 +375,14 @@ pub(crate) async fn worker(
                     Level::Warning,
                     format!(
                         "Connection lost while syncing folder '{}' [acc: '{}'] ({e}); \
-                         trying it once more on a new connection",
-                        pair.local, shared.account_name
+                         trying it again on a new connection (retry {} of {})",
+                        pair.local,
+                        shared.account_name,
+                        retries + 1,
+                        shared.remote_cfg.retrycount
                     ),
                 );
-                retried = true;
+                retries += 1;
                 continue;
             }
             match result {

@@ -516,12 +516,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         Unset,
         "map an IMAP keyword to a Maildir flag letter (customflag_a to customflag_z)",
     ),
-    ignored(
+    opt(
         Imap,
         "ipv6",
         Unset,
-        "yes: IPv6 only; no: IPv4 only",
-        "every address of the host is tried in turn",
+        "yes: IPv6 only; no: IPv4 only (unset: every address of the host in turn)",
     ),
     opt(
         Imap,
@@ -666,12 +665,11 @@ pub const OPTIONS: &[OptionSpec] = &[
         Unset,
         "Python function called when new unseen mail was copied from INBOX",
     ),
-    ignored(
+    opt(
         Imap,
         "retrycount",
         Value("2"),
-        "retries of a failed message download",
-        "a failed download fails the folder; the next sync tries again",
+        "how many times a folder whose connection broke is synced again on a new connection",
     ),
     opt(
         Imap,

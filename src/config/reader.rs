@@ -771,6 +771,14 @@ impl Reader<'_> {
             auth_mechanisms,
             remote_identity,
             oauth2,
+            ipv6: self.typed(&sec, scope, "ipv6", value::boolean)?,
+            retrycount: self
+                .typed(&sec, scope, "retrycount", |s| {
+                    value::integer(s)
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or_else(|| format!("expected a whole number of retries, got '{s}'"))
+                })?
+                .unwrap_or(2),
         })
     }
 

@@ -398,8 +398,11 @@ pub(crate) async fn connect(
     };
     let open = async {
         match &repo.proxy {
-            Some(proxy) => super::proxy::connect(proxy, host, repo.port).await,
-            None => TcpStream::connect((host, repo.port)).await,
+            Some(proxy) => super::proxy::connect(proxy, host, repo.port, repo.ipv6).await,
+            None => {
+                let addrs = resolve(host, repo.port, repo.ipv6).await?;
+                TcpStream::connect(&addrs[..]).await
+            }
         }
     };
     let tcp = tokio::time::timeout(limit, open)
@@ -836,6 +839,33 @@ pub(crate) fn capability_names(list: &[async_imap::imap_proto::Capability<'_>]) 
         .collect()
 }
 
+/// The addresses of `host`, each tried in turn: only IPv6 ones with
+/// `ipv6 = yes`, only IPv4 ones with `ipv6 = no` (as OfflineIMAP), all
+/// of them when it is unset.
+pub(crate) async fn resolve(
+    host: &str,
+    port: u16,
+    ipv6: Option<bool>,
+) -> io::Result<Vec<std::net::SocketAddr>> {
+    let mut addrs: Vec<std::net::SocketAddr> =
+        tokio::net::lookup_host((host, port)).await?.collect();
+    if let Some(v6) = ipv6 {
+        addrs.retain(|a| a.is_ipv6() == v6);
+    }
+    if addrs.is_empty() {
+        let (family, setting) = match ipv6 {
+            Some(true) => ("IPv6 ", " (ipv6 = yes)"),
+            Some(false) => ("IPv4 ", " (ipv6 = no)"),
+            None => ("", ""),
+        };
+        return Err(io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            format!("{host} has no {family}address{setting}"),
+        ));
+    }
+    Ok(addrs)
+}
+
 /// Send one tagged command on a not-yet-authenticated connection and read
 /// up to its tagged answer; untagged responses go to `untagged`.
 async fn raw_command(
@@ -939,6 +969,8 @@ mod tests {
             auth_mechanisms: crate::config::AuthMechanism::DEFAULT.to_vec(),
             remote_identity: None,
             oauth2: None,
+            ipv6: None,
+            retrycount: 2,
         };
         assert!(!pins_only(&repo), "verify_ca = false alone must not trust");
         let setup = tls_connector(&repo).unwrap();

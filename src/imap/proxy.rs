@@ -29,7 +29,12 @@ fn kind_name(kind: ProxyKind) -> &'static str {
 }
 
 /// A stream to `host:port` through `proxy`. Errors say which proxy.
-pub(crate) async fn connect(proxy: &Proxy, host: &str, port: u16) -> io::Result<TcpStream> {
+pub(crate) async fn connect(
+    proxy: &Proxy,
+    host: &str,
+    port: u16,
+    ipv6: Option<bool>,
+) -> io::Result<TcpStream> {
     let via = |e: io::Error| {
         io::Error::new(
             e.kind(),
@@ -41,7 +46,7 @@ pub(crate) async fn connect(proxy: &Proxy, host: &str, port: u16) -> io::Result<
             ),
         )
     };
-    let mut targets: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
+    let mut targets: Vec<SocketAddr> = super::connect::resolve(host, port, ipv6).await?;
     if proxy.kind == ProxyKind::Socks4 {
         // SOCKS4 has room for an IPv4 address only.
         targets.retain(SocketAddr::is_ipv4);

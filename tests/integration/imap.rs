@@ -36,6 +36,8 @@ fn repo(port: u16, user: &User, tls: Tls, ca_file: Option<&std::path::Path>) -> 
         auth_mechanisms: offlineimap::config::AuthMechanism::DEFAULT.to_vec(),
         remote_identity: None,
         oauth2: None,
+        ipv6: None,
+        retrycount: 2,
     }
 }
 

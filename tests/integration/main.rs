@@ -56,7 +56,7 @@ mod tlsopts;
 mod tunnel;
 // [mbnames]: the mailbox list file (mutt) of two accounts against Dovecot.
 mod mbnames;
-// A folder whose connection breaks is tried once more.
+// A folder whose connection breaks is tried again (retrycount).
 mod retry;
 // sslclientcert, usecompression and proxy against Dovecot.
 mod transport;

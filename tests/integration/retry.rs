@@ -1,5 +1,5 @@
-//! A folder whose connection breaks is tried once more on a new
-//! connection. A relay between the binary and Dovecot cuts the first
+//! A folder whose connection breaks is tried again on a new connection
+//! (`retrycount` times). A relay between the binary and Dovecot cuts the first
 //! connection as soon as the client selects a folder; the run must still
 //! sync everything, with a warning, and exit 0.
 
@@ -86,7 +86,7 @@ fn a_folder_whose_connection_breaks_is_tried_again() {
     );
     assert_eq!(run.code, Some(0), "{text}");
     assert!(
-        text.contains("trying it once more on a new connection"),
+        text.contains("trying it again on a new connection (retry 1 of 2)"),
         "{text}"
     );
     assert_eq!(env.local_messages("INBOX").len(), 1, "{text}");
@@ -95,4 +95,30 @@ fn a_folder_whose_connection_breaks_is_tried_again() {
     // And the next run has nothing to do.
     let out = env.sync();
     assert!(!out.contains("Copy message"), "{out}");
+}
+
+#[test]
+fn retrycount_zero_fails_the_folder_instead() {
+    let d = Dovecot::shared();
+    let user = d.add_user("retry_zero");
+    let mut c = d.imap(&user);
+    c.append("INBOX", "\\Seen", &mail("a"));
+    c.logout();
+    let (port, cuts) = cutting_relay(d.port());
+    let env = Env::new(port, &user.name, &user.password);
+    env.write_config("retrycount = 0\n");
+    let run = env.run_capture(&["-u", "basic"]);
+    let text = run.text();
+    assert_eq!(
+        cuts.load(Ordering::SeqCst),
+        1,
+        "the relay cut nothing: {text}"
+    );
+    assert_ne!(run.code, Some(0), "{text}");
+    assert!(!text.contains("trying it again"), "{text}");
+    assert!(text.contains("Aborting sync, folder 'INBOX'"), "{text}");
+    assert_eq!(env.local_messages("INBOX").len(), 0, "{text}");
+    // The next run (the relay no longer cuts) syncs it.
+    env.sync();
+    assert_eq!(env.local_messages("INBOX").len(), 1);
 }

@@ -800,3 +800,37 @@ fn client_certificate_compression_and_proxy_together() {
     assert!(trace.contains("COMPRESS=DEFLATE on"), "{trace}");
     assert!(trace.contains("TLS established"), "{trace}");
 }
+
+// ---------------------------------------------------------------- ipv6
+
+/// `ipv6 = no` keeps to IPv4 addresses (Dovecot listens on 127.0.0.1 only,
+/// so `localhost`'s ::1 would be refused first); `ipv6 = yes` with an IPv4
+/// host is a clear one-line error naming the option, and no mailbox change.
+#[test]
+fn ipv6_option_picks_the_address_family() {
+    let d = Dovecot::shared();
+    let user = d.add_user("ipv6opt");
+    let mut c = d.imap(&user);
+    c.append("INBOX", "", &mail("v4"));
+    c.logout();
+    let env = Env::for_user(d, &user);
+    env.write_config("ipv6 = no\n");
+    let text = std::fs::read_to_string(env.config_path()).unwrap();
+    std::fs::write(
+        env.config_path(),
+        text.replace("remotehost = 127.0.0.1", "remotehost = localhost"),
+    )
+    .unwrap();
+    env.sync();
+    assert_eq!(env.local_messages("INBOX").len(), 1);
+
+    env.write_config("ipv6 = yes\n");
+    let run = env.run_capture(&[]);
+    assert_ne!(run.code, Some(0), "{}", run.text());
+    let text = run.text();
+    assert!(
+        text.contains("127.0.0.1 has no IPv6 address (ipv6 = yes)"),
+        "{text}"
+    );
+    assert_eq!(env.local_messages("INBOX").len(), 1);
+}
