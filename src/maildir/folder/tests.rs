@@ -547,3 +547,26 @@ async fn both_header_options_together() {
     assert!(n.ends_with("!2,"), "{n}");
     assert_eq!(mtime_of(&root, "new", n), DATE);
 }
+
+#[test]
+fn index_names_drop_the_folders_fmd5_and_give_it_back() {
+    let md5 = "0123456789abcdef0123456789abcdef";
+    let cases = [
+        format!("1763795123_0.1.host,U=17,FMD5={md5}:2,S"),
+        // Another folder's FMD5 is kept as it is.
+        "1763795123_0.1.host,U=17,FMD5=ffffffffffffffffffffffffffffffff:2,S".to_string(),
+        format!("1763795123_0.1.host,FMD5=x,U=3,FMD5={md5}:2,"),
+        "plain-name-from-a-client:2,FS".to_string(),
+    ];
+    for full in cases {
+        let name = super::Name::new(full.clone().into(), md5);
+        assert_eq!(name.full(md5).to_str(), Some(full.as_str()));
+    }
+    let ours = super::Name::new(format!("1_0.1.h,U=17,FMD5={md5}:2,S").into(), md5);
+    assert_eq!(ours.rest.to_str(), Some("1_0.1.h,U=17:2,S"));
+    // A non-UTF-8 name is kept byte for byte.
+    use std::os::unix::ffi::OsStrExt;
+    let raw = std::ffi::OsStr::from_bytes(b"bad\xff,FMD5=0123456789abcdef0123456789abcdef");
+    let name = super::Name::new(raw.to_os_string(), md5);
+    assert_eq!(&*name.full(md5), raw);
+}
