@@ -268,9 +268,7 @@ impl ImapFolder {
                 }
             }
         }
-        let sized = uids
-            .range(old_uidnext..)
-            .all(|(_, m)| m.size != u64::MAX);
+        let sized = uids.range(old_uidnext..).all(|(_, m)| m.size != u64::MAX);
         if !sized || uids.len() != self.session.exists as usize {
             return None;
         }

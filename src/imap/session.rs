@@ -286,9 +286,7 @@ impl ImapSession {
         } else {
             format!("{verb} {quoted}")
         };
-        let done = self
-            .run(&command, &line, &mut |r| codes.note(r))
-            .await?;
+        let done = self.run(&command, &line, &mut |r| codes.note(r)).await?;
         self.selected(&command, name, readonly, condstore, codes, done, None)
     }
 
@@ -951,5 +949,23 @@ mod idle_tests {
         assert!(change(b"* 1 FETCH (FLAGS (\\Seen))\r\n"));
         assert!(!change(b"* OK Still here\r\n"));
         assert!(!change(b"* 1 RECENT\r\n"));
+        assert!(change(b"* VANISHED 4:5\r\n"));
+    }
+
+    /// A VANISHED response's UIDs counted, ranges either way round.
+    #[test]
+    fn vanished_uids_are_counted() {
+        let (_, resp) = Response::parse(b"* VANISHED 3,7:9,12:10\r\n").unwrap();
+        let Response::Vanished { earlier, uids } = resp else {
+            panic!("not VANISHED");
+        };
+        assert!(!earlier);
+        assert_eq!(super::uid_count(&uids), 7);
+        let (_, resp) = Response::parse(b"* VANISHED (EARLIER) 1:4294967295\r\n").unwrap();
+        let Response::Vanished { earlier, uids } = resp else {
+            panic!("not VANISHED");
+        };
+        assert!(earlier);
+        assert_eq!(super::uid_count(&uids), u32::MAX);
     }
 }
