@@ -431,7 +431,26 @@ async fn sync_folder(
         readonly: shared.remote_cfg.common.readonly || shared.dry_run,
         expunge: shared.remote_cfg.expunge,
     };
-    let mut remote = match session.select_folder_raw(&pair.remote, options).await {
+    // QRESYNC: the SELECT itself reports what changed since the state a
+    // past sync saved; whether that state still fits the status cache is
+    // checked later (`snapshot_since` ignores the answer otherwise).
+    let known = session
+        .has_capability("QRESYNC")
+        .then(|| {
+            let path =
+                status::modseq::modseq_path(&shared.metadata, remote_name, &pair.remote_name);
+            status::modseq::read_modseq(&path)
+        })
+        .flatten()
+        .map(|s| crate::imap::Known {
+            uidvalidity: s.uidvalidity,
+            highest_modseq: s.highest_modseq,
+            uidnext: s.uidnext,
+        });
+    let mut remote = match session
+        .select_folder_known(&pair.remote, options, known)
+        .await
+    {
         Ok(f) => f,
         // A connection that broke during SELECT is not reused either.
         Err(e) => {

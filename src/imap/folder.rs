@@ -14,7 +14,7 @@ use async_trait::async_trait;
 
 use super::error::{Error, ErrorKind};
 use super::keywords::{self, KeywordMap};
-use super::session::{self, FetchItem, ImapSession, Selected};
+use super::session::{self, Change, FetchItem, ImapSession, QresyncAnswer, Selected};
 use super::wire;
 use crate::sync::model::{Flags, Message, MessageMeta, MsgRef, Snapshot, StatusSnapshot, Uid};
 use crate::sync::store::{ErrorKind as StoreKind, MessageSink, Store, StoreError};
@@ -139,6 +139,10 @@ impl ImapFolder {
     /// Messages known only from `base` have the size `u64::MAX`; sizes
     /// only serve pairing, which looks at messages missing from the status
     /// cache, and those all come with their real size.
+    ///
+    /// When the folder was opened with QRESYNC for this very state (see
+    /// [`ImapSession::select_folder_known`]), the SELECT's answer already
+    /// said what changed and what vanished: no command is sent.
     pub async fn snapshot_since(
         &mut self,
         base: &StatusSnapshot,
@@ -147,6 +151,14 @@ impl ImapFolder {
     ) -> Result<Option<Snapshot>, StoreError> {
         if self.state.highest_modseq.is_none() || base.keys().any(|u| *u >= old_uidnext) {
             return Ok(None);
+        }
+        if let Some(answer) = self.state.qresync.take()
+            && answer.known.highest_modseq == since
+            && answer.known.uidnext == old_uidnext
+            && answer.known.uidvalidity == self.state.uidvalidity
+            && let Some(snap) = self.listing_from_qresync(base, old_uidnext, answer)
+        {
+            return Ok(Some(snap));
         }
         let mut uids: BTreeMap<Uid, MessageMeta> = base
             .iter()
@@ -203,6 +215,67 @@ impl ImapFolder {
             uids,
             new: Vec::new(),
         }))
+    }
+
+    /// `base` with what a QRESYNC SELECT reported applied in arrival
+    /// order: FETCHes set flags (and sizes, from the FETCH of new UIDs),
+    /// VANISHED removes. `None` when the result does not add up: an old
+    /// UID the status cache lacks, a new message without a size, or a
+    /// count other than the server's.
+    fn listing_from_qresync(
+        &mut self,
+        base: &StatusSnapshot,
+        old_uidnext: u32,
+        answer: QresyncAnswer,
+    ) -> Option<Snapshot> {
+        let mut uids: BTreeMap<Uid, MessageMeta> = base
+            .iter()
+            .map(|(u, f)| {
+                (
+                    *u,
+                    MessageMeta {
+                        flags: *f,
+                        size: u64::MAX,
+                    },
+                )
+            })
+            .collect();
+        for change in answer.changes {
+            match change {
+                Change::Fetch(item) => {
+                    let flags = full_flags(&item, &self.keywords, &mut self.unknown_keywords);
+                    let (Some(uid), Some(flags)) = (item.uid, flags) else {
+                        continue;
+                    };
+                    if uid < old_uidnext && !base.contains_key(&uid) {
+                        return None;
+                    }
+                    let size = item
+                        .size
+                        .map(u64::from)
+                        .or_else(|| uids.get(&uid).map(|m| m.size))
+                        .unwrap_or(u64::MAX);
+                    uids.insert(uid, MessageMeta { flags, size });
+                }
+                Change::Vanished(ranges) => {
+                    for r in ranges {
+                        let (lo, hi) = ((*r.start()).min(*r.end()), (*r.start()).max(*r.end()));
+                        let gone: Vec<Uid> = uids.range(lo..=hi).map(|(u, _)| *u).collect();
+                        for u in gone {
+                            uids.remove(&u);
+                        }
+                    }
+                }
+            }
+        }
+        let sized = uids.range(old_uidnext..).all(|(_, m)| m.size != u64::MAX);
+        if !sized || uids.len() != self.session.exists as usize {
+            return None;
+        }
+        Some(Snapshot {
+            uids,
+            new: Vec::new(),
+        })
     }
 
     /// The server's state of this folder right now, proven to be

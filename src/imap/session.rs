@@ -61,6 +61,8 @@ pub struct ImapSession {
     compressed: bool,
     /// What the login warned about, until taken.
     login_warnings: Vec<String>,
+    /// `ENABLE QRESYNC` succeeded: EXPUNGE now comes as VANISHED.
+    qresync: bool,
 }
 
 impl std::fmt::Debug for ImapSession {
@@ -98,6 +100,7 @@ impl ImapSession {
             bye: None,
             compressed: false,
             login_warnings: logged_in.warnings,
+            qresync: false,
         };
         s.refresh_capabilities().await?;
         if repo.compression && s.has_capability("COMPRESS=DEFLATE") {
@@ -238,11 +241,29 @@ impl ImapSession {
     /// Like [`ImapSession::select_folder`], with the name as the server
     /// spells it (modified UTF-7).
     pub async fn select_folder_raw(
-        mut self,
+        self,
         name: &str,
         options: FolderOptions,
     ) -> Result<ImapFolder, SelectError> {
-        match self.select(name, options.readonly).await {
+        self.select_folder_known(name, options, None).await
+    }
+
+    /// Like [`ImapSession::select_folder_raw`]; with `known` (what a past
+    /// sync proved the folder held) and a server offering QRESYNC (RFC
+    /// 7162), the SELECT itself reports what changed since, for
+    /// [`ImapFolder::snapshot_since`] to use.
+    pub async fn select_folder_known(
+        mut self,
+        name: &str,
+        options: FolderOptions,
+        known: Option<Known>,
+    ) -> Result<ImapFolder, SelectError> {
+        let known = known.filter(|k| k.highest_modseq > 0 && self.has_capability("QRESYNC"));
+        let selected = match known {
+            Some(k) => self.select_qresync(name, options.readonly, k).await,
+            None => self.select(name, options.readonly).await,
+        };
+        match selected {
             Ok(state) => Ok(ImapFolder::new(self, name.to_string(), state, options)),
             Err(error) => Err(SelectError {
                 error,
@@ -255,9 +276,7 @@ impl ImapSession {
         let verb = if readonly { "EXAMINE" } else { "SELECT" };
         let command = format!("{verb} {}", shown_name(name));
         let quoted = self.quote_wire(&command, name)?;
-        let mut uidvalidity = None;
-        let mut uidnext = None;
-        let mut highest_modseq = None;
+        let mut codes = SelectCodes::default();
         self.exists = 0;
         // With CONDSTORE the answer carries HIGHESTMODSEQ, which lets a
         // resync tell that nothing changed without listing the folder.
@@ -267,26 +286,101 @@ impl ImapSession {
         } else {
             format!("{verb} {quoted}")
         };
-        let done = self
-            .run(&command, &line, &mut |r| {
-                if let Response::Data {
-                    status: Status::Ok,
-                    outcome,
-                } = r
-                {
-                    match outcome.code {
-                        Some(ResponseCode::UidValidity(v)) => uidvalidity = Some(v),
-                        Some(ResponseCode::UidNext(n)) => uidnext = Some(n),
-                        Some(ResponseCode::HighestModSeq(m)) => highest_modseq = Some(m),
-                        _ => {}
-                    }
-                }
+        let done = self.run(&command, &line, &mut |r| codes.note(r)).await?;
+        self.selected(&command, name, readonly, condstore, codes, done, None)
+    }
+
+    /// SELECT with `(QRESYNC (uidvalidity modseq))`, `ENABLE QRESYNC`
+    /// before it on a connection that has not enabled it yet, and `UID
+    /// FETCH <uidnext>:* (UID FLAGS RFC822.SIZE)` after it for the sizes
+    /// the QRESYNC answer lacks: all in one round trip. The answer's
+    /// `VANISHED (EARLIER)` and FETCHes, and the FETCH's, are kept in
+    /// arrival order. Falls back to a plain SELECT when the server
+    /// refuses ENABLE.
+    async fn select_qresync(
+        &mut self,
+        name: &str,
+        readonly: bool,
+        known: Known,
+    ) -> Result<Selected, Error> {
+        let verb = if readonly { "EXAMINE" } else { "SELECT" };
+        let command = format!("{verb} {}", shown_name(name));
+        let quoted = self.quote_wire(&command, name)?;
+        let enable = !self.qresync;
+        let mut tags = Vec::with_capacity(3);
+        if enable {
+            tags.push(self.send("ENABLE", "ENABLE QRESYNC").await?);
+        }
+        let line = format!(
+            "{verb} {quoted} (QRESYNC ({} {}))",
+            known.uidvalidity, known.highest_modseq
+        );
+        tags.push(self.send(&command, &line).await?);
+        let fetch_line = format!(
+            "UID FETCH {}:* (UID FLAGS RFC822.SIZE)",
+            known.uidnext.max(1)
+        );
+        tags.push(self.send(&command, &fetch_line).await?);
+        let mut tags = tags.into_iter();
+        if enable && let Some(tag) = tags.next() {
+            match self.finish("ENABLE", &tag, &mut |_| {}).await {
+                Ok(_) => self.qresync = true,
+                Err(e) if e.is_transient() => return Err(e),
+                Err(_) => {}
+            }
+        }
+        let (Some(select_tag), Some(fetch_tag)) = (tags.next(), tags.next()) else {
+            return Err(self.error(&command, ErrorKind::Protocol("no tag".into())));
+        };
+        let mut codes = SelectCodes::default();
+        let mut changes = Vec::new();
+        self.exists = 0;
+        let select_done = self
+            .finish(&command, &select_tag, &mut |r| {
+                codes.note(r);
+                note_change(r, &mut changes);
             })
-            .await?;
+            .await;
+        let exists_at_select = self.exists;
+        let fetch_done = self
+            .finish(&command, &fetch_tag, &mut |r| note_change(r, &mut changes))
+            .await;
+        let done = match (select_done, fetch_done) {
+            (Err(e), _) | (Ok(_), Err(e)) if e.is_transient() => return Err(e),
+            // ENABLE refused: the QRESYNC parameter was refused with it.
+            (Err(_), _) if !self.qresync => return self.select(name, readonly).await,
+            (Err(e), _) => return Err(e),
+            // A refused FETCH leaves new messages without sizes, which
+            // the listing notices.
+            (Ok(done), _) => (done, QresyncAnswer { known, changes }),
+        };
+        let mut selected =
+            self.selected(&command, name, readonly, true, codes, done.0, Some(done.1))?;
+        selected.exists_at_select = exists_at_select;
+        Ok(selected)
+    }
+
+    /// The state a SELECT answer gave.
+    #[allow(clippy::too_many_arguments)]
+    fn selected(
+        &self,
+        command: &str,
+        name: &str,
+        readonly: bool,
+        condstore: bool,
+        codes: SelectCodes,
+        done: Done,
+        qresync: Option<QresyncAnswer>,
+    ) -> Result<Selected, Error> {
+        let SelectCodes {
+            uidvalidity,
+            uidnext,
+            highest_modseq,
+        } = codes;
         let uidvalidity = uidvalidity.ok_or_else(|| {
             Error::new(
                 &self.server,
-                &command,
+                command,
                 ErrorKind::Protocol("no UIDVALIDITY in the SELECT answer".into()),
             )
         })?;
@@ -297,6 +391,7 @@ impl ImapSession {
             highest_modseq: highest_modseq.filter(|_| condstore),
             exists_at_select: self.exists,
             read_only: done.read_only || readonly,
+            qresync,
         })
     }
 
@@ -509,6 +604,12 @@ impl ImapSession {
         match parsed {
             Response::MailboxData(MailboxDatum::Exists(n)) => self.exists = *n,
             Response::Expunge(_) => self.exists = self.exists.saturating_sub(1),
+            // With QRESYNC enabled, the server reports expunges this way
+            // (RFC 7162 3.2.10); EARLIER ones were never counted in EXISTS.
+            Response::Vanished {
+                earlier: false,
+                uids,
+            } => self.exists = self.exists.saturating_sub(uid_count(uids)),
             Response::Data {
                 status: Status::Bye,
                 outcome,
@@ -693,8 +794,74 @@ impl FolderStatus {
     }
 }
 
+/// What a past sync proved a folder held: the saved UIDVALIDITY,
+/// HIGHESTMODSEQ and UIDNEXT, for a QRESYNC SELECT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Known {
+    pub uidvalidity: u32,
+    pub highest_modseq: u64,
+    pub uidnext: u32,
+}
+
+/// The response codes of a SELECT answer we use.
+#[derive(Default)]
+struct SelectCodes {
+    uidvalidity: Option<u32>,
+    uidnext: Option<u32>,
+    highest_modseq: Option<u64>,
+}
+
+impl SelectCodes {
+    fn note(&mut self, r: &Response<'_>) {
+        if let Response::Data {
+            status: Status::Ok,
+            outcome,
+        } = r
+        {
+            match outcome.code {
+                Some(ResponseCode::UidValidity(v)) => self.uidvalidity = Some(v),
+                Some(ResponseCode::UidNext(n)) => self.uidnext = Some(n),
+                Some(ResponseCode::HighestModSeq(m)) => self.highest_modseq = Some(m),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A change a QRESYNC SELECT (or what followed it) reported.
+#[derive(Debug)]
+pub(crate) enum Change {
+    Fetch(FetchItem),
+    /// UIDs gone, as ranges.
+    Vanished(Vec<std::ops::RangeInclusive<u32>>),
+}
+
+/// What a QRESYNC SELECT reported, in arrival order.
+#[derive(Debug)]
+pub(crate) struct QresyncAnswer {
+    /// What the SELECT asked about.
+    pub known: Known,
+    pub changes: Vec<Change>,
+}
+
+fn note_change(r: &Response<'_>, changes: &mut Vec<Change>) {
+    match r {
+        Response::Fetch(_, attrs) => changes.push(Change::Fetch(FetchItem::from_attrs(attrs))),
+        Response::Vanished { uids, .. } => changes.push(Change::Vanished(uids.clone())),
+        _ => {}
+    }
+}
+
+/// How many UIDs the ranges of a VANISHED response name.
+fn uid_count(ranges: &[std::ops::RangeInclusive<u32>]) -> u32 {
+    ranges
+        .iter()
+        .map(|r| r.end().abs_diff(*r.start()).saturating_add(1))
+        .fold(0u32, u32::saturating_add)
+}
+
 /// The state SELECT reported.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Selected {
     pub wire_name: String,
     pub uidvalidity: u32,
@@ -705,6 +872,8 @@ pub(crate) struct Selected {
     /// EXISTS as the SELECT answer reported it, before any later change.
     pub exists_at_select: u32,
     pub read_only: bool,
+    /// The changes a QRESYNC SELECT reported.
+    pub qresync: Option<QresyncAnswer>,
 }
 
 /// The parts of a FETCH response we use.
@@ -780,5 +949,23 @@ mod idle_tests {
         assert!(change(b"* 1 FETCH (FLAGS (\\Seen))\r\n"));
         assert!(!change(b"* OK Still here\r\n"));
         assert!(!change(b"* 1 RECENT\r\n"));
+        assert!(change(b"* VANISHED 4:5\r\n"));
+    }
+
+    /// A VANISHED response's UIDs counted, ranges either way round.
+    #[test]
+    fn vanished_uids_are_counted() {
+        let (_, resp) = Response::parse(b"* VANISHED 3,7:9,12:10\r\n").unwrap();
+        let Response::Vanished { earlier, uids } = resp else {
+            panic!("not VANISHED");
+        };
+        assert!(!earlier);
+        assert_eq!(super::uid_count(&uids), 7);
+        let (_, resp) = Response::parse(b"* VANISHED (EARLIER) 1:4294967295\r\n").unwrap();
+        let Response::Vanished { earlier, uids } = resp else {
+            panic!("not VANISHED");
+        };
+        assert!(earlier);
+        assert_eq!(super::uid_count(&uids), u32::MAX);
     }
 }

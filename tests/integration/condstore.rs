@@ -223,11 +223,16 @@ fn unchanged_server_is_not_listed_again() {
     assert_eq!(local_flags(&env, "Work"), server_flags(d, &user, "Work"));
 }
 
+/// A CONDSTORE server without QRESYNC: what changed is listed with
+/// CHANGEDSINCE, and UID SEARCH finds what is gone.
 #[test]
 fn server_changes_are_listed_and_synced() {
-    let d = Dovecot::shared();
+    let d = &Dovecot::start_with_config(&format!(
+        "protocol imap {{\n  imap_capability = {NO_QRESYNC}\n}}\n"
+    ));
     let user = d.add_user("cs_remotechg");
     let (env, relay) = settled(d, &user);
+    assert!(!relay.take().contains("QRESYNC"));
 
     // A flag change by another client.
     let mut c = d.imap(&user);
@@ -278,9 +283,79 @@ fn server_changes_are_listed_and_synced() {
     assert_eq!(partial_listings(&sent), 1, "only INBOX changed: {sent}");
     // The count says a message is gone: which old ones are left.
     assert!(sent.contains("UID SEARCH UID 1:"), "{sent}");
+    assert!(!sent.contains("QRESYNC"), "{sent}");
     assert!(out.contains("Deleting"), "{out}");
     assert_eq!(env.local_messages("INBOX").len(), 3);
     assert_eq!(local_flags(&env, "INBOX"), server_flags(d, &user, "INBOX"));
+}
+
+/// Dovecot's capabilities with CONDSTORE but without QRESYNC.
+const NO_QRESYNC: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS CONDSTORE";
+
+/// QRESYNC SELECTs of the folders with a saved state.
+fn qresync_selects(sent: &str) -> usize {
+    selects(sent)
+        .iter()
+        .filter(|l| l.to_ascii_uppercase().contains("(QRESYNC ("))
+        .count()
+}
+
+/// With QRESYNC the SELECT itself reports a flag change, a new message and
+/// an expunge by another client: no CHANGEDSINCE listing, no UID SEARCH.
+#[test]
+fn qresync_select_brings_changes_and_vanished() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cs_qresync");
+    let (env, relay) = settled(d, &user);
+    let mut c = d.imap(&user);
+    c.append("INBOX", "", &mail("c"));
+    c.append("INBOX", "", &mail("d"));
+    c.select("INBOX");
+    let uids = c.uids();
+    c.store(uids[1], "+FLAGS", "\\Flagged");
+    c.store(uids[0], "+FLAGS", "\\Deleted");
+    c.ok("EXPUNGE");
+    c.logout();
+    let (out, sent) = sync(&env, &relay);
+    assert_eq!(qresync_selects(&sent), 1, "only INBOX changed: {sent}");
+    assert_eq!(sent.matches("ENABLE QRESYNC").count(), 1, "{sent}");
+    assert_eq!(listings(&sent) + partial_listings(&sent), 0, "{sent}");
+    assert!(!sent.contains("UID SEARCH"), "{sent}");
+    assert!(out.contains("Deleting"), "{out}");
+    assert!(out.contains("Copy message"), "{out}");
+    assert!(out.contains("Adding flag"), "{out}");
+    assert_eq!(env.local_messages("INBOX").len(), 3);
+    assert_eq!(local_flags(&env, "INBOX"), server_flags(d, &user, "INBOX"));
+    assert!(local_flags(&env, "INBOX")[0].1.contains('F'));
+
+    // The state after that sync was saved: nothing left to do.
+    let (out, sent) = sync(&env, &relay);
+    assert!(change_lines(&out).is_empty(), "{out}");
+    assert!(selects(&sent).is_empty(), "{sent}");
+
+    // Our own deletion goes up as UID EXPUNGE, answered with VANISHED on
+    // a QRESYNC connection; the state after it is still proven.
+    let mut c = d.imap(&user);
+    c.select("INBOX");
+    let uids = c.uids();
+    c.store(uids[0], "+FLAGS", "\\Seen");
+    c.logout();
+    let second = local_flags(&env, "INBOX")[1].0;
+    let gone = env.local_messages("INBOX").into_iter();
+    let gone = gone.filter(|m| m.uid == Some(second)).map(|m| m.path);
+    for path in gone {
+        fs::remove_file(path).unwrap();
+    }
+    let (out, sent) = sync(&env, &relay);
+    assert_eq!(qresync_selects(&sent), 1, "{sent}");
+    assert!(sent.contains("UID EXPUNGE"), "{sent}");
+    assert!(out.contains("Deleting"), "{out}");
+    assert_eq!(local_flags(&env, "INBOX"), server_flags(d, &user, "INBOX"));
+    assert_eq!(server_flags(d, &user, "INBOX").len(), 2);
+    assert!(modseq_file(&env, "INBOX").exists());
+    let (out, sent) = sync(&env, &relay);
+    assert!(change_lines(&out).is_empty(), "{out}");
+    assert!(selects(&sent).is_empty(), "{sent}");
 }
 
 #[test]
@@ -434,6 +509,7 @@ fn server_without_condstore_syncs_as_before() {
         assert!(change_lines(&out).is_empty(), "{out}");
         assert_eq!(listings(&sent), 2, "{sent}");
         assert!(!sent.contains("CONDSTORE"), "{sent}");
+        assert!(!sent.contains("QRESYNC"), "{sent}");
         assert!(!sent.contains("MODSEQ"), "{sent}");
     }
     assert!(!modseq_file(&env, "INBOX").exists());
@@ -471,7 +547,9 @@ fn sync_deletes_off_never_takes_the_shortcut() {
         // Each run lists what changed since the state saved before the
         // expunge (still the status cache's), never nothing at all.
         assert_eq!(listings(&sent), 0, "round {round}: {sent}");
-        assert_eq!(partial_listings(&sent), 1, "INBOX, not Work: {sent}");
+        // With QRESYNC the SELECT itself says what changed.
+        assert_eq!(qresync_selects(&sent), 1, "INBOX, not Work: {sent}");
+        assert_eq!(partial_listings(&sent), 0, "{sent}");
         assert_eq!(crate::harness::all_files(&env.maildir()), files, "{out}");
         assert_eq!(server_flags(d, &user, "INBOX").len(), 1, "{out}");
     }
