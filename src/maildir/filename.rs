@@ -453,6 +453,16 @@ pub fn lf_to_crlf(bytes: &[u8]) -> Vec<u8> {
 /// directly before a CRLF (see docs/formats.md).
 pub fn crlf_to_lf(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
+    crlf_to_lf_into(bytes, &mut out);
+    out
+}
+
+/// [`crlf_to_lf`] into `out` (cleared first), so that a caller writing
+/// many messages reuses one buffer instead of faulting in a fresh one
+/// per message.
+pub fn crlf_to_lf_into(bytes: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(bytes.len());
     let mut start = 0;
     for i in memchr::memchr_iter(b'\r', bytes) {
         if bytes.get(i + 1) == Some(&b'\n') {
@@ -462,7 +472,6 @@ pub fn crlf_to_lf(bytes: &[u8]) -> Vec<u8> {
         }
     }
     out.extend_from_slice(&bytes[start..]);
-    out
 }
 
 #[cfg(test)]

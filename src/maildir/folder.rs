@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 
 use super::debug::maildir_debug;
-use super::filename::{self, crlf_to_lf, lf_to_crlf};
+use super::filename::{self, crlf_to_lf_into, lf_to_crlf};
 use super::{Error, ErrorKind};
 use crate::sync::model::{Flags, Message, MessageMeta, MsgRef, NewId, NewMessage, Snapshot, Uid};
 use crate::sync::store::{MessageSink, Store, StoreError};
@@ -132,6 +132,37 @@ pub struct MaildirFolder {
     /// Messages of the snapshot whose file vanished or that we deleted:
     /// later requests for them are skipped, not errors.
     gone: HashSet<MsgRef>,
+    /// The LF form of the message being written, kept between messages so
+    /// that each write does not fault in a fresh buffer (see `write`).
+    lf: Vec<u8>,
+}
+
+/// What a buffer kept for the next message may hold: a rare large message
+/// must not keep its size in every folder in flight.
+const LF_KEEP: usize = 256 * 1024;
+
+/// rename(2) that never replaces: a file already at `to` is another
+/// message (or a client's copy) and must survive, so `to` existing is an
+/// `AlreadyExists` error. One `renameat2(RENAME_NOREPLACE)` where the
+/// file system has it (atomic, and one path walk fewer than a check
+/// first); elsewhere a check, then rename(2), whose window is only open to
+/// a client creating that exact unique name.
+fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => return Ok(()),
+        Err(e)
+            if e == rustix::io::Errno::INVAL
+                || e == rustix::io::Errno::NOSYS
+                || e == rustix::io::Errno::OPNOTSUPP => {}
+        Err(e) => return Err(e.into()),
+    }
+    match fs::symlink_metadata(to) {
+        Ok(_) => return Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    fs::rename(from, to)
 }
 
 /// Seconds since the epoch of a file's mtime (negative before 1970).
@@ -194,6 +225,7 @@ impl MaildirFolder {
             uids: HashMap::new(),
             new: Vec::new(),
             gone: HashSet::new(),
+            lf: Vec::new(),
         })
     }
 
@@ -434,22 +466,14 @@ impl MaildirFolder {
         }
         let from = self.path_of(&entry);
         let to = self.root.join(sub.dir()).join(&name);
-        // rename(2) replaces silently; a file already there is another
-        // message (or a client's copy) and must survive. The window between
-        // this check and the rename is only open to a client creating that
-        // exact unique name.
-        match fs::symlink_metadata(&to) {
-            Ok(_) => {
+        match rename_noreplace(&from, &to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(Error {
                     path: from,
                     kind: ErrorKind::TargetExists(to),
                 });
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::message_io(to, "stat", e)),
-        }
-        match fs::rename(&from, &to) {
-            Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound && !from.exists() => {
                 self.forget(id);
                 return Ok(false);
@@ -513,7 +537,22 @@ impl MaildirFolder {
                 return Ok(Some(u));
             }
         }
-        let body = crlf_to_lf(&msg.bytes);
+        let mut body = std::mem::take(&mut self.lf);
+        crlf_to_lf_into(&msg.bytes, &mut body);
+        let written = self.write_lf(msg, uid, &body);
+        if body.capacity() <= LF_KEEP {
+            self.lf = body;
+        }
+        written
+    }
+
+    /// [`write`](Self::write) of `body`, `msg` in LF form.
+    fn write_lf(
+        &mut self,
+        msg: &Message,
+        uid: Option<Uid>,
+        body: &[u8],
+    ) -> Result<Option<Uid>, Error> {
         let (name_time, mtime) = self.header_times(msg, uid);
         let tmp_dir = self.root.join("tmp");
         let mut attempt = 0;
@@ -532,7 +571,7 @@ impl MaildirFolder {
                 .open(&tmp_path)
             {
                 Ok(f) => {
-                    if let Err(e) = self.fill(f, &body, mtime, &tmp_path) {
+                    if let Err(e) = self.fill(f, body, mtime, &tmp_path) {
                         // Our own partial copy; the message is still safe at
                         // its source.
                         let _ = fs::remove_file(&tmp_path);
@@ -550,16 +589,19 @@ impl MaildirFolder {
         };
         let sub = Sub::for_flags(msg.flags);
         let dest = self.root.join(sub.dir()).join(&name);
-        if fs::symlink_metadata(&dest).is_ok() {
-            let _ = fs::remove_file(&tmp_path);
-            return Err(Error {
-                path: tmp_path,
-                kind: ErrorKind::TargetExists(dest),
-            });
-        }
-        if let Err(e) = fs::rename(&tmp_path, &dest) {
-            let _ = fs::remove_file(&tmp_path);
-            return Err(Error::message_io(tmp_path, "rename", e));
+        match rename_noreplace(&tmp_path, &dest) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let _ = fs::remove_file(&tmp_path);
+                return Err(Error {
+                    path: tmp_path,
+                    kind: ErrorKind::TargetExists(dest),
+                });
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&tmp_path);
+                return Err(Error::message_io(tmp_path, "rename", e));
+            }
         }
         maildir_debug!("Wrote {} ({} bytes) via tmp/", dest.display(), body.len());
         self.sync_dir(&self.root.join(sub.dir()))?;
@@ -705,6 +747,21 @@ impl MaildirFolder {
     pub fn unlink(&mut self, uids: &[Uid]) -> Result<(), Error> {
         for &u in uids {
             let id = MsgRef::Uid(u);
+            if self.gone.contains(&id) {
+                continue;
+            }
+            // Straight at the known path; only a file a client renamed
+            // meanwhile (its flags) is looked for, by its unique part.
+            let path = self.path_of(self.entry(id)?);
+            match fs::remove_file(&path) {
+                Ok(()) => {
+                    maildir_debug!("Deleted {}", path.display());
+                    self.forget(id);
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::message_io(path, "delete", e)),
+            }
             if !self.locate(id)? {
                 continue;
             }
