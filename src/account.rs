@@ -585,6 +585,7 @@ impl AccountTask {
             rep: rep.clone(),
             failed: AtomicBool::new(false),
             stamp_jobs: std::sync::Mutex::new(Vec::new()),
+            stamp_tasks: std::sync::Mutex::new(Vec::new()),
             window: self.account.window,
             copy: self.account.copy.clone(),
             python: self.account.folders.python.clone(),

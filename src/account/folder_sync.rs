@@ -47,9 +47,12 @@ pub(crate) struct Shared {
     pub(crate) copy: config::CopyRules,
     /// The run's `python3`, for `copy` (started only when asked).
     pub(crate) python: Option<Arc<crate::pyeval::Python>>,
-    /// Folders whose local side may be stamped once every worker is done
+    /// Folders whose local side may be stamped once their sync is over
     /// (see [`stamp_local`]).
     pub(crate) stamp_jobs: std::sync::Mutex<Vec<StampJob>>,
+    /// Stamps under way, started as each folder finished (see
+    /// [`start_stamps`]); [`stamp_local`] waits for them.
+    pub(crate) stamp_tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 /// A folder left with server, status cache and Maildir in agreement, as
@@ -212,73 +215,109 @@ fn tick() -> Duration {
         .clamp(Duration::from_millis(2), Duration::from_millis(25))
 }
 
-/// Stamp the local side of every folder left in agreement (see
-/// [`StampJob`]), so that the next sync can skip it unread. The stamp is
-/// only written when it is proven to describe the state the status cache
-/// holds: taken at least a clock tick after the last change (waiting out
-/// the rest of the tick once, if needed), the file names then listed and
-/// found to be exactly the status cache's UIDs and flags, and a second
-/// stamp equal to the first. A change after that moves some mtime past
-/// the stamped one.
-pub(crate) async fn stamp_local(shared: Arc<Shared>) {
-    let jobs = match shared.stamp_jobs.lock() {
-        Ok(mut jobs) => std::mem::take(&mut *jobs),
+/// Start stamping the local side of `local` (see [`stamp_local`]) once
+/// its sync is over and its status database closed, on a blocking thread,
+/// so that the directory listing the stamp needs overlaps with the other
+/// folders' syncs instead of adding to the end of the account's.
+pub(crate) fn start_stamps(shared: &Arc<Shared>, local: &str) {
+    let jobs: Vec<StampJob> = match shared.stamp_jobs.lock() {
+        Ok(mut jobs) => {
+            let (mine, rest) = std::mem::take(&mut *jobs)
+                .into_iter()
+                .partition(|j| j.local == local);
+            *jobs = rest;
+            mine
+        }
         Err(_) => return,
     };
-    if jobs.is_empty() || shared.cancel.is_cancelled() {
+    for job in jobs {
+        let me = shared.clone();
+        let task = tokio::task::spawn_blocking(move || stamp_one(&me, job));
+        if let Ok(mut tasks) = shared.stamp_tasks.lock() {
+            tasks.push(task);
+        }
+    }
+}
+
+/// Stamp the local side of every folder left in agreement, so that the
+/// next sync can skip it unread: the folders not started yet by
+/// [`start_stamps`], then wait for all.
+pub(crate) async fn stamp_local(shared: Arc<Shared>) {
+    let locals: Vec<String> = match shared.stamp_jobs.lock() {
+        Ok(jobs) => jobs.iter().map(|j| j.local.clone()).collect(),
+        Err(_) => Vec::new(),
+    };
+    for local in locals {
+        start_stamps(&shared, &local);
+    }
+    let tasks = match shared.stamp_tasks.lock() {
+        Ok(mut tasks) => std::mem::take(&mut *tasks),
+        Err(_) => return,
+    };
+    for task in tasks {
+        // A stamp is only a shortcut for the next sync; a failed one is
+        // no error.
+        let _ = task.await;
+    }
+}
+
+/// Stamp one folder (see [`StampJob`]). The stamp is only written when it
+/// is proven to describe the state the status cache holds: taken at least
+/// a clock tick after the last change (waiting out the rest of the tick
+/// once, if needed), the file names then listed and found to be exactly
+/// the status cache's UIDs and flags, and a second stamp equal to the
+/// first. A change after that moves some mtime past the stamped one.
+fn stamp_one(shared: &Shared, job: StampJob) {
+    if shared.cancel.is_cancelled() {
         return;
     }
-    let work = move || {
-        let tick = tick();
-        let stamp = |job: &StampJob| {
-            let paths = shared.stamp_paths(&job.local, &job.status_db);
-            let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
-            status::modseq::local_stamp(&refs, shared.settings_seed())
-        };
-        let newest = jobs.iter().filter_map(|j| stamp(j).map(|s| s.newest)).max();
-        if let Some(wait) =
-            newest.and_then(|n| (n + tick).duration_since(std::time::SystemTime::now()).ok())
-        {
-            std::thread::sleep(wait.min(tick));
-        }
-        for job in jobs {
-            let Some(first) = stamp(&job).filter(|s| !s.coarse) else {
-                continue;
-            };
-            if std::time::SystemTime::now() < first.newest + tick {
-                continue;
-            }
-            let Ok(folder) = shared
-                .local_repo
-                .open_folder_as(&job.local, &job.local_visible)
-            else {
-                continue;
-            };
-            let atimes = shared.local_repo.save_atimes(&job.local);
-            let listing = folder.listing();
-            // Only a folder's access times; nothing to report here.
-            let _ = atimes.map(|a| a.restore());
-            let Ok(Some(listing)) = listing else {
-                continue;
-            };
-            if status::modseq::status_digest(&listing) != job.state.status_digest
-                || stamp(&job) != Some(first)
-                || status::modseq::read_modseq(&job.modseq_path)
-                    .is_none_or(|saved| !saved.same_server(&job.state))
-            {
-                continue;
-            }
-            let state = status::modseq::ModSeqState {
-                local: first.digest,
-                ..job.state
-            };
-            if let Err(e) = status::modseq::write_modseq(&job.modseq_path, &state, shared.fsync) {
-                // Only a missed shortcut.
-                shared.rep.log(None, Level::Warning, e.to_string());
-            }
-        }
+    let tick = tick();
+    let stamp = |job: &StampJob| {
+        let paths = shared.stamp_paths(&job.local, &job.status_db);
+        let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
+        status::modseq::local_stamp(&refs, shared.settings_seed())
     };
-    let _ = tokio::task::spawn_blocking(work).await;
+    if let Some(wait) = stamp(&job).and_then(|s| {
+        (s.newest + tick)
+            .duration_since(std::time::SystemTime::now())
+            .ok()
+    }) {
+        std::thread::sleep(wait.min(tick));
+    }
+    let Some(first) = stamp(&job).filter(|s| !s.coarse) else {
+        return;
+    };
+    if std::time::SystemTime::now() < first.newest + tick {
+        return;
+    }
+    let Ok(folder) = shared
+        .local_repo
+        .open_folder_as(&job.local, &job.local_visible)
+    else {
+        return;
+    };
+    let atimes = shared.local_repo.save_atimes(&job.local);
+    let listing = folder.listing();
+    // Only a folder's access times; nothing to report here.
+    let _ = atimes.map(|a| a.restore());
+    let Ok(Some(listing)) = listing else {
+        return;
+    };
+    if status::modseq::status_digest(&listing) != job.state.status_digest
+        || stamp(&job) != Some(first)
+        || status::modseq::read_modseq(&job.modseq_path)
+            .is_none_or(|saved| !saved.same_server(&job.state))
+    {
+        return;
+    }
+    let state = status::modseq::ModSeqState {
+        local: first.digest,
+        ..job.state
+    };
+    if let Err(e) = status::modseq::write_modseq(&job.modseq_path, &state, shared.fsync) {
+        // Only a missed shortcut.
+        shared.rep.log(None, Level::Warning, e.to_string());
+    }
 }
 
 /// Why a folder sync stopped: the one-line text, and whether the
@@ -362,6 +401,8 @@ pub(crate) async fn worker(
                 name: format!("Folder {} [acc: {}]", pair.local, shared.account_name),
             });
             let (back, result) = sync_folder(&shared, s, &pair, me).await;
+            // The folder's status database is closed now.
+            start_stamps(&shared, &pair.local);
             let broken = back.is_none();
             session = back;
             rep.send(Event::WorkerFinished { worker: me });
