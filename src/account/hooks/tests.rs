@@ -45,10 +45,7 @@ fn invalid_utf8_is_shown_not_dropped() {
 
 fn reporter() -> (Reporter, mpsc::UnboundedReceiver<Event>, WorkerId) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let rep = Reporter {
-        account: AccountId(0),
-        events: tx,
-    };
+    let rep = Reporter::new(AccountId(0), tx);
     let worker = rep.worker(0);
     (rep, rx, worker)
 }
