@@ -39,7 +39,24 @@ pub struct ImapStream {
     trace: Option<Box<Tracer>>,
     /// COMPRESS=DEFLATE once the server said OK to it (`usecompression`).
     deflate: Option<Deflate>,
+    /// Read from the transport and not yet handed on (see `poll_inner_read`).
+    ahead: ReadAhead,
 }
+
+/// Bytes read from the transport ahead of the reader. async-imap reads in
+/// 4 KiB steps; reading the socket in larger ones takes one system call
+/// where it took up to sixteen (an initial sync of the medium bench corpus
+/// made some 90,000 reads of at most 4 KiB).
+#[derive(Default)]
+struct ReadAhead {
+    /// Allocated on first use.
+    data: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+/// How much the transport is asked for at once.
+const READ_AHEAD: usize = 64 * 1024;
 
 /// The deflate state and its wire-side buffers.
 struct Deflate {
@@ -73,6 +90,7 @@ impl ImapStream {
             wbuf: Vec::new(),
             trace,
             deflate: None,
+            ahead: ReadAhead::default(),
         }
     }
 
@@ -85,6 +103,7 @@ impl ImapStream {
             wbuf: Vec::new(),
             trace,
             deflate: None,
+            ahead: ReadAhead::default(),
         }
     }
 
@@ -94,6 +113,7 @@ impl ImapStream {
             wbuf: Vec::new(),
             trace,
             deflate: None,
+            ahead: ReadAhead::default(),
         }
     }
 
@@ -135,9 +155,12 @@ impl ImapStream {
     /// The plain TCP stream, for STARTTLS (`None` if TLS is already on),
     /// and the tracer, which goes on with the TLS stream. Everything
     /// written was flushed: async-imap flushes every command.
+    /// Bytes the server sent after its answer to STARTTLS and before the
+    /// handshake would be read as if protected by TLS (the STARTTLS
+    /// injection flaw): then there is no plain stream either.
     fn into_plain(mut self) -> (Option<TcpStream>, Option<Box<Tracer>>) {
         let trace = self.trace.take();
-        if !self.wbuf.is_empty() {
+        if !self.wbuf.is_empty() || self.ahead.start < self.ahead.end {
             return (None, trace);
         }
         match std::mem::replace(&mut self.transport, Transport::Closed) {
@@ -150,17 +173,38 @@ impl ImapStream {
         poll_transport_write(&mut self.transport, cx, buf)
     }
 
+    /// Reads through the read-ahead buffer: what it holds first; a read
+    /// as large as the buffer goes straight to the transport.
     fn poll_inner_read(
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match &mut self.transport {
-            Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            Transport::Tunnel(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            Transport::Closed => Poll::Ready(Err(closed())),
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
         }
+        let ahead = &mut self.ahead;
+        if ahead.start == ahead.end {
+            if buf.remaining() >= READ_AHEAD {
+                return poll_transport_read(&mut self.transport, cx, buf);
+            }
+            if ahead.data.is_empty() {
+                ahead.data = vec![0; READ_AHEAD];
+            }
+            let mut into = ReadBuf::new(&mut ahead.data);
+            match poll_transport_read(&mut self.transport, cx, &mut into) {
+                Poll::Ready(Ok(())) => {}
+                other => return other,
+            }
+            ahead.start = 0;
+            ahead.end = into.filled().len();
+        }
+        let n = (ahead.end - ahead.start).min(buf.remaining());
+        if let Some(bytes) = ahead.data.get(ahead.start..ahead.start + n) {
+            buf.put_slice(bytes);
+        }
+        ahead.start += n;
+        Poll::Ready(Ok(()))
     }
 
     /// Write out the buffer (the compressed one once COMPRESS is on).
@@ -280,6 +324,19 @@ impl AsyncWrite for ImapStream {
             Transport::Tunnel(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Transport::Closed => Poll::Ready(Ok(())),
         }
+    }
+}
+
+fn poll_transport_read(
+    transport: &mut Transport,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    match transport {
+        Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
+        Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        Transport::Tunnel(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        Transport::Closed => Poll::Ready(Err(closed())),
     }
 }
 
@@ -468,7 +525,10 @@ pub(crate) async fn connect(
         let (Some(tcp), trace) = client.into_inner().into_plain() else {
             return Err(err(
                 "STARTTLS",
-                ErrorKind::Protocol("connection already uses TLS".into()),
+                ErrorKind::Protocol(
+                    "connection already uses TLS, or the server sent data after its STARTTLS answer"
+                        .into(),
+                ),
             ));
         };
         let stream = ImapStream::tls(handshake(connector, host, tcp, limit).await?, trace);
