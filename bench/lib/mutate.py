@@ -8,6 +8,11 @@
     mutate.py local MAILDIR SEED [--percent P]
         in a client's Maildir tree: toggle the F flag (a rename) on P % of
         the messages and delete another P %.
+    mutate.py local-plan PORT USER SEED CHANGESFILE [--percent P]
+        the same choice as "local", made from a server user's messages
+        (read over IMAP, nothing changed), written as the lines
+        "flag|unflag|delete UIDSET FOLDER" that examples/imap_floor.rs
+        local-changes applies: the floor of scenario (d).
 
 Messages are chosen with random.Random(SEED) from a list sorted by a key
 every tool shares (folder and UID on the server, Message-ID locally), so two
@@ -118,22 +123,65 @@ def toggle_f(path):
     os.rename(path, os.path.join(cur, f"{base}:2,{flags}"))
 
 
+def pick_local(entries, seed, percent):
+    """The rule of "local" and "local-plan": entries are (Message-ID, thing),
+    sorted; returns (things whose F flag toggles, things deleted)."""
+    rng = random.Random(seed)
+    entries = sorted(entries)
+    n = max(1, round(len(entries) * percent / 100))
+    picked = rng.sample(entries, 2 * n)
+    return [x for _, x in picked[:n]], [x for _, x in picked[n:]]
+
+
 def mutate_local(args):
-    rng = random.Random(args.seed)
     files = []
     for path in message_files(args.maildir):
         mid = message_id(path)
         if mid is None:
             raise SystemExit(f"mutate: no Message-ID in {path}")
         files.append((mid, path))
-    files.sort()
-    n = max(1, round(len(files) * args.percent / 100))
-    picked = rng.sample(files, 2 * n)
-    for _, path in picked[:n]:
+    toggled, deleted = pick_local(files, args.seed, args.percent)
+    for path in toggled:
         toggle_f(path)
-    for _, path in picked[n:]:
+    for path in deleted:
         os.unlink(path)
-    print(f"mutate local: {n} flag changes, {n} deleted, of {len(files)}", file=sys.stderr)
+    print(f"mutate local: {len(toggled)} flag changes, {len(deleted)} deleted, of {len(files)}",
+          file=sys.stderr)
+
+
+FETCH_UID = re.compile(rb"\bUID (\d+)")
+FETCH_FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)")
+
+
+def local_plan(args):
+    imap = Imap(args.port, args.user, "demo")
+    entries = []
+    for folder in imap.folders():
+        imap.command(f"EXAMINE {quote(folder)}")
+        for line, lits in imap.command(
+                "UID FETCH 1:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"):
+            uid, flags = FETCH_UID.search(line), FETCH_FLAGS.search(line)
+            if b" FETCH " not in line or not uid or not flags or not lits:
+                continue
+            m = MSGID.search(lits[0])
+            if m is None:
+                raise SystemExit(f"mutate: no Message-ID in {folder} UID {uid.group(1)}")
+            flagged = b"\\Flagged" in flags.group(1).split()
+            entries.append((m.group(1).decode("ascii", "replace"),
+                            (folder, int(uid.group(1)), flagged)))
+    imap.logout()
+    toggled, deleted = pick_local(entries, args.seed, args.percent)
+    sets = {}
+    for folder, uid, flagged in toggled:
+        sets.setdefault((folder, "unflag" if flagged else "flag"), []).append(uid)
+    for folder, uid, _ in deleted:
+        sets.setdefault((folder, "delete"), []).append(uid)
+    with open(args.changes, "w") as f:
+        for (folder, action), uids in sorted(sets.items()):
+            f.write(f"{action} {uid_set(uids)} {folder}\n")
+    off = sum(1 for _, _, flagged in toggled if flagged)
+    print(f"mutate local-plan: {len(toggled)} flag changes ({len(toggled) - off} on, "
+          f"{off} off), {len(deleted)} deleted, of {len(entries)}", file=sys.stderr)
 
 
 def main():
@@ -150,9 +198,17 @@ def main():
     loc.add_argument("maildir")
     loc.add_argument("seed", type=int)
     loc.add_argument("--percent", type=float, default=1.0)
+    plan = sub.add_parser("local-plan")
+    plan.add_argument("port", type=int)
+    plan.add_argument("user")
+    plan.add_argument("seed", type=int)
+    plan.add_argument("changes")
+    plan.add_argument("--percent", type=float, default=1.0)
     args = ap.parse_args()
     if args.where == "server":
         mutate_server(args)
+    elif args.where == "local-plan":
+        local_plan(args)
     else:
         mutate_local(args)
 
