@@ -342,7 +342,7 @@ async fn settle(
         }
         count += listed.len();
     }
-    if usize::try_from(messages).map_or(true, |n| n != count) {
+    if usize::try_from(messages).ok() != Some(count) {
         return Ok(None);
     }
     Ok(Some(status::modseq::ModSeqState {
