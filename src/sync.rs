@@ -7,6 +7,7 @@
 //! in from outside.
 
 pub mod apply;
+pub mod chunk;
 pub mod dryrun;
 pub mod filter;
 pub mod headers;

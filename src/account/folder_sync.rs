@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
+mod chunked;
 mod labels;
 
 use super::folders::FolderPair;
@@ -598,6 +599,25 @@ async fn sync_selected(
     for w in status_db.take_warnings() {
         rep.log(Some(me), Level::Warning, w);
     }
+    // A large folder is synced one UID range at a time, so that memory
+    // follows the range size, not the folder size (see `sync::chunk`).
+    if let Some(md) = maildir.as_mut()
+        && let Some(chunk) = chunked::wanted(shared, remote, &mut status_db)?
+        && let Some(outcome) = chunked::sync(
+            shared,
+            remote,
+            md,
+            &mut status_db,
+            pair,
+            me,
+            remote_repo_name,
+            local_repo_name,
+            chunk,
+        )
+        .await?
+    {
+        return Ok(outcome);
+    }
     let mut status_snap = status_db.load()?;
 
     rep.send(Event::MessageListLoading {
@@ -613,42 +633,19 @@ async fn sync_selected(
         count: local_snap.uids.len() + local_snap.new.len(),
     });
 
-    // UIDVALIDITY: OfflineIMAP checks only when the local folder or the
-    // status has messages (an empty pair just records the current value).
-    let remote_validity_path =
-        status::paths::validity_path(&shared.metadata, remote_repo_name, &pair.remote_name);
-    let local_validity_path =
-        status::paths::validity_path(&shared.metadata, local_repo_name, &pair.local);
-    let current = remote.uidvalidity();
-    let saved =
-        status::validity::read_validity(&remote_validity_path).map_err(|e| e.to_string())?;
     let has_messages =
         !local_snap.uids.is_empty() || !local_snap.new.is_empty() || !status_snap.is_empty();
-    if has_messages && saved.is_some_and(|s| s != current) {
-        rep.send(Event::ValidityProblem {
-            worker: me,
-            folder: pair.remote_name.clone(),
-            repo: remote_repo_name.to_string(),
-            saved: saved.unwrap_or_default(),
-            current,
-        });
+    let current = remote.uidvalidity();
+    if !check_validity(
+        shared,
+        remote,
+        pair,
+        me,
+        remote_repo_name,
+        local_repo_name,
+        has_messages,
+    )? {
         return Ok(FolderOutcome::ValidityProblem);
-    }
-    if saved != Some(current) && !shared.dry_run {
-        status::validity::write_validity(&remote_validity_path, current, shared.fsync)
-            .map_err(|e| e.to_string())?;
-    }
-    if !shared.dry_run
-        && status::validity::read_validity(&local_validity_path)
-            .map_err(|e| e.to_string())?
-            .is_none()
-    {
-        status::validity::write_validity(
-            &local_validity_path,
-            status::validity::MAILDIR_UIDVALIDITY,
-            shared.fsync,
-        )
-        .map_err(|e| e.to_string())?;
     }
 
     // CONDSTORE: if the server's folder is exactly as it was when a past
@@ -810,87 +807,14 @@ async fn sync_selected(
     if !shared.dry_run {
         status::modseq::remove_modseq(&modseq_path).map_err(|e| e.to_string())?;
     }
-    let folder = shown(&pair.local);
+    let mut reporting = Reporting::new(shared, me, pair, remote_repo_name, local_repo_name);
+    let folder = reporting.folder.clone();
+    let (remote_repo, local_repo) = (remote_repo_name.to_string(), local_repo_name.to_string());
     let repo_of = |side: Side| match side {
-        Side::Remote => remote_repo_name.to_string(),
-        Side::Local => local_repo_name.to_string(),
+        Side::Remote => remote_repo.clone(),
+        Side::Local => local_repo.clone(),
     };
-    let type_of = |side: Side| match side {
-        Side::Remote => "IMAP".to_string(),
-        Side::Local => "Maildir".to_string(),
-    };
-    // newmail_hook: an unseen message arrived from the server's INBOX.
-    let (mut unseen, mut newmail) = (false, false);
-    let mut progress = |p: Progress| {
-        match &p {
-            Progress::Copying {
-                id: MsgRef::Uid(u),
-                from: Side::Remote,
-                ..
-            } => {
-                unseen = remote_snap
-                    .uids
-                    .get(u)
-                    .is_some_and(|m| !m.flags.contains('S'))
-            }
-            Progress::Copied {
-                from: Side::Remote, ..
-            } => newmail |= unseen,
-            _ => {}
-        }
-        match p {
-        Progress::Copying { id, n, total, from } => rep.send(Event::MessageCopying {
-            worker: me,
-            uid: id.to_string(),
-            n,
-            total,
-            from_repo: repo_of(from),
-            to_repo: repo_of(from.other()),
-            folder: folder.clone(),
-        }),
-        Progress::Copied { bytes, .. } => rep.send(Event::MessageCopied { worker: me, bytes }),
-        Progress::Deleting { on, uids } => rep.send(Event::MessagesDeleting {
-            worker: me,
-            uids,
-            repo: type_of(on),
-            folder: folder.clone(),
-        }),
-        Progress::FlagsAdding { on, uids, flags } => rep.send(Event::FlagsAdding {
-            worker: me,
-            uids,
-            flags: flags.to_string(),
-            repo: repo_of(on),
-            folder: folder.clone(),
-        }),
-        Progress::FlagsRemoving { on, uids, flags } => rep.send(Event::FlagsRemoving {
-            worker: me,
-            uids,
-            flags: flags.to_string(),
-            repo: repo_of(on),
-            folder: folder.clone(),
-        }),
-        Progress::Skipped { on, ids, error } => {
-            let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-            rep.log(
-                Some(me),
-                Level::Error,
-                format!(
-                    "could not copy message(s) {} to {}: {error}",
-                    ids.join(", "),
-                    repo_of(on)
-                ),
-            );
-        }
-        Progress::UidUnknown { local } => rep.log(
-            Some(me),
-            Level::Warning,
-            format!(
-                "message {local} was uploaded to {} but the server did not say its UID; it will be matched on the next sync",
-                repo_of(Side::Remote)
-            ),
-        ),
-    }
-    };
+    let mut progress = |p: Progress| reporting.on(p, &remote_snap);
     if shared.dry_run {
         for line in dryrun::copy_announcements(&the_plan, &folder, &repo_of) {
             rep.log(Some(me), Level::Info, line);
@@ -908,7 +832,7 @@ async fn sync_selected(
         &move || cancel.is_cancelled(),
     )
     .await?;
-    if newmail && pair.remote_name == "INBOX" && !shared.dry_run {
+    if reporting.newmail && pair.remote_name == "INBOX" && !shared.dry_run {
         newmail_hook(shared, me).await;
     }
     if summary.skipped > 0 {
@@ -954,6 +878,174 @@ async fn sync_selected(
         }
     }
     Ok(FolderOutcome::Synced)
+}
+
+/// UIDVALIDITY: false (after telling the UI) when the server's changed
+/// since a past sync of a folder that holds messages (`has_messages`, on
+/// either side or in the status cache); else records it as needed.
+fn check_validity(
+    shared: &Shared,
+    remote: &crate::imap::ImapFolder,
+    pair: &FolderPair,
+    me: WorkerId,
+    remote_repo_name: &str,
+    local_repo_name: &str,
+    has_messages: bool,
+) -> Result<bool, FolderError> {
+    let rep = &shared.rep;
+    // UIDVALIDITY: OfflineIMAP checks only when the local folder or the
+    // status has messages (an empty pair just records the current value).
+    let remote_validity_path =
+        status::paths::validity_path(&shared.metadata, remote_repo_name, &pair.remote_name);
+    let local_validity_path =
+        status::paths::validity_path(&shared.metadata, local_repo_name, &pair.local);
+    let current = remote.uidvalidity();
+    let saved =
+        status::validity::read_validity(&remote_validity_path).map_err(|e| e.to_string())?;
+    if has_messages && saved.is_some_and(|s| s != current) {
+        rep.send(Event::ValidityProblem {
+            worker: me,
+            folder: pair.remote_name.clone(),
+            repo: remote_repo_name.to_string(),
+            saved: saved.unwrap_or_default(),
+            current,
+        });
+        return Ok(false);
+    }
+    if saved != Some(current) && !shared.dry_run {
+        status::validity::write_validity(&remote_validity_path, current, shared.fsync)
+            .map_err(|e| e.to_string())?;
+    }
+    if !shared.dry_run
+        && status::validity::read_validity(&local_validity_path)
+            .map_err(|e| e.to_string())?
+            .is_none()
+    {
+        status::validity::write_validity(
+            &local_validity_path,
+            status::validity::MAILDIR_UIDVALIDITY,
+            shared.fsync,
+        )
+        .map_err(|e| e.to_string())?;
+    }
+
+    Ok(true)
+}
+
+/// What `apply` reports, turned into events and log lines; remembers
+/// whether an unseen message arrived (for `newmail_hook`).
+struct Reporting<'a> {
+    shared: &'a Shared,
+    me: WorkerId,
+    folder: String,
+    remote_repo: String,
+    local_repo: String,
+    unseen: bool,
+    newmail: bool,
+}
+
+impl<'a> Reporting<'a> {
+    fn new(
+        shared: &'a Shared,
+        me: WorkerId,
+        pair: &FolderPair,
+        remote_repo_name: &str,
+        local_repo_name: &str,
+    ) -> Self {
+        Reporting {
+            shared,
+            me,
+            folder: shown(&pair.local),
+            remote_repo: remote_repo_name.to_string(),
+            local_repo: local_repo_name.to_string(),
+            unseen: false,
+            newmail: false,
+        }
+    }
+
+    fn repo_of(&self, side: Side) -> String {
+        match side {
+            Side::Remote => self.remote_repo.clone(),
+            Side::Local => self.local_repo.clone(),
+        }
+    }
+
+    /// `remote_snap`: the server listing the plan came from.
+    fn on(&mut self, p: Progress, remote_snap: &crate::sync::model::Snapshot) {
+        let (rep, me, folder) = (&self.shared.rep, self.me, self.folder.clone());
+        let type_of = |side: Side| match side {
+            Side::Remote => "IMAP".to_string(),
+            Side::Local => "Maildir".to_string(),
+        };
+        match &p {
+            Progress::Copying {
+                id: MsgRef::Uid(u),
+                from: Side::Remote,
+                ..
+            } => {
+                self.unseen = remote_snap
+                    .uids
+                    .get(u)
+                    .is_some_and(|m| !m.flags.contains('S'))
+            }
+            Progress::Copied {
+                from: Side::Remote, ..
+            } => self.newmail |= self.unseen,
+            _ => {}
+        }
+        match p {
+        Progress::Copying { id, n, total, from } => rep.send(Event::MessageCopying {
+            worker: me,
+            uid: id.to_string(),
+            n,
+            total,
+            from_repo: self.repo_of(from),
+            to_repo: self.repo_of(from.other()),
+            folder: folder.clone(),
+        }),
+        Progress::Copied { bytes, .. } => rep.send(Event::MessageCopied { worker: me, bytes }),
+        Progress::Deleting { on, uids } => rep.send(Event::MessagesDeleting {
+            worker: me,
+            uids,
+            repo: type_of(on),
+            folder: folder.clone(),
+        }),
+        Progress::FlagsAdding { on, uids, flags } => rep.send(Event::FlagsAdding {
+            worker: me,
+            uids,
+            flags: flags.to_string(),
+            repo: self.repo_of(on),
+            folder: folder.clone(),
+        }),
+        Progress::FlagsRemoving { on, uids, flags } => rep.send(Event::FlagsRemoving {
+            worker: me,
+            uids,
+            flags: flags.to_string(),
+            repo: self.repo_of(on),
+            folder: folder.clone(),
+        }),
+        Progress::Skipped { on, ids, error } => {
+            let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+            rep.log(
+                Some(me),
+                Level::Error,
+                format!(
+                    "could not copy message(s) {} to {}: {error}",
+                    ids.join(", "),
+                    self.repo_of(on)
+                ),
+            );
+        }
+        Progress::UidUnknown { local } => rep.log(
+            Some(me),
+            Level::Warning,
+            format!(
+                "message {local} was uploaded to {} but the server did not say its UID; it will be matched on the next sync",
+                self.repo_of(Side::Remote)
+            ),
+        ),
+    }
+    }
 }
 
 /// `copy_ignore_eval`: the server messages it lists are not downloaded,

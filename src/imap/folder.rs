@@ -743,6 +743,127 @@ impl Store for ImapFolder {
     }
 }
 
+/// A large folder synced one UID range at a time (see `sync::chunk`):
+/// nothing here holds more than one range's listing, or 4 bytes a message.
+impl ImapFolder {
+    /// Every UID of the folder, ascending (`UID SEARCH ALL`).
+    pub async fn all_uids(&mut self) -> Result<Vec<Uid>, StoreError> {
+        let mut found = Vec::new();
+        if self.session.exists == 0 {
+            return Ok(found);
+        }
+        let command = self.command("UID SEARCH");
+        self.session
+            .run(&command, "UID SEARCH ALL", &mut |r| {
+                if let Response::MailboxData(MailboxDatum::Search(uids)) = r {
+                    found.extend(uids.iter().copied().filter(|u| *u != 0));
+                }
+            })
+            .await?;
+        found.sort_unstable();
+        found.dedup();
+        Ok(found)
+    }
+
+    /// [`Store::snapshot`] of the messages with a UID in `lo..=hi`.
+    pub async fn snapshot_range(&mut self, lo: Uid, hi: Uid) -> Result<Snapshot, StoreError> {
+        let mut snap = Snapshot::default();
+        if self.session.exists == 0 {
+            return Ok(snap);
+        }
+        let command = self.command("UID FETCH");
+        let line = format!("UID FETCH {} (UID FLAGS RFC822.SIZE)", uid_range(lo, hi));
+        let uids = &mut snap.uids;
+        self.session
+            .run(&command, &line, &mut |r| {
+                if let Some((uid, meta)) = listed(r, &self.keywords, &mut self.unknown_keywords)
+                    // `n:*` names the highest UID even when it is below n.
+                    && (lo..=hi).contains(&uid)
+                {
+                    uids.insert(uid, meta);
+                }
+            })
+            .await?;
+        Ok(snap)
+    }
+
+    /// UIDNEXT, MESSAGES and HIGHESTMODSEQ of the folder now (`STATUS`);
+    /// `None` without CONDSTORE or when the server leaves one out.
+    pub async fn status_now(&mut self) -> Result<Option<(u32, u32, u64)>, StoreError> {
+        if self.state.highest_modseq.is_none() {
+            return Ok(None);
+        }
+        let command = self.command("STATUS");
+        let mailbox = wire::quote(&self.state.wire_name).ok_or_else(|| {
+            self.session.error(
+                &command,
+                ErrorKind::Name("folder name cannot be quoted".into()),
+            )
+        })?;
+        let (mut uidnext, mut messages, mut modseq) = (None, None, None);
+        let line = format!("STATUS {mailbox} (UIDNEXT MESSAGES HIGHESTMODSEQ)");
+        self.session
+            .run(&command, &line, &mut |r| {
+                if let Response::MailboxData(MailboxDatum::Status { status, .. }) = r {
+                    for a in status {
+                        match a {
+                            StatusAttribute::UidNext(n) => uidnext = Some(*n),
+                            StatusAttribute::Messages(n) => messages = Some(*n),
+                            StatusAttribute::HighestModSeq(m) => modseq = Some(*m),
+                            _ => {}
+                        }
+                    }
+                }
+            })
+            .await?;
+        Ok(uidnext
+            .zip(messages)
+            .zip(modseq)
+            .map(|((u, n), m)| (u, n, m)))
+    }
+
+    /// The flags and mod-sequence of every message with a UID in
+    /// `lo..=hi` (`UID FETCH lo:hi (UID FLAGS MODSEQ)`): one range of a
+    /// proof that the server equals the status cache. A message without a
+    /// MODSEQ has `None`.
+    pub async fn flags_range(
+        &mut self,
+        lo: Uid,
+        hi: Uid,
+    ) -> Result<BTreeMap<Uid, (Flags, Option<u64>)>, StoreError> {
+        let mut out = BTreeMap::new();
+        if self.session.exists == 0 {
+            return Ok(out);
+        }
+        let command = self.command("UID FETCH");
+        let line = format!("UID FETCH {} (UID FLAGS MODSEQ)", uid_range(lo, hi));
+        self.session
+            .run(&command, &line, &mut |r| {
+                if let Response::Fetch(_, attrs) = r {
+                    let item = FetchItem::from_attrs(attrs);
+                    let flags = full_flags(&item, &self.keywords, &mut self.unknown_keywords);
+                    if let (Some(uid), Some(flags)) = (item.uid, flags)
+                        && (lo..=hi).contains(&uid)
+                    {
+                        out.insert(uid, (flags, item.modseq));
+                    }
+                }
+            })
+            .await?;
+        Ok(out)
+    }
+}
+
+/// A UID range as IMAP writes it; `Uid::MAX` as the end means "to the
+/// last message" (`*`).
+fn uid_range(lo: Uid, hi: Uid) -> String {
+    if hi == Uid::MAX {
+        format!("{lo}:*")
+    } else {
+        format!("{lo}:{hi}")
+    }
+}
+
 /// The sync window (`maxage`, `maxsize`, `startdate`): which messages the
 /// server finds by date and size.
 impl ImapFolder {

@@ -265,6 +265,57 @@ impl MaildirFolder {
     /// message's location. Dot files are skipped and `tmp/` is never read,
     /// as OfflineIMAP does.
     pub fn scan(&mut self) -> Result<Snapshot, Error> {
+        self.scan_where(None)
+    }
+
+    /// [`Self::scan`] of only the messages whose UID is in `lo..=hi` or in
+    /// `also` (sorted), plus every message without a UID: what one range
+    /// of a folder synced in UID ranges needs (see `sync::chunk`). The
+    /// index then holds only those, so its size follows the range, not
+    /// the folder; the directory is read entry by entry and the other
+    /// names are never kept.
+    pub fn scan_range(&mut self, lo: Uid, hi: Uid, also: &[Uid]) -> Result<Snapshot, Error> {
+        let keep = |uid: Option<Uid>| {
+            uid.is_none_or(|u| (lo..=hi).contains(&u) || also.binary_search(&u).is_ok())
+        };
+        self.scan_where(Some(&keep))
+    }
+
+    /// Every trusted UID of the folder, ascending, and how many messages
+    /// have none; nothing is remembered and no name kept (4 bytes a
+    /// message). What a folder synced in UID ranges plans its ranges and
+    /// its uploads from.
+    pub fn uid_census(&self) -> Result<(Vec<Uid>, usize), Error> {
+        let mut uids = Vec::new();
+        let mut new = 0;
+        for sub in [Sub::New, Sub::Cur] {
+            let dir = self.root.join(sub.dir());
+            for_each_entry(&dir, &mut |name, _| match name
+                .to_str()
+                .and_then(|t| filename::parse(t).trusted_uid(&self.md5))
+            {
+                Some(u) => uids.push(u),
+                None => new += 1,
+            })?;
+        }
+        uids.sort_unstable();
+        uids.dedup();
+        Ok((uids, new))
+    }
+
+    /// The UID a file name gives a message of this folder, if trusted.
+    fn uid_of_name(&self, name: &OsStr) -> Option<Uid> {
+        name.to_str()
+            .and_then(|t| filename::parse(t).trusted_uid(&self.md5))
+    }
+
+    fn scan_where(
+        &mut self,
+        keep: Option<&dyn Fn(Option<Uid>) -> bool>,
+    ) -> Result<Snapshot, Error> {
+        // The old index goes first, so a range scan never holds two.
+        self.uids = HashMap::new();
+        self.new = Vec::new();
         let mut uids: HashMap<Uid, Entry> = HashMap::new();
         let mut new: Vec<Option<Entry>> = Vec::new();
         let mut snap = Snapshot {
@@ -273,7 +324,18 @@ impl MaildirFolder {
         };
         for sub in [Sub::New, Sub::Cur] {
             let dir = self.root.join(sub.dir());
-            let mut names = message_entries(&dir)?;
+            let mut names = match keep {
+                None => message_entries(&dir)?,
+                Some(keep) => {
+                    let mut names = Vec::new();
+                    for_each_entry(&dir, &mut |name, symlink| {
+                        if keep(self.uid_of_name(&name)) {
+                            names.push((name, symlink));
+                        }
+                    })?;
+                    names
+                }
+            };
             names.sort();
             // Sized once: growing by doubling allocates every smaller table
             // on the way (heaptrack's largest peak consumer in a resync of
@@ -872,6 +934,13 @@ impl MaildirFolder {
 /// caller's to follow.
 fn message_entries(dir: &Path) -> Result<Vec<(OsString, bool)>, Error> {
     let mut names = Vec::new();
+    for_each_entry(dir, &mut |name, symlink| names.push((name, symlink)))?;
+    Ok(names)
+}
+
+/// Calls `f` with each message file's name in `dir` (and whether it is a
+/// symlink), as [`message_entries`] lists them, without collecting them.
+fn for_each_entry(dir: &Path, f: &mut dyn FnMut(OsString, bool)) -> Result<(), Error> {
     let rd = fs::read_dir(dir).map_err(|e| Error::folder_io(dir, "list directory", e))?;
     for ent in rd {
         let ent = ent.map_err(|e| Error::folder_io(dir, "list directory", e))?;
@@ -885,9 +954,9 @@ fn message_entries(dir: &Path) -> Result<Vec<(OsString, bool)>, Error> {
         if kind.is_dir() {
             continue;
         }
-        names.push((name, kind.is_symlink()));
+        f(name, kind.is_symlink());
     }
-    Ok(names)
+    Ok(())
 }
 
 /// The first run of ASCII digits in a file name, as a number of seconds;

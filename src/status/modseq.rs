@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use super::Error;
 use super::paths::{folder_basename, repository_dir};
 use super::validity::write_atomically;
-use crate::sync::model::StatusSnapshot;
+use crate::sync::model::{Flags, StatusSnapshot, Uid};
 
 /// The server's state of a folder at the end of a sync, and a digest of the
 /// status cache as it then was.
@@ -106,20 +106,41 @@ pub fn modseq_path(metadata: &Path, repository: &str, folder: &str) -> PathBuf {
 /// anyone since the state was saved (OfflineIMAP itself, say) then no
 /// longer matches, and the shortcut is not taken.
 pub fn status_digest(status: &StatusSnapshot) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    eat(&(status.len() as u64).to_le_bytes());
+    let mut d = StatusDigest::new(status.len());
     for (uid, flags) in status {
-        eat(&uid.to_le_bytes());
-        eat(flags.to_string().as_bytes());
-        eat(b"\n");
+        d.eat(*uid, *flags);
     }
-    h
+    d.finish()
+}
+
+/// [`status_digest`] fed one row at a time, in UID order, for a status
+/// cache too large to load at once.
+pub struct StatusDigest(u64);
+
+impl StatusDigest {
+    /// A digest of a cache of `rows` rows.
+    pub fn new(rows: usize) -> Self {
+        let mut d = StatusDigest(0xcbf2_9ce4_8422_2325);
+        d.bytes(&(rows as u64).to_le_bytes());
+        d
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    pub fn eat(&mut self, uid: Uid, flags: Flags) {
+        self.bytes(&uid.to_le_bytes());
+        self.bytes(flags.to_string().as_bytes());
+        self.bytes(b"\n");
+    }
+
+    pub fn finish(self) -> u64 {
+        self.0
+    }
 }
 
 /// The saved state, or `None` when there is none or it cannot be read: the

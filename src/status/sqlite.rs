@@ -482,6 +482,70 @@ impl SqliteStatus {
     }
 }
 
+/// Reads for a folder synced one UID range at a time (see
+/// `sync::chunk`): none of them holds more than one range's rows.
+impl SqliteStatus {
+    /// How many rows the cache holds.
+    pub fn count(&mut self) -> Result<usize, Error> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM status", [], |r| r.get(0))
+            .map_err(|e| Error::sqlite(&self.path, "read", e))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Every row's UID, ascending (rows whose id is no UID are left out,
+    /// as `load` leaves them out).
+    pub fn uids(&mut self) -> Result<Vec<Uid>, Error> {
+        let mut out = Vec::new();
+        self.each_row(0, i64::from(Uid::MAX), &mut |uid, _| out.push(uid))?;
+        Ok(out)
+    }
+
+    /// The rows whose UID is in `lo..=hi`.
+    pub fn load_range(&mut self, lo: Uid, hi: Uid) -> Result<StatusSnapshot, Error> {
+        let mut out = StatusSnapshot::new();
+        self.each_row(i64::from(lo), i64::from(hi), &mut |uid, flags| {
+            out.insert(uid, flags);
+        })?;
+        Ok(out)
+    }
+
+    /// `modseq::status_digest` of the whole cache, computed row by row
+    /// without loading it.
+    pub fn digest(&mut self) -> Result<u64, Error> {
+        let mut d = super::modseq::StatusDigest::new(self.count()?);
+        self.each_row(0, i64::from(Uid::MAX), &mut |uid, flags| d.eat(uid, flags))?;
+        Ok(d.finish())
+    }
+
+    /// Calls `f` for each row with a UID in `lo..=hi`, in UID order.
+    fn each_row(&mut self, lo: i64, hi: i64, f: &mut dyn FnMut(Uid, Flags)) -> Result<(), Error> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, flags FROM status WHERE id BETWEEN ?1 AND ?2 ORDER BY id")
+            .map_err(|e| Error::sqlite(&self.path, "read", e))?;
+        let mut rows = st
+            .query(params![lo, hi])
+            .map_err(|e| Error::sqlite(&self.path, "read", e))?;
+        while let Some(row) = rows
+            .next()
+            .map_err(|e| Error::sqlite(&self.path, "read", e))?
+        {
+            let id: i64 = row
+                .get(0)
+                .map_err(|e| Error::sqlite(&self.path, "read", e))?;
+            let flags: Option<String> = row
+                .get::<_, Option<String>>(1)
+                .map_err(|e| Error::sqlite(&self.path, "read", e))?;
+            if let Ok(uid) = Uid::try_from(id) {
+                f(uid, Flags::from_letters(flags.as_deref().unwrap_or("")));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl StatusCache for SqliteStatus {
     fn load(&mut self) -> Result<StatusSnapshot, StoreError> {
         Ok(self.load_rows()?)

@@ -48,6 +48,8 @@ mod maxage;
 mod dryrun;
 // newmail_hook, filterheaders and copy_ignore_eval against Dovecot.
 mod copyopts;
+// A folder larger than one UID range, synced range by range.
+mod chunked;
 // utime_from_header, filename_use_mail_timestamp and restoreatime on disk.
 mod maildiropts;
 // cert_fingerprint pinning (self-signed certificates) and its CA interplay.
