@@ -333,10 +333,11 @@ async fn watch(
                 if let Err(mpsc::error::SendError(change)) = setup.changes.send(change) {
                     return Some(change.session);
                 }
-                session = tokio::select! {
-                    r = answer => r.ok().flatten(),
-                    _ = stop.cancelled() => return None,
-                };
+                // Not cut short by a stop: the sync that has the
+                // connection always ends and sends it back (or drops the
+                // sender), and a connection dropped here would close
+                // without LOGOUT.
+                session = answer.await.ok().flatten();
             }
         }
     }
