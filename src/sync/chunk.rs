@@ -14,19 +14,35 @@
 
 use super::model::{Snapshot, StatusSnapshot, Uid};
 
-/// Folders with more messages than this (on the server, in the status
-/// cache) are synced in ranges of this many UIDs.
+/// Large folders are synced in ranges of this many UIDs.
 pub const CHUNK: usize = 4096;
 
-/// The range size: [`CHUNK`], or `OFFLINEIMAP_SYNC_CHUNK` when set to a
-/// positive number (a tuning knob for tests and measurements, not a
-/// configuration option).
-pub fn chunk_size() -> usize {
+/// Folders with more messages than this (on the server, in the status
+/// cache) are synced in ranges. Well above [`CHUNK`]: a ranged sync reads
+/// the Maildir once per range and lists the server's range in full, where
+/// a whole-folder resync lists only what changed (CONDSTORE/QRESYNC); below
+/// this size the whole folder's metadata costs a few MiB at most.
+pub const CHUNK_ABOVE: usize = 4 * CHUNK;
+
+/// `OFFLINEIMAP_SYNC_CHUNK` when set to a positive number: then both the
+/// range size and the size above which a folder is ranged (a tuning knob
+/// for tests and measurements, not a configuration option).
+fn chunk_env() -> Option<usize> {
     std::env::var("OFFLINEIMAP_SYNC_CHUNK")
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|n| *n > 0)
-        .unwrap_or(CHUNK)
+}
+
+/// The range size: [`CHUNK`] unless `OFFLINEIMAP_SYNC_CHUNK` says.
+pub fn chunk_size() -> usize {
+    chunk_env().unwrap_or(CHUNK)
+}
+
+/// The folder size above which a folder is ranged: [`CHUNK_ABOVE`] unless
+/// `OFFLINEIMAP_SYNC_CHUNK` says.
+pub fn chunk_threshold() -> usize {
+    chunk_env().unwrap_or(CHUNK_ABOVE)
 }
 
 /// Contiguous UID ranges `lo..=hi` covering every UID from 1 to

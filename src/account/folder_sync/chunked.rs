@@ -25,8 +25,9 @@ use crate::sync::model::{Flags, StatusSnapshot, Uid};
 use crate::sync::plan::{PlanOptions, plan};
 
 /// The range size when `remote`'s folder is to be synced in ranges: more
-/// messages on the server (at SELECT) or in the status cache than one
-/// range, and nothing that needs the whole folder at once.
+/// messages on the server (at SELECT) or in the status cache than
+/// [`chunk::chunk_threshold`], and nothing that needs the whole folder at
+/// once.
 pub(super) fn wanted(
     shared: &Shared,
     remote: &ImapFolder,
@@ -40,13 +41,13 @@ pub(super) fn wanted(
     if whole {
         return Ok(None);
     }
-    let size = chunk::chunk_size();
+    let (size, above) = (chunk::chunk_size(), chunk::chunk_threshold());
     let exists = usize::try_from(remote.exists_at_select()).unwrap_or(usize::MAX);
-    if exists > size {
+    if exists > above {
         return Ok(Some(size));
     }
     let rows = status_db.count().map_err(|e| e.to_string())?;
-    Ok((rows > size).then_some(size))
+    Ok((rows > above).then_some(size))
 }
 
 /// Sync the folder range by range. `None` when it turns out to need the
