@@ -17,8 +17,9 @@ pub mod filename;
 pub mod folder;
 pub mod labels;
 pub mod repository;
+pub mod watch;
 
-pub use folder::MaildirFolder;
+pub use folder::{MaildirFolder, Proof};
 pub use repository::MaildirRepository;
 
 /// A Maildir error: the file or directory it concerns, and what went wrong.

@@ -65,6 +65,9 @@ pub(crate) struct StampJob {
     status_db: std::path::PathBuf,
     modseq_path: std::path::PathBuf,
     state: status::modseq::ModSeqState,
+    /// What the sync left in the Maildir and the watch that can prove
+    /// nobody else changed it; without it the stamp lists the folder.
+    proof: Option<crate::maildir::Proof>,
 }
 
 impl Shared {
@@ -92,7 +95,12 @@ impl Shared {
         [root.join("cur"), root.join("new"), status_db.to_path_buf()]
     }
 
-    fn push_stamp_job(&self, pair: &FolderPair, state: status::modseq::ModSeqState) {
+    fn push_stamp_job(
+        &self,
+        pair: &FolderPair,
+        state: status::modseq::ModSeqState,
+        proof: Option<crate::maildir::Proof>,
+    ) {
         if self.dry_run {
             return;
         }
@@ -110,6 +118,7 @@ impl Shared {
                 &pair.remote_name,
             ),
             state,
+            proof,
         };
         if let Ok(mut jobs) = self.stamp_jobs.lock() {
             jobs.push(job);
@@ -265,9 +274,12 @@ pub(crate) async fn stamp_local(shared: Arc<Shared>) {
 /// Stamp one folder (see [`StampJob`]). The stamp is only written when it
 /// is proven to describe the state the status cache holds: taken at least
 /// a clock tick after the last change (waiting out the rest of the tick
-/// once, if needed), the file names then listed and found to be exactly
-/// the status cache's UIDs and flags, and a second stamp equal to the
-/// first. A change after that moves some mtime past the stamped one.
+/// once, if needed), the Maildir then shown to hold exactly the status
+/// cache's UIDs and flags, and a second stamp equal to the first. A change
+/// after that moves some mtime past the stamped one. The Maildir is shown
+/// to hold them by what the sync left there, when the folder's inotify
+/// watch proves nobody else changed it since the scan
+/// (`maildir::watch`), else by listing its file names again.
 fn stamp_one(shared: &Shared, job: StampJob) {
     if shared.cancel.is_cancelled() {
         return;
@@ -291,21 +303,48 @@ fn stamp_one(shared: &Shared, job: StampJob) {
     if std::time::SystemTime::now() < first.newest + tick {
         return;
     }
-    let Ok(folder) = shared
-        .local_repo
-        .open_folder_as(&job.local, &job.local_visible)
-    else {
-        return;
+    let proven = match &job.proof {
+        Some(proof) => {
+            let mut digest = status::modseq::StatusDigest::new(proof.listing.len());
+            for (uid, flags) in &proof.listing {
+                digest.eat(*uid, *flags);
+            }
+            if digest.finish() != job.state.status_digest {
+                return;
+            }
+            let root = shared.local_repo.folder_path(&job.local);
+            let atimes = shared.local_repo.save_atimes(&job.local);
+            crate::maildir::watch::barrier(&root.join("new"));
+            crate::maildir::watch::barrier(&root.join("cur"));
+            let _ = atimes.map(|a| a.restore());
+            match proof.watch.verify() {
+                crate::maildir::watch::Verdict::OnlyOurs => true,
+                crate::maildir::watch::Verdict::Changed => return,
+                crate::maildir::watch::Verdict::Unknown => false,
+            }
+        }
+        None => false,
     };
-    let atimes = shared.local_repo.save_atimes(&job.local);
-    let listing = folder.listing();
-    // Only a folder's access times; nothing to report here.
-    let _ = atimes.map(|a| a.restore());
-    let Ok(Some(listing)) = listing else {
-        return;
-    };
-    if status::modseq::status_digest(&listing) != job.state.status_digest
-        || stamp(&job) != Some(first)
+    // Without a proof from the watch, the folder is listed again.
+    if !proven {
+        let Ok(folder) = shared
+            .local_repo
+            .open_folder_as(&job.local, &job.local_visible)
+        else {
+            return;
+        };
+        let atimes = shared.local_repo.save_atimes(&job.local);
+        let listing = folder.listing();
+        // Only a folder's access times; nothing to report here.
+        let _ = atimes.map(|a| a.restore());
+        let Ok(Some(listing)) = listing else {
+            return;
+        };
+        if status::modseq::status_digest(&listing) != job.state.status_digest {
+            return;
+        }
+    }
+    if stamp(&job) != Some(first)
         || status::modseq::read_modseq(&job.modseq_path)
             .is_none_or(|saved| !saved.same_server(&job.state))
     {
@@ -489,22 +528,43 @@ async fn sync_folder(
             highest_modseq: s.highest_modseq,
             uidnext: s.uidnext,
         });
-    let mut remote = match session
-        .select_folder_known(&pair.remote, options, known)
-        .await
-    {
+    // restoreatime: what the sync's reads of new/ and cur/ changed.
+    let atimes = shared.local_repo.save_atimes(&pair.local);
+    // The local side is read while the server works on the SELECT: the
+    // command goes out on the first poll, then the Maildir is scanned and
+    // the status cache loaded before its answer is read.
+    let (selected, local) = futures::join!(
+        session.select_folder_known(&pair.remote, options, known),
+        async { open_local(shared, pair, me, local_name) }
+    );
+    let mut remote = match selected {
         Ok(f) => f,
         // A connection that broke during SELECT is not reused either.
         Err(e) => {
+            if let Some(Err(e)) = atimes.map(|a| a.restore()) {
+                rep.log(Some(me), Level::Warning, e.to_string());
+            }
             let session = (!e.error.is_transient()).then_some(e.session);
             return (session, Err(e.error.to_string()));
         }
     };
     remote.set_filterheaders(shared.copy.filterheaders.clone());
     remote.set_keywords(KeywordMap::new(&shared.local_cfg.customflags));
-    // restoreatime: what the sync's reads of new/ and cur/ changed.
-    let atimes = shared.local_repo.save_atimes(&pair.local);
-    let mut result = sync_selected(shared, &mut remote, pair, me, remote_name, local_name).await;
+    let mut result = match local {
+        Ok(local) => {
+            sync_selected(
+                shared,
+                &mut remote,
+                pair,
+                me,
+                remote_name,
+                local_name,
+                local,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
     if let (Ok(FolderOutcome::Synced), Some(rules)) = (&result, &shared.copy.labels)
         && !shared.dry_run
         && !shared.cancel.is_cancelled()
@@ -545,14 +605,26 @@ async fn sync_folder(
     )
 }
 
-async fn sync_selected(
+/// A folder's local side as a sync starts: the Maildir folder (`None`
+/// for one a dry run did not create), its status database and, unless
+/// the folder is large enough to be synced in UID ranges, the status
+/// cache and the Maildir's snapshot.
+struct LocalSide {
+    maildir: Option<crate::maildir::MaildirFolder>,
+    status_db: status::SqliteStatus,
+    listed: Option<(
+        crate::sync::model::StatusSnapshot,
+        crate::sync::model::Snapshot,
+    )>,
+}
+
+/// Open and read the local side of `pair` (see [`LocalSide`]).
+fn open_local(
     shared: &Shared,
-    remote: &mut crate::imap::ImapFolder,
     pair: &FolderPair,
     me: WorkerId,
-    remote_repo_name: &str,
     local_repo_name: &str,
-) -> Result<FolderOutcome, FolderError> {
+) -> Result<LocalSide, FolderError> {
     let rep = &shared.rep;
     let mut maildir = match shared
         .local_repo
@@ -565,17 +637,6 @@ async fn sync_selected(
         }
         Err(e) => return Err(e.to_string().into()),
     };
-    let mut empty = dryrun::EmptyFolder::new(&pair.local);
-    // The local side as a Store, borrowed anew where needed, so that the
-    // Maildir itself stays at hand for the sync window in between.
-    macro_rules! local {
-        () => {
-            match maildir.as_mut() {
-                Some(f) => f as &mut dyn Store,
-                None => &mut empty as &mut dyn Store,
-            }
-        };
-    }
     let db_path =
         status::paths::status_db_path(&shared.metadata, &shared.account_name, &pair.status);
     let mut status_db = if shared.dry_run {
@@ -599,11 +660,86 @@ async fn sync_selected(
     for w in status_db.take_warnings() {
         rep.log(Some(me), Level::Warning, w);
     }
+    // A folder that may go range by range is read range by range; whether
+    // it does depends on the server's answer too (`chunked::wanted`).
+    let rows = status_db.count().map_err(|e| e.to_string())?;
+    if rows > crate::sync::chunk::chunk_threshold() {
+        return Ok(LocalSide {
+            maildir,
+            status_db,
+            listed: None,
+        });
+    }
+    let status_snap = status_db.load()?;
+    let local_snap = list_local(shared, maildir.as_mut(), pair, me, local_repo_name)?;
+    Ok(LocalSide {
+        maildir,
+        status_db,
+        listed: Some((status_snap, local_snap)),
+    })
+}
+
+/// The Maildir folder's snapshot (an empty one for a folder a dry run did
+/// not create), with the UI's events around it.
+fn list_local(
+    shared: &Shared,
+    maildir: Option<&mut crate::maildir::MaildirFolder>,
+    pair: &FolderPair,
+    me: WorkerId,
+    local_repo_name: &str,
+) -> Result<crate::sync::model::Snapshot, FolderError> {
+    shared.rep.send(Event::MessageListLoading {
+        worker: me,
+        repo: local_repo_name.to_string(),
+        folder: pair.local.clone(),
+    });
+    let snap = match maildir {
+        Some(f) => f.scan().map_err(crate::sync::store::StoreError::from)?,
+        None => crate::sync::model::Snapshot::default(),
+    };
+    shared.rep.send(Event::MessageListLoaded {
+        worker: me,
+        repo: local_repo_name.to_string(),
+        folder: pair.local.clone(),
+        count: snap.uids.len() + snap.new.len(),
+    });
+    Ok(snap)
+}
+
+async fn sync_selected(
+    shared: &Shared,
+    remote: &mut crate::imap::ImapFolder,
+    pair: &FolderPair,
+    me: WorkerId,
+    remote_repo_name: &str,
+    local_repo_name: &str,
+    local: LocalSide,
+) -> Result<FolderOutcome, FolderError> {
+    let rep = &shared.rep;
+    let LocalSide {
+        mut maildir,
+        mut status_db,
+        mut listed,
+    } = local;
+    let mut empty = dryrun::EmptyFolder::new(&pair.local);
+    // The local side as a Store, borrowed anew where needed, so that the
+    // Maildir itself stays at hand for the sync window in between.
+    macro_rules! local {
+        () => {
+            match maildir.as_mut() {
+                Some(f) => f as &mut dyn Store,
+                None => &mut empty as &mut dyn Store,
+            }
+        };
+    }
     // A large folder is synced one UID range at a time, so that memory
     // follows the range size, not the folder size (see `sync::chunk`).
     if let Some(md) = maildir.as_mut()
         && let Some(chunk) = chunked::wanted(shared, remote, &mut status_db)?
-        && let Some(outcome) = chunked::sync(
+    {
+        // What was read up front goes first: a range sync holds one range.
+        listed = None;
+        if let Some(outcome) = chunked::sync(
             shared,
             remote,
             md,
@@ -615,23 +751,18 @@ async fn sync_selected(
             chunk,
         )
         .await?
-    {
-        return Ok(outcome);
+        {
+            return Ok(outcome);
+        }
     }
-    let mut status_snap = status_db.load()?;
-
-    rep.send(Event::MessageListLoading {
-        worker: me,
-        repo: local_repo_name.to_string(),
-        folder: pair.local.clone(),
-    });
-    let mut local_snap = local!().snapshot().await?;
-    rep.send(Event::MessageListLoaded {
-        worker: me,
-        repo: local_repo_name.to_string(),
-        folder: pair.local.clone(),
-        count: local_snap.uids.len() + local_snap.new.len(),
-    });
+    let (mut status_snap, mut local_snap) = match listed {
+        Some(listed) => listed,
+        None => {
+            let status_snap = status_db.load()?;
+            let local_snap = list_local(shared, maildir.as_mut(), pair, me, local_repo_name)?;
+            (status_snap, local_snap)
+        }
+    };
 
     let has_messages =
         !local_snap.uids.is_empty() || !local_snap.new.is_empty() || !status_snap.is_empty();
@@ -780,7 +911,7 @@ async fn sync_selected(
             // The saved state still holds; the local side may need a new
             // stamp.
             if let Some(saved) = status::modseq::read_modseq(&modseq_path) {
-                shared.push_stamp_job(pair, saved);
+                shared.push_stamp_job(pair, saved, maildir.as_mut().and_then(|f| f.take_proof()));
             }
             return Ok(FolderOutcome::Synced);
         }
@@ -796,7 +927,11 @@ async fn sync_selected(
                 .all(|(uid, m)| status_snap.get(uid) == Some(&m.flags))
         {
             match status::modseq::write_modseq(&modseq_path, &state, shared.fsync) {
-                Ok(()) => shared.push_stamp_job(pair, state),
+                Ok(()) => shared.push_stamp_job(
+                    pair,
+                    state,
+                    maildir.as_mut().and_then(|f| f.take_proof()),
+                ),
                 // Only a missed shortcut: the next sync lists the folder.
                 Err(e) => rep.log(Some(me), Level::Warning, e.to_string()),
             }
@@ -872,7 +1007,11 @@ async fn sync_selected(
                 local: 0,
             };
             match status::modseq::write_modseq(&modseq_path, &state, shared.fsync) {
-                Ok(()) => shared.push_stamp_job(pair, state),
+                Ok(()) => shared.push_stamp_job(
+                    pair,
+                    state,
+                    maildir.as_mut().and_then(|f| f.take_proof()),
+                ),
                 Err(e) => rep.log(Some(me), Level::Warning, e.to_string()),
             }
         }

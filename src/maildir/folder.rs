@@ -21,6 +21,7 @@ use async_trait::async_trait;
 
 use super::debug::maildir_debug;
 use super::filename::{self, crlf_to_lf_into, lf_to_crlf};
+use super::watch::{self, ChangeWatch, Kind};
 use super::{Error, ErrorKind};
 use crate::sync::model::{Flags, Message, MessageMeta, MsgRef, NewId, NewMessage, Snapshot, Uid};
 use crate::sync::store::{MessageSink, Store, StoreError};
@@ -46,6 +47,14 @@ impl Sub {
             Sub::Cur
         } else {
             Sub::New
+        }
+    }
+
+    /// The directory's index in a [`ChangeWatch`].
+    fn watched(self) -> usize {
+        match self {
+            Sub::New => watch::NEW,
+            Sub::Cur => watch::CUR,
         }
     }
 }
@@ -135,6 +144,19 @@ pub struct MaildirFolder {
     /// The LF form of the message being written, kept between messages so
     /// that each write does not fault in a fresh buffer (see `write`).
     lf: Vec<u8>,
+    /// Set up by a whole-folder scan: whether anybody else changed `new/`
+    /// or `cur/` since (see [`Proof`]).
+    watch: Option<ChangeWatch>,
+}
+
+/// What a folder's sync left in the Maildir, and the means to prove that
+/// nobody else changed it since the scan: the file names' UIDs and flags
+/// (ascending UIDs), as a new listing of the directories would give them,
+/// provided [`ChangeWatch::verify`] says only our own changes happened.
+#[derive(Debug)]
+pub struct Proof {
+    pub watch: ChangeWatch,
+    pub listing: Vec<(Uid, Flags)>,
 }
 
 /// What a buffer kept for the next message may hold: a rare large message
@@ -226,6 +248,7 @@ impl MaildirFolder {
             new: Vec::new(),
             gone: HashSet::new(),
             lf: Vec::new(),
+            watch: None,
         })
     }
 
@@ -316,6 +339,13 @@ impl MaildirFolder {
         // The old index goes first, so a range scan never holds two.
         self.uids = HashMap::new();
         self.new = Vec::new();
+        // Before the directories are read, so that any change made while
+        // they are is seen. A range scan keeps only part of the folder in
+        // its index, so it proves nothing about the rest.
+        self.watch = match keep {
+            None => ChangeWatch::start(&self.root),
+            Some(_) => None,
+        };
         let mut uids: HashMap<Uid, Entry> = HashMap::new();
         let mut new: Vec<Option<Entry>> = Vec::new();
         let mut snap = Snapshot {
@@ -543,6 +573,10 @@ impl MaildirFolder {
             Err(e) => return Err(Error::message_io(from, "rename", e)),
         }
         maildir_debug!("Renamed {} -> {}", from.display(), to.display());
+        if let Some(w) = self.watch.as_mut() {
+            w.ours(entry.sub.watched(), Kind::MovedFrom);
+            w.ours(sub.watched(), Kind::MovedTo);
+        }
         let name = Name::new(name, &self.md5);
         if let Some(e) = self.entry_mut(id) {
             e.sub = sub;
@@ -666,6 +700,9 @@ impl MaildirFolder {
             }
         }
         maildir_debug!("Wrote {} ({} bytes) via tmp/", dest.display(), body.len());
+        if let Some(w) = self.watch.as_mut() {
+            w.ours(sub.watched(), Kind::MovedTo);
+        }
         self.sync_dir(&self.root.join(sub.dir()))?;
         let entry = Entry {
             sub,
@@ -805,6 +842,27 @@ impl MaildirFolder {
         Ok(())
     }
 
+    fn deleted(&mut self, sub: Sub) {
+        if let Some(w) = self.watch.as_mut() {
+            w.ours(sub.watched(), Kind::Delete);
+        }
+    }
+
+    /// What this sync left in `new/` and `cur/`, with the watch that can
+    /// prove nobody else changed them since the scan (see [`Proof`]).
+    /// `None` without a watch (a range scan, a file system or system
+    /// without a usable inotify) or when some message has no UID: such a
+    /// folder is not simply the status cache's list.
+    pub fn take_proof(&mut self) -> Option<Proof> {
+        let watch = self.watch.take()?;
+        if self.new.iter().any(Option::is_some) {
+            return None;
+        }
+        let mut listing: Vec<(Uid, Flags)> = self.uids.iter().map(|(u, e)| (*u, e.flags)).collect();
+        listing.sort_unstable_by_key(|(u, _)| *u);
+        Some(Proof { watch, listing })
+    }
+
     /// Unlink these messages' files. Already gone is fine.
     pub fn unlink(&mut self, uids: &[Uid]) -> Result<(), Error> {
         for &u in uids {
@@ -814,10 +872,12 @@ impl MaildirFolder {
             }
             // Straight at the known path; only a file a client renamed
             // meanwhile (its flags) is looked for, by its unique part.
-            let path = self.path_of(self.entry(id)?);
+            let entry = self.entry(id)?;
+            let (path, sub) = (self.path_of(entry), entry.sub);
             match fs::remove_file(&path) {
                 Ok(()) => {
                     maildir_debug!("Deleted {}", path.display());
+                    self.deleted(sub);
                     self.forget(id);
                     continue;
                 }
@@ -827,9 +887,13 @@ impl MaildirFolder {
             if !self.locate(id)? {
                 continue;
             }
-            let path = self.path_of(self.entry(id)?);
+            let entry = self.entry(id)?;
+            let (path, sub) = (self.path_of(entry), entry.sub);
             match fs::remove_file(&path) {
-                Ok(()) => maildir_debug!("Deleted {}", path.display()),
+                Ok(()) => {
+                    maildir_debug!("Deleted {}", path.display());
+                    self.deleted(sub);
+                }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Error::message_io(path, "delete", e)),
             }

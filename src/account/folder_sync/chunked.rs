@@ -269,7 +269,7 @@ pub(super) async fn sync(
             // The saved state still holds; the local side may need a new
             // stamp.
             if let Some(saved) = saved {
-                shared.push_stamp_job(pair, saved);
+                shared.push_stamp_job(pair, saved, None);
             }
         } else if let Some(state) = select_state
             && equal
@@ -298,7 +298,7 @@ fn save_state(
     state: status::modseq::ModSeqState,
 ) {
     match status::modseq::write_modseq(path, &state, shared.fsync) {
-        Ok(()) => shared.push_stamp_job(pair, state),
+        Ok(()) => shared.push_stamp_job(pair, state, None),
         // Only a missed shortcut: the next sync lists the folder.
         Err(e) => shared.rep.log(Some(me), Level::Warning, e.to_string()),
     }

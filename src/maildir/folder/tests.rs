@@ -570,3 +570,86 @@ fn index_names_drop_the_folders_fmd5_and_give_it_back() {
     let name = super::Name::new(raw.to_os_string(), md5);
     assert_eq!(&*name.full(md5), raw);
 }
+
+/// Whether `root` is on a file system whose inotify the folder trusts
+/// (`watch::LOCAL_FS`); without it a folder has no proof to give.
+fn watchable(root: &Path) -> bool {
+    ChangeWatch::start(root).is_some()
+}
+
+/// A folder after a sync of every kind of change: a write to new/ and one
+/// to cur/, a rename within cur/, a move from new/ to cur/, a deletion and
+/// a UID given to a client's message.
+async fn synced_folder(root: &Path) -> MaildirFolder {
+    let m = md5();
+    put(root, "cur", &format!("1_0.1.h,U=3,FMD5={m}:2,S"), b"a");
+    put(root, "new", &format!("1_1.1.h,U=4,FMD5={m}:2,"), b"b");
+    put(root, "cur", &format!("1_2.1.h,U=5,FMD5={m}:2,S"), b"c");
+    put(root, "cur", "1700000000.M1.host:2,S", b"d");
+    let mut f = MaildirFolder::open(root, "INBOX", false, false).unwrap();
+    let s = f.snapshot().await.unwrap();
+    f.append(&msg(b"new\r\n", "", None), Some(10))
+        .await
+        .unwrap();
+    f.append(&msg(b"seen\r\n", "S", None), Some(11))
+        .await
+        .unwrap();
+    f.add_flags(&[3], Flags::from_letters("F")).await.unwrap();
+    f.add_flags(&[4], Flags::from_letters("S")).await.unwrap();
+    f.delete(&[5]).await.unwrap();
+    f.assign_uid(MsgRef::New(s.new[0].id), 12).await.unwrap();
+    f
+}
+
+#[tokio::test]
+async fn proof_after_our_own_changes_matches_a_new_listing() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let mut f = synced_folder(&root).await;
+    let Some(proof) = f.take_proof() else {
+        assert!(!watchable(&root), "no proof on a watchable file system");
+        return;
+    };
+    watch::barrier(&root.join("new"));
+    watch::barrier(&root.join("cur"));
+    assert_eq!(proof.watch.verify(), watch::Verdict::OnlyOurs);
+    let listed: Vec<(Uid, Flags)> = f.listing().unwrap().unwrap().into_iter().collect();
+    assert_eq!(proof.listing, listed);
+    assert_eq!(
+        listed.iter().map(|(u, _)| *u).collect::<Vec<_>>(),
+        vec![3, 4, 10, 11, 12]
+    );
+}
+
+#[tokio::test]
+async fn proof_sees_a_mail_client_change_during_the_sync() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    let mut f = synced_folder(&root).await;
+    // The client marks a message flagged after our scan.
+    fs::rename(
+        root.join("cur").join(format!("1_0.1.h,U=3,FMD5={m}:2,FS")),
+        root.join("cur").join(format!("1_0.1.h,U=3,FMD5={m}:2,S")),
+    )
+    .unwrap();
+    let Some(proof) = f.take_proof() else {
+        assert!(!watchable(&root), "no proof on a watchable file system");
+        return;
+    };
+    watch::barrier(&root.join("cur"));
+    assert_eq!(proof.watch.verify(), watch::Verdict::Changed);
+}
+
+#[tokio::test]
+async fn no_proof_while_a_message_has_no_uid_or_after_a_range_scan() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    put(&root, "new", "1700000000.M1.host", b"d");
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    f.snapshot().await.unwrap();
+    assert!(f.take_proof().is_none());
+    fs::remove_file(root.join("new/1700000000.M1.host")).unwrap();
+    f.scan_range(1, 10, &[]).unwrap();
+    assert!(f.take_proof().is_none());
+}
