@@ -10,6 +10,7 @@ mod copyrules;
 pub mod debuglog;
 mod folder_sync;
 pub mod folders;
+mod heap;
 mod hooks;
 mod idle;
 pub mod info;

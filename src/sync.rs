@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod chunk;
+pub mod delta;
 pub mod dryrun;
 pub mod filter;
 pub mod headers;

@@ -443,6 +443,7 @@ pub(crate) async fn worker(
             let (back, result) = sync_folder(&shared, s, &pair, me).await;
             // The folder's status database is closed now.
             start_stamps(&shared, &pair.local);
+            super::heap::trim();
             let broken = back.is_none();
             session = back;
             rep.send(Event::WorkerFinished { worker: me });

@@ -16,6 +16,7 @@ use super::error::{Error, ErrorKind};
 use super::keywords::{self, KeywordMap};
 use super::session::{self, Change, FetchItem, ImapSession, QresyncAnswer, Selected};
 use super::wire;
+use crate::sync::delta::{Delta, Reported, UNKNOWN_SIZE};
 use crate::sync::model::{Flags, Message, MessageMeta, MsgRef, Snapshot, StatusSnapshot, Uid};
 use crate::sync::store::{ErrorKind as StoreKind, MessageSink, Store, StoreError};
 
@@ -45,6 +46,19 @@ pub struct Settled {
     pub highest_modseq: u64,
     pub exists: u32,
     pub uids: BTreeMap<Uid, Flags>,
+}
+
+/// What the server says changed after a mod-sequence, with its state
+/// now ([`ImapFolder::changes_after`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangesAfter {
+    /// STATUS's UIDNEXT, MESSAGES and HIGHESTMODSEQ.
+    pub uidnext: u32,
+    pub messages: u32,
+    pub highest_modseq: u64,
+    /// Every message added or re-flagged after the mod-sequence: UID,
+    /// flags, MODSEQ.
+    pub changed: Vec<(Uid, Flags, Option<u64>)>,
 }
 
 /// A selected folder that owns its connection while it is synced.
@@ -125,6 +139,45 @@ impl ImapFolder {
     /// not moved by later EXISTS/EXPUNGE responses).
     pub fn exists_at_select(&self) -> u32 {
         self.state.exists_at_select
+    }
+
+    /// What a QRESYNC SELECT for this very state (HIGHESTMODSEQ `since`,
+    /// UIDNEXT `old_uidnext`) reported changed: flags as this folder reads
+    /// them (keywords mapped), sizes of new messages. `None` without such
+    /// an answer, or when a FETCH lacks its UID (which message changed is
+    /// then unknown); one without flags says nothing and is left out.
+    /// Whether it fits
+    /// the status cache is the caller's to check (see `sync::delta`).
+    pub fn take_delta(&mut self, since: u64, old_uidnext: u32) -> Option<Delta> {
+        let answer = self.state.qresync.take()?;
+        let fits = answer.known.highest_modseq == since
+            && answer.known.uidnext == old_uidnext
+            && answer.known.uidvalidity == self.state.uidvalidity
+            && self.state.highest_modseq.is_some();
+        if !fits {
+            return None;
+        }
+        let mut reports = Vec::with_capacity(answer.changes.len());
+        for change in answer.changes {
+            match change {
+                Change::Fetch(item) => {
+                    let flags = full_flags(&item, &self.keywords, &mut self.unknown_keywords);
+                    // A FETCH without flags (an unsolicited one, say)
+                    // says nothing about the message's state.
+                    let uid = item.uid?;
+                    let Some(flags) = flags else {
+                        continue;
+                    };
+                    let size = item.size.map_or(UNKNOWN_SIZE, u64::from);
+                    reports.push(Reported::Fetch {
+                        uid,
+                        meta: MessageMeta { flags, size },
+                    });
+                }
+                Change::Vanished(ranges) => reports.push(Reported::Vanished(ranges)),
+            }
+        }
+        Some(Delta::from_reports(old_uidnext, reports))
     }
 
     /// The server's listing, built from `base` (the status cache, which
@@ -294,6 +347,51 @@ impl ImapFolder {
         since: u64,
         expected: &StatusSnapshot,
     ) -> Result<Option<Settled>, StoreError> {
+        // What the status cache no longer has must be gone from the server.
+        let gone: Vec<Uid> = base
+            .keys()
+            .filter(|u| !expected.contains_key(u))
+            .copied()
+            .collect();
+        let Some(after) = self.changes_after(since, &gone).await? else {
+            return Ok(None);
+        };
+        let mut uids = base.clone();
+        for (uid, flags, m) in after.changed {
+            match m {
+                Some(m) if m <= after.highest_modseq => {
+                    uids.insert(uid, flags);
+                }
+                // Changed after STATUS (or no MODSEQ): not provable now.
+                _ => return Ok(None),
+            }
+        }
+        uids.retain(|u, _| expected.contains_key(u));
+        if uids.len() != after.messages as usize
+            || uids != *expected
+            || uids.keys().any(|u| *u >= after.uidnext)
+        {
+            return Ok(None);
+        }
+        Ok(Some(Settled {
+            uidnext: after.uidnext,
+            highest_modseq: after.highest_modseq,
+            exists: after.messages,
+            uids,
+        }))
+    }
+
+    /// In one round trip: `STATUS (UIDNEXT MESSAGES HIGHESTMODSEQ)`, `UID
+    /// FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE since)` and `UID SEARCH
+    /// UID` of `gone`. The server answers in order, so the FETCH shows no
+    /// change older than the STATUS it follows. `None` without CONDSTORE,
+    /// when a command is refused, when STATUS lacks an item, or when some
+    /// of `gone` is still there.
+    pub async fn changes_after(
+        &mut self,
+        since: u64,
+        gone: &[Uid],
+    ) -> Result<Option<ChangesAfter>, StoreError> {
         if self.state.highest_modseq.is_none() {
             return Ok(None);
         }
@@ -304,22 +402,12 @@ impl ImapFolder {
                 ErrorKind::Name("folder name cannot be quoted".into()),
             )
         })?;
-        // What the status cache no longer has must be gone from the server.
-        let gone: Vec<Uid> = base
-            .keys()
-            .filter(|u| !expected.contains_key(u))
-            .copied()
-            .collect();
-        // All of it in one round trip: STATUS, what changed since the
-        // listing, and whether any of `gone` is still there. The server
-        // answers in order, so the FETCH shows no change older than the
-        // STATUS it follows.
         let mut lines = vec![
             format!("STATUS {mailbox} (UIDNEXT MESSAGES HIGHESTMODSEQ)"),
             format!("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE {since})"),
         ];
         lines.extend(
-            wire::uid_sets(&gone, wire::MAX_SET_LEN)
+            wire::uid_sets(gone, wire::MAX_SET_LEN)
                 .into_iter()
                 .map(|set| format!("UID SEARCH UID {set}")),
         );
@@ -354,36 +442,21 @@ impl ImapFolder {
                 _ => {}
             })
             .await?;
-        let (Some(uidnext), Some(exists), Some(highest_modseq)) = (uidnext, messages, modseq)
+        let (Some(uidnext), Some(messages), Some(highest_modseq)) = (uidnext, messages, modseq)
         else {
             return Ok(None);
         };
         // A refused STATUS or SEARCH proves nothing; a refused FETCH only
         // when there are messages to fetch.
         let refused = |i: usize| done.get(i).is_none_or(|d| d.is_err());
-        if refused(0) || (refused(1) && exists > 0) || (2..lines.len()).any(refused) || still {
+        if refused(0) || (refused(1) && messages > 0) || (2..lines.len()).any(refused) || still {
             return Ok(None);
         }
-        let mut uids = base.clone();
-        for (uid, flags, m) in changed {
-            match m {
-                Some(m) if m <= highest_modseq => {
-                    uids.insert(uid, flags);
-                }
-                // Changed after STATUS (or no MODSEQ): not provable now.
-                _ => return Ok(None),
-            }
-        }
-        uids.retain(|u, _| expected.contains_key(u));
-        if uids.len() != exists as usize || uids != *expected || uids.keys().any(|u| *u >= uidnext)
-        {
-            return Ok(None);
-        }
-        Ok(Some(Settled {
+        Ok(Some(ChangesAfter {
             uidnext,
+            messages,
             highest_modseq,
-            exists,
-            uids,
+            changed,
         }))
     }
 

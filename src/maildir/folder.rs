@@ -451,19 +451,25 @@ impl MaildirFolder {
     /// status cache's list, and only a real sync can say what it is.
     pub fn listing(&self) -> Result<Option<crate::sync::model::StatusSnapshot>, Error> {
         let mut out = crate::sync::model::StatusSnapshot::new();
+        // Name by name: a large folder's names are never all held at once.
+        let mut plain = true;
         for sub in [Sub::New, Sub::Cur] {
             let dir = self.root.join(sub.dir());
-            for (name, _) in message_entries(&dir)? {
-                let Some(text) = name.to_str() else {
-                    return Ok(None);
-                };
-                let parsed = filename::parse(text);
-                let Some(uid) = parsed.trusted_uid(&self.md5) else {
-                    return Ok(None);
-                };
-                if out.insert(uid, parsed.flags).is_some() {
-                    return Ok(None);
+            for_each_entry(&dir, &mut |name, _| {
+                if !plain {
+                    return;
                 }
+                let parsed = name.to_str().map(filename::parse);
+                match parsed
+                    .as_ref()
+                    .and_then(|p| Some((p.trusted_uid(&self.md5)?, p.flags)))
+                {
+                    Some((uid, flags)) => plain &= out.insert(uid, flags).is_none(),
+                    None => plain = false,
+                }
+            })?;
+            if !plain {
+                return Ok(None);
             }
         }
         Ok(Some(out))

@@ -511,6 +511,19 @@ impl SqliteStatus {
         Ok(out)
     }
 
+    /// The highest UID a row has, if any.
+    pub fn max_uid(&mut self) -> Result<Option<Uid>, Error> {
+        let n: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT max(id) FROM status WHERE id BETWEEN 0 AND ?1",
+                params![i64::from(Uid::MAX)],
+                |r| r.get(0),
+            )
+            .map_err(|e| Error::sqlite(&self.path, "read", e))?;
+        Ok(n.and_then(|n| Uid::try_from(n).ok()))
+    }
+
     /// `modseq::status_digest` of the whole cache, computed row by row
     /// without loading it.
     pub fn digest(&mut self) -> Result<u64, Error> {

@@ -18,11 +18,12 @@ use super::model::{Snapshot, StatusSnapshot, Uid};
 pub const CHUNK: usize = 4096;
 
 /// Folders with more messages than this (on the server, in the status
-/// cache) are synced in ranges. Well above [`CHUNK`]: a ranged sync reads
-/// the Maildir once per range and lists the server's range in full, where
-/// a whole-folder resync lists only what changed (CONDSTORE/QRESYNC); below
-/// this size the whole folder's metadata costs a few MiB at most.
-pub const CHUNK_ABOVE: usize = 4 * CHUNK;
+/// cache) are synced in ranges. Above [`CHUNK`]: a ranged sync reads the
+/// Maildir's directory once per range (and once more to plan its
+/// ranges), where a whole-folder sync reads it once, so a folder of a few
+/// thousand messages, whose whole metadata costs a MiB or two, is synced
+/// whole.
+pub const CHUNK_ABOVE: usize = 2 * CHUNK;
 
 /// `OFFLINEIMAP_SYNC_CHUNK` when set to a positive number: then both the
 /// range size and the size above which a folder is ranged (a tuning knob

@@ -125,11 +125,56 @@ fn large_folder_syncs_in_ranges() {
         c.append("INBOX", "", &mail(&format!("s{i}")));
     }
     c.logout();
+    let line = fs::read_to_string(&modseq).unwrap();
+    let uidnext = line.split_whitespace().nth(1).unwrap().to_owned();
     let out = sync(&env);
     assert!(out.contains("Copy message"), "{out}");
     assert!(out.contains("Deleting"), "{out}");
     assert_same(d, &user, &env);
     assert_eq!(env.local_messages("INBOX").len(), 42);
+    // The QRESYNC SELECT said what changed: no range is listed, and the
+    // result is proven with one CHANGEDSINCE FETCH, not a listing per
+    // range.
+    let cmds = sent(&out);
+    assert!(cmds.iter().any(|c| c.contains("(QRESYNC")), "{out}");
+    assert!(!cmds.iter().any(|c| c.contains("UID SEARCH ALL")), "{out}");
+    let qresync = format!("UID FETCH {uidnext}:* (UID FLAGS RFC822.SIZE)");
+    assert!(
+        cmds.iter()
+            .filter(|c| c.contains("(UID FLAGS RFC822.SIZE)"))
+            .all(|c| c.ends_with(&qresync)),
+        "{out}"
+    );
+    assert!(
+        !cmds
+            .iter()
+            .any(|c| c.contains("(UID FLAGS MODSEQ)") && !c.contains("CHANGEDSINCE")),
+        "{out}"
+    );
+    assert!(
+        cmds.iter().any(|c| c.contains("CHANGEDSINCE")),
+        "the changes are proven: {out}"
+    );
+    assert!(
+        modseq.exists(),
+        "the state proven after the changes is saved"
+    );
+    // A server change that only moved flags the Maildir then follows: the
+    // next sync after it is listed from the delta again, and the one
+    // after that fetches nothing.
+    let mut c = d.imap(&user);
+    c.select("INBOX");
+    let now = c.uids();
+    c.store(now[2], "+FLAGS", "\\Flagged");
+    c.logout();
+    let out = sync(&env);
+    assert!(
+        !sent(&out).iter().any(|c| c.contains("UID SEARCH ALL")),
+        "{out}"
+    );
+    assert_same(d, &user, &env);
+    let out = sync(&env);
+    assert!(!sent(&out).iter().any(|c| c.contains("FETCH")), "{out}");
 
     // Changes in the Maildir: flags, deletions, new messages.
     let mut local = env.local_messages("INBOX");

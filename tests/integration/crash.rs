@@ -370,11 +370,15 @@ struct World {
 }
 
 impl World {
-    fn new(name: &str) -> World {
+    fn new(name: &str, vars: &[(&str, &str)]) -> World {
         let dovecot = Dovecot::shared();
         let user = dovecot.add_user(name);
         let relay = Relay::start(dovecot.port());
-        let env = Env::new(relay.port, &user.name, &user.password);
+        let mut env = Env::new(relay.port, &user.name, &user.password);
+        env.vars = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         World {
             dovecot,
             user,
@@ -791,8 +795,8 @@ fn kill(mut child: Child) -> (ExitStatus, String) {
 }
 
 /// The twin: same scenario, synced without interruption.
-fn measure(scenario: fn(&mut World), name: &str) -> Traffic {
-    let mut twin = World::new(&format!("{name}twin"));
+fn measure(scenario: fn(&mut World), name: &str, vars: &[(&str, &str)]) -> Traffic {
+    let mut twin = World::new(&format!("{name}twin"), vars);
     scenario(&mut twin);
     twin.relay.reset(Cut::Never);
     twin.env.sync();
@@ -918,10 +922,21 @@ fn crash_repeatedly(w: &World, traffic: &Traffic, kills: u64, seed: u64) -> Stat
 }
 
 fn run_scenario(name: &str, scenario: fn(&mut World), kills: u64, seed: u64) -> Stats {
+    run_scenario_with(name, scenario, kills, seed, &[])
+}
+
+/// [`run_scenario`] with environment variables for every run.
+fn run_scenario_with(
+    name: &str,
+    scenario: fn(&mut World),
+    kills: u64,
+    seed: u64,
+    vars: &[(&str, &str)],
+) -> Stats {
     let started = Instant::now();
-    let traffic = measure(scenario, name);
+    let traffic = measure(scenario, name, vars);
     let twin_done = started.elapsed();
-    let mut w = World::new(name);
+    let mut w = World::new(name, vars);
     scenario(&mut w);
     let set_up = started.elapsed();
     let stats = crash_repeatedly(&w, &traffic, kills, seed);
@@ -1123,4 +1138,19 @@ fn crash_during_delete_passes_loses_and_duplicates_nothing() {
 #[test]
 fn crash_during_mixed_changes_loses_and_duplicates_nothing() {
     run_scenario("crashmixed", mixed, 30, 105);
+}
+
+/// The mixed changes in folders synced in UID ranges of 7
+/// (`OFFLINEIMAP_SYNC_CHUNK`), whose resyncs list each range from what the
+/// QRESYNC SELECT reported and prove the result with one CHANGEDSINCE
+/// FETCH.
+#[test]
+fn crash_during_mixed_changes_in_ranges_loses_and_duplicates_nothing() {
+    run_scenario_with(
+        "crashranged",
+        mixed,
+        30,
+        106,
+        &[("OFFLINEIMAP_SYNC_CHUNK", "7")],
+    );
 }

@@ -18,6 +18,8 @@ pub struct Env {
     pub port: u16,
     pub user: String,
     pub password: String,
+    /// Environment variables every run of the binary gets.
+    pub vars: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +39,7 @@ impl Env {
             port,
             user: user.to_string(),
             password: password.to_string(),
+            vars: Vec::new(),
         };
         env.write_config("");
         env
@@ -92,6 +95,7 @@ impl Env {
         cmd.arg("-c").arg(self.config_path());
         cmd.args(args);
         cmd.env("HOME", self.dir.path());
+        cmd.envs(self.vars.iter().map(|(k, v)| (k, v)));
         cmd
     }
 

@@ -4,6 +4,13 @@
 //! the sync holds one range's metadata (plus 4 bytes a message for the
 //! UID lists the ranges are cut from) instead of the whole folder's.
 //!
+//! A resync whose server side is known, unchanged since a proven state or
+//! changed as the QRESYNC SELECT reported (`sync::delta`), lists no range:
+//! each range's listing is derived from its status rows, and the result
+//! is proven with one CHANGEDSINCE round trip at the end
+//! ([`settle_after`]). Otherwise each range is listed, and proven by a
+//! listing per range ([`settle`]).
+//!
 //! What cannot be done range by range safely takes the whole-folder path
 //! ([`wanted`] says `None`): a sync window, `copy_ignore_eval`, Gmail
 //! labels, a dry run, a folder the server opened read-only; and more local
@@ -116,6 +123,21 @@ pub(super) async fn sync(
         saved.is_some_and(|saved| saved.same_server(&now))
             && usize::try_from(now.exists).is_ok_and(|n| n == status_uids.len())
     });
+    // The server equalled this very status cache at the saved state, and
+    // the QRESYNC SELECT said what changed since: each range's listing is
+    // its status rows with that applied (see `sync::delta`).
+    let delta = match (saved, select_state) {
+        (Some(saved), Some(now))
+            if !unchanged
+                && saved.uidvalidity == now.uidvalidity
+                && saved.status_digest == now.status_digest =>
+        {
+            remote
+                .take_delta(saved.highest_modseq, saved.uidnext)
+                .filter(|d| delta_fits(d, &status_uids, now.exists))
+        }
+        _ => None,
+    };
 
     rep.send(Event::MessageListLoading {
         worker: me,
@@ -132,6 +154,15 @@ pub(super) async fn sync(
             ),
         );
         status_uids.clone()
+    } else if let Some(d) = &delta {
+        let mut uids: Vec<Uid> = status_uids
+            .iter()
+            .copied()
+            .filter(|u| !d.is_vanished(*u))
+            .chain(d.new_uids())
+            .collect();
+        uids.sort_unstable();
+        uids
     } else {
         remote.all_uids().await?
     };
@@ -174,6 +205,15 @@ pub(super) async fn sync(
     // before the first change), and whether every range's listing equalled
     // its status rows.
     let (mut changed, mut equal, mut listed) = (false, true, 0usize);
+    // With a delta: where the status cache after each range differs from
+    // the listing the range was planned from (our own changes to the
+    // server, mostly), for the proof at the end; the status's flags, or
+    // `None` for a message the status no longer has.
+    let mut differs: Vec<(Uid, Option<Flags>)> = Vec::new();
+    // Whether every range's listing is the server's state at the SELECT
+    // without asking it (unchanged, or the delta applied): then the result
+    // is proven from what changed after the SELECT.
+    let derived = unchanged || delta.is_some();
     let (mut skipped, mut uid_unknown, mut cancelled, mut newmail) = (0, 0, false, false);
     let mut paired = 0;
     for (i, (lo, hi)) in ranges.iter().copied().enumerate() {
@@ -185,6 +225,8 @@ pub(super) async fn sync(
         let mut status_snap = status_db.load_range(lo, hi).map_err(status_error)?;
         let mut remote_snap = if unchanged {
             status_as_remote(&status_snap)
+        } else if let Some(d) = &delta {
+            d.listing(&status_snap, lo, hi)
         } else {
             remote.snapshot_range(lo, hi).await?
         };
@@ -221,6 +263,9 @@ pub(super) async fn sync(
         let the_plan = plan(&remote_snap, &local_snap, &status_snap, &opts);
         drop(status_snap);
         if the_plan.is_empty() {
+            if derived {
+                note_differences(status_db, &remote_snap, lo, hi, &mut differs)?;
+            }
             continue;
         }
         if !changed {
@@ -247,6 +292,11 @@ pub(super) async fn sync(
             cancelled = true;
             break;
         }
+        if derived {
+            note_differences(status_db, &remote_snap, lo, hi, &mut differs)?;
+        }
+        drop((the_plan, remote_snap, local_snap));
+        crate::account::heap::trim();
     }
     if paired > 0 {
         rep.log(
@@ -282,10 +332,138 @@ pub(super) async fn sync(
         }
         return Ok(Some(FolderOutcome::Synced));
     }
-    if let Some(state) = settle(remote, status_db, &ranges, carried, current).await? {
+    let settled = match remote.highest_modseq().filter(|_| derived) {
+        Some(listed_at) => {
+            settle_after(remote, status_db, listed_at, &differs, carried, current).await?
+        }
+        _ => settle(remote, status_db, &ranges, carried, current).await?,
+    };
+    if let Some(state) = settled {
         save_state(shared, pair, me, &modseq_path, state);
     }
     Ok(Some(FolderOutcome::Synced))
+}
+
+/// Whether `delta` can be the server's changes to the status cache whose
+/// UIDs are `status_uids` (ascending), given the SELECT's count `exists`:
+/// no status row at or above the old UIDNEXT, every changed old message
+/// one the status knows, every new one with its size, and the status
+/// less the expunged plus the new adding up to `exists`.
+fn delta_fits(delta: &crate::sync::delta::Delta, status_uids: &[Uid], exists: u32) -> bool {
+    if status_uids.last().is_some_and(|u| *u >= delta.old_uidnext)
+        || !delta.sizes_known()
+        || delta
+            .old_changed()
+            .any(|u| status_uids.binary_search(&u).is_err())
+    {
+        return false;
+    }
+    let vanished: usize = delta
+        .vanished()
+        .iter()
+        .map(|(lo, hi)| {
+            status_uids.partition_point(|u| u <= hi) - status_uids.partition_point(|u| u < lo)
+        })
+        .sum();
+    let now = status_uids.len() - vanished + delta.new_uids().len();
+    usize::try_from(exists).is_ok_and(|n| n == now)
+}
+
+/// Adds to `differs` every message of `lo..=hi` where the status cache now
+/// differs from `listed`, the listing the range was planned from.
+fn note_differences(
+    status_db: &mut SqliteStatus,
+    listed: &crate::sync::model::Snapshot,
+    lo: Uid,
+    hi: Uid,
+    differs: &mut Vec<(Uid, Option<Flags>)>,
+) -> Result<(), FolderError> {
+    let rows = status_db
+        .load_range(lo, hi)
+        .map_err(|e| FolderError::from(e.to_string()))?;
+    for (uid, m) in &listed.uids {
+        match rows.get(uid) {
+            Some(f) if *f == m.flags => {}
+            other => differs.push((*uid, other.copied())),
+        }
+    }
+    for (uid, f) in &rows {
+        if !listed.uids.contains_key(uid) {
+            differs.push((*uid, Some(*f)));
+        }
+    }
+    Ok(())
+}
+
+/// [`settle`] for a folder whose ranges were listed from a delta, in one
+/// round trip instead of a listing of every range: `differs` holds where
+/// the status cache came to differ from the listings (taken at the
+/// SELECT, HIGHESTMODSEQ `listed_at`). Everywhere else the server still
+/// holds what it listed, which was the status's, unless it changed after
+/// the SELECT, and then the CHANGEDSINCE FETCH shows it. So the server
+/// equals the status cache when every message changed after the SELECT
+/// is as the status has it (and changed no later than the STATUS, below
+/// its UIDNEXT), every message whose status differs from the listing is
+/// among those, the ones the status dropped are gone, and the counts
+/// agree.
+async fn settle_after(
+    remote: &mut ImapFolder,
+    status_db: &mut SqliteStatus,
+    listed_at: u64,
+    differs: &[(Uid, Option<Flags>)],
+    carried: Flags,
+    uidvalidity: u32,
+) -> Result<Option<status::modseq::ModSeqState>, FolderError> {
+    let status_error = |e: status::Error| FolderError::from(e.to_string());
+    let gone: Vec<Uid> = differs
+        .iter()
+        .filter(|(_, f)| f.is_none())
+        .map(|(u, _)| *u)
+        .collect();
+    let Some(after) = remote.changes_after(listed_at, &gone).await? else {
+        return Ok(None);
+    };
+    let mut seen = std::collections::HashSet::with_capacity(after.changed.len());
+    for (uid, flags, modseq) in &after.changed {
+        if *uid >= after.uidnext || modseq.is_none_or(|m| m > after.highest_modseq) {
+            return Ok(None);
+        }
+        let row = status_db
+            .load_range(*uid, *uid)
+            .map_err(status_error)?
+            .get(uid)
+            .copied();
+        // As the listings: letters the server does not carry are the
+        // status's.
+        let same = row
+            .is_some_and(|row| row == flags.intersection(carried).union(row.difference(carried)));
+        if !same {
+            return Ok(None);
+        }
+        seen.insert(*uid);
+    }
+    if differs
+        .iter()
+        .any(|(u, f)| f.is_some() && !seen.contains(u))
+    {
+        return Ok(None);
+    }
+    let rows = status_db.count().map_err(status_error)?;
+    let below = status_db
+        .max_uid()
+        .map_err(status_error)?
+        .is_none_or(|u| u < after.uidnext);
+    if usize::try_from(after.messages).ok() != Some(rows) || !below {
+        return Ok(None);
+    }
+    Ok(Some(status::modseq::ModSeqState {
+        uidvalidity,
+        uidnext: after.uidnext,
+        highest_modseq: after.highest_modseq,
+        exists: after.messages,
+        status_digest: status_db.digest().map_err(status_error)?,
+        local: 0,
+    }))
 }
 
 /// Records `state` (a server proven to equal the status cache) for the

@@ -429,3 +429,15 @@ fn a_scratch_copy_of_nothing_is_new_and_creates_nothing() {
     );
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
 }
+
+#[test]
+fn max_uid_is_the_highest_row_or_none() {
+    let t = tempfile::tempdir().unwrap();
+    let mut db = SqliteStatus::open(&t.path().join("INBOX"), false).unwrap();
+    assert_eq!(db.max_uid().unwrap(), None);
+    for u in [3, 17, 9] {
+        db.set(u, Flags::from_letters("S")).unwrap();
+    }
+    db.commit().unwrap();
+    assert_eq!(db.max_uid().unwrap(), Some(17));
+}
