@@ -293,19 +293,17 @@ pub(super) async fn sync(
             status::modseq::remove_modseq(&modseq_path).map_err(|e| e.to_string())?;
             changed = true;
         }
-        let mut reporting = Reporting::new(shared, me, pair, remote_repo_name, local_repo_name);
-        let mut progress = |p: Progress| reporting.on(p, &remote_snap);
-        let cancel = shared.cancel.clone();
-        let summary = apply::apply(
+        let (summary, new) = run_plan(
+            shared,
+            (me, pair, remote_repo_name, local_repo_name),
             &the_plan,
+            &remote_snap,
             remote,
             maildir,
             status_db,
-            &mut progress,
-            &move || cancel.is_cancelled(),
         )
         .await?;
-        newmail |= reporting.newmail;
+        newmail |= new;
         skipped += summary.skipped;
         uid_unknown += summary.uid_unknown;
         if summary.cancelled {
@@ -333,17 +331,14 @@ pub(super) async fn sync(
         let deletes = crate::sync::plan::Plan {
             actions: remote_deletes,
         };
-        let mut reporting = Reporting::new(shared, me, pair, remote_repo_name, local_repo_name);
-        let listed = crate::sync::model::Snapshot::default();
-        let mut progress = |p: Progress| reporting.on(p, &listed);
-        let cancel = shared.cancel.clone();
-        let summary = apply::apply(
+        let (summary, _) = run_plan(
+            shared,
+            (me, pair, remote_repo_name, local_repo_name),
             &deletes,
+            &crate::sync::model::Snapshot::default(),
             remote,
             maildir,
             status_db,
-            &mut progress,
-            &move || cancel.is_cancelled(),
         )
         .await?;
         skipped += summary.skipped;
@@ -396,6 +391,32 @@ pub(super) async fn sync(
         save_state(shared, pair, me, &modseq_path, state);
     }
     Ok(Some(FolderOutcome::Synced))
+}
+
+/// Apply `the_plan` (planned from the server's listing `listed`) with the
+/// UI's progress events; also whether new mail reached INBOX.
+async fn run_plan(
+    shared: &Shared,
+    (me, pair, remote_repo_name, local_repo_name): (WorkerId, &FolderPair, &str, &str),
+    the_plan: &crate::sync::plan::Plan,
+    listed: &crate::sync::model::Snapshot,
+    remote: &mut ImapFolder,
+    maildir: &mut MaildirFolder,
+    status_db: &mut SqliteStatus,
+) -> Result<(apply::Summary, bool), FolderError> {
+    let mut reporting = Reporting::new(shared, me, pair, remote_repo_name, local_repo_name);
+    let mut progress = |p: Progress| reporting.on(p, listed);
+    let cancel = shared.cancel.clone();
+    let summary = apply::apply(
+        the_plan,
+        remote,
+        maildir,
+        status_db,
+        &mut progress,
+        &move || cancel.is_cancelled(),
+    )
+    .await?;
+    Ok((summary, reporting.newmail))
 }
 
 /// Whether `delta` can be the server's changes to the status cache whose
