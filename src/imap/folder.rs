@@ -14,7 +14,7 @@ use async_trait::async_trait;
 
 use super::error::{Error, ErrorKind};
 use super::keywords::{self, KeywordMap};
-use super::session::{self, Change, FetchItem, ImapSession, QresyncAnswer, Selected};
+use super::session::{self, Change, FetchItem, ImapSession, Selected};
 use super::wire;
 use crate::sync::delta::{Delta, Reported, UNKNOWN_SIZE};
 use crate::sync::model::{Flags, Message, MessageMeta, MsgRef, Snapshot, StatusSnapshot, Uid};
@@ -205,11 +205,8 @@ impl ImapFolder {
         if self.state.highest_modseq.is_none() || base.keys().any(|u| *u >= old_uidnext) {
             return Ok(None);
         }
-        if let Some(answer) = self.state.qresync.take()
-            && answer.known.highest_modseq == since
-            && answer.known.uidnext == old_uidnext
-            && answer.known.uidvalidity == self.state.uidvalidity
-            && let Some(snap) = self.listing_from_qresync(base, old_uidnext, answer)
+        if let Some(delta) = self.take_delta(since, old_uidnext)
+            && let Some(snap) = self.listing_from_delta(base, &delta)
         {
             return Ok(Some(snap));
         }
@@ -270,65 +267,16 @@ impl ImapFolder {
         }))
     }
 
-    /// `base` with what a QRESYNC SELECT reported applied in arrival
-    /// order: FETCHes set flags (and sizes, from the FETCH of new UIDs),
-    /// VANISHED removes. `None` when the result does not add up: an old
-    /// UID the status cache lacks, a new message without a size, or a
-    /// count other than the server's.
-    fn listing_from_qresync(
-        &mut self,
-        base: &StatusSnapshot,
-        old_uidnext: u32,
-        answer: QresyncAnswer,
-    ) -> Option<Snapshot> {
-        let mut uids: BTreeMap<Uid, MessageMeta> = base
-            .iter()
-            .map(|(u, f)| {
-                (
-                    *u,
-                    MessageMeta {
-                        flags: *f,
-                        size: u64::MAX,
-                    },
-                )
-            })
-            .collect();
-        for change in answer.changes {
-            match change {
-                Change::Fetch(item) => {
-                    let flags = full_flags(&item, &self.keywords, &mut self.unknown_keywords);
-                    let (Some(uid), Some(flags)) = (item.uid, flags) else {
-                        continue;
-                    };
-                    if uid < old_uidnext && !base.contains_key(&uid) {
-                        return None;
-                    }
-                    let size = item
-                        .size
-                        .map(u64::from)
-                        .or_else(|| uids.get(&uid).map(|m| m.size))
-                        .unwrap_or(u64::MAX);
-                    uids.insert(uid, MessageMeta { flags, size });
-                }
-                Change::Vanished(ranges) => {
-                    for r in ranges {
-                        let (lo, hi) = ((*r.start()).min(*r.end()), (*r.start()).max(*r.end()));
-                        let gone: Vec<Uid> = uids.range(lo..=hi).map(|(u, _)| *u).collect();
-                        for u in gone {
-                            uids.remove(&u);
-                        }
-                    }
-                }
-            }
-        }
-        let sized = uids.range(old_uidnext..).all(|(_, m)| m.size != u64::MAX);
-        if !sized || uids.len() != self.session.exists as usize {
+    /// `base` with what a QRESYNC SELECT reported applied (see
+    /// `sync::delta`). `None` when the result does not add up: an old UID
+    /// the status cache lacks, a new message without a size, or a count
+    /// other than the server's.
+    fn listing_from_delta(&self, base: &StatusSnapshot, delta: &Delta) -> Option<Snapshot> {
+        if delta.old_changed().any(|u| !base.contains_key(&u)) || !delta.sizes_known() {
             return None;
         }
-        Some(Snapshot {
-            uids,
-            new: Vec::new(),
-        })
+        let snap = delta.listing(base, 1, Uid::MAX);
+        (snap.uids.len() == self.session.exists as usize).then_some(snap)
     }
 
     /// The server's state of this folder right now, proven to be
