@@ -23,6 +23,8 @@
 
 use std::mem::MaybeUninit;
 use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use rustix::fd::OwnedFd;
 use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
@@ -100,7 +102,8 @@ pub enum Verdict {
 /// sync expects from its own changes.
 #[derive(Debug)]
 pub struct ChangeWatch {
-    fd: OwnedFd,
+    /// `None` only once dropped (see [`retire`]).
+    fd: Option<OwnedFd>,
     wd: [i32; 2],
     expected: [[u64; 4]; 2],
 }
@@ -131,7 +134,7 @@ impl ChangeWatch {
             return None;
         }
         Some(ChangeWatch {
-            fd,
+            fd: Some(fd),
             wd: [new, cur],
             expected: [[0; 4]; 2],
         })
@@ -150,8 +153,11 @@ impl ChangeWatch {
     /// has queued its event.
     pub fn verify(&self) -> Verdict {
         let mut seen = [[0u64; 4]; 2];
+        let Some(fd) = self.fd.as_ref() else {
+            return Verdict::Unknown;
+        };
         let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
-        let mut reader = inotify::Reader::new(&self.fd, &mut buf);
+        let mut reader = inotify::Reader::new(fd, &mut buf);
         loop {
             let event = match reader.next() {
                 Ok(e) => e,
@@ -188,6 +194,42 @@ impl ChangeWatch {
             Verdict::Changed
         }
     }
+}
+
+impl Drop for ChangeWatch {
+    fn drop(&mut self) {
+        if let Some(fd) = self.fd.take() {
+            for wd in self.wd {
+                let _ = inotify::remove_watch(&fd, wd);
+            }
+            retire(fd);
+        }
+    }
+}
+
+/// Instances whose watches were removed, closed once the kernel is done
+/// with the watches.
+static RETIRED: Mutex<Vec<(Instant, OwnedFd)>> = Mutex::new(Vec::new());
+
+/// How long the kernel may take to free removed watches: an SRCU grace
+/// period (6-17 ms measured on the bench machine, HZ 250), with margin.
+const REAP: Duration = Duration::from_millis(100);
+
+/// Close an inotify instance without waiting for the kernel. Closing one
+/// that still has watches, or whose removed watches the kernel has not
+/// freed yet, blocks until an SRCU grace period ends (measured: 6-17 ms);
+/// a sync that closed its last folder's watch so waited that long at its
+/// very end. The watches are removed at once (that only queues them for
+/// freeing), the descriptor is kept and closed by a later call, once
+/// they are long freed, or by the process's exit. Bounded: a daemon
+/// closes the previous sync's descriptors on the next one.
+fn retire(fd: OwnedFd) {
+    let Ok(mut retired) = RETIRED.lock() else {
+        return; // poisoned: `fd` is closed here, the slow way
+    };
+    let now = Instant::now();
+    retired.retain(|(at, _)| now.duration_since(*at) < REAP);
+    retired.push((now, fd));
 }
 
 /// Wait until no change to `dir` is under way: one directory read takes

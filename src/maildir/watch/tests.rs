@@ -144,3 +144,51 @@ fn barrier_on_a_missing_directory_returns() {
     barrier(&t.path().join("missing"));
     assert!(!t.path().join("missing").exists());
 }
+
+/// Dropping a watch removes its watches at once (the kernel then queues
+/// `IN_IGNORED` for each) and keeps the descriptor for a later close,
+/// instead of closing it and waiting out the kernel's grace period.
+#[test]
+fn a_dropped_watch_is_removed_and_its_descriptor_kept() {
+    use rustix::fd::AsRawFd;
+    let Some((_t, _root, w)) = watched() else {
+        return;
+    };
+    let raw = w.fd.as_ref().unwrap().as_raw_fd();
+    let wds = w.wd;
+    drop(w);
+    let retired = RETIRED.lock().unwrap();
+    let (_, fd) = retired
+        .iter()
+        .find(|(_, fd)| fd.as_raw_fd() == raw)
+        .expect("the dropped watch's descriptor is kept");
+    let mut buf = [MaybeUninit::<u8>::uninit(); 1024];
+    let mut reader = inotify::Reader::new(fd, &mut buf);
+    let mut ignored = Vec::new();
+    while let Ok(e) = reader.next() {
+        assert!(e.events().contains(ReadFlags::IGNORED), "{:?}", e.events());
+        ignored.push(e.wd());
+    }
+    ignored.sort_unstable();
+    let mut wds = wds.to_vec();
+    wds.sort_unstable();
+    assert_eq!(ignored, wds);
+}
+
+/// The kept descriptors are closed by a later retirement once they are
+/// older than `REAP`: a daemon does not pile them up.
+#[test]
+fn retired_descriptors_are_closed_after_a_while() {
+    use rustix::fd::AsRawFd;
+    let old = inotify::init(CreateFlags::CLOEXEC).unwrap();
+    let raw = old.as_raw_fd();
+    let long_ago = Instant::now().checked_sub(REAP * 2).unwrap();
+    RETIRED.lock().unwrap().push((long_ago, old));
+    retire(inotify::init(CreateFlags::CLOEXEC).unwrap());
+    let retired = RETIRED.lock().unwrap();
+    assert!(
+        !retired.iter().any(|(at, fd)| fd.as_raw_fd() == raw && *at == long_ago),
+        "an old descriptor outlived the next retirement"
+    );
+    assert!(retired.iter().all(|(at, _)| at.elapsed() < REAP * 2));
+}
