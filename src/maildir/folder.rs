@@ -141,8 +141,9 @@ pub struct MaildirFolder {
     /// Messages of the snapshot whose file vanished or that we deleted:
     /// later requests for them are skipped, not errors.
     gone: HashSet<MsgRef>,
-    /// The LF form of the message being written, kept between messages so
-    /// that each write does not fault in a fresh buffer (see `write`).
+    /// The LF form of a piece of the message being written, kept between
+    /// messages so that each write does not fault in a fresh buffer (see
+    /// `fill`).
     lf: Vec<u8>,
     /// Set up by a whole-folder scan: whether anybody else changed `new/`
     /// or `cur/` since (see [`Proof`]).
@@ -159,9 +160,49 @@ pub struct Proof {
     pub listing: Vec<(Uid, Flags)>,
 }
 
-/// What a buffer kept for the next message may hold: a rare large message
-/// must not keep its size in every folder in flight.
-const LF_KEEP: usize = 256 * 1024;
+/// How much of a message is turned into LF form and written at a time:
+/// a message up to this size takes one write(2), and a large one never
+/// needs a second copy of itself in memory (with four folders in flight,
+/// the 1 MB attachments of the large bench corpus did).
+const LF_CHUNK: usize = 256 * 1024;
+
+/// Write `crlf` to `f` with LF line ends, `LF_CHUNK` at a time through
+/// `buf` (kept by the caller for the next message), then set its mtime and
+/// fsync it if asked. Returns the bytes written.
+fn fill(
+    mut f: File,
+    crlf: &[u8],
+    buf: &mut Vec<u8>,
+    fsync: bool,
+    date: Option<i64>,
+    path: &Path,
+) -> Result<usize, Error> {
+    let mut written = 0;
+    let mut rest = crlf;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(LF_CHUNK);
+        // A CR whose LF is in the next piece would be kept: the pair
+        // stays together.
+        if end < rest.len() && rest.get(end - 1) == Some(&b'\r') {
+            end += 1;
+        }
+        let (piece, tail) = rest.split_at(end);
+        crlf_to_lf_into(piece, buf);
+        f.write_all(buf)
+            .map_err(|e| Error::message_io(path, "write", e))?;
+        written += buf.len();
+        rest = tail;
+    }
+    if let Some(t) = date.and_then(time_from_secs) {
+        f.set_modified(t)
+            .map_err(|e| Error::message_io(path, "set mtime of", e))?;
+    }
+    if fsync {
+        f.sync_all()
+            .map_err(|e| Error::message_io(path, "fsync", e))?;
+    }
+    Ok(written)
+}
 
 /// rename(2) that never replaces: a file already at `to` is another
 /// message (or a client's copy) and must survive, so `to` existing is an
@@ -639,26 +680,15 @@ impl MaildirFolder {
                 return Ok(Some(u));
             }
         }
-        let mut body = std::mem::take(&mut self.lf);
-        crlf_to_lf_into(&msg.bytes, &mut body);
-        let written = self.write_lf(msg, uid, &body);
-        if body.capacity() <= LF_KEEP {
-            self.lf = body;
-        }
-        written
+        self.write_new(msg, uid)
     }
 
-    /// [`write`](Self::write) of `body`, `msg` in LF form.
-    fn write_lf(
-        &mut self,
-        msg: &Message,
-        uid: Option<Uid>,
-        body: &[u8],
-    ) -> Result<Option<Uid>, Error> {
+    /// [`write`](Self::write) of a message not here yet.
+    fn write_new(&mut self, msg: &Message, uid: Option<Uid>) -> Result<Option<Uid>, Error> {
         let (name_time, mtime) = self.header_times(msg, uid);
         let tmp_dir = self.root.join("tmp");
         let mut attempt = 0;
-        let (name, tmp_path) = loop {
+        let (name, tmp_path, written) = loop {
             let name = filename::new_name_at(
                 name_time,
                 uid,
@@ -673,13 +703,18 @@ impl MaildirFolder {
                 .open(&tmp_path)
             {
                 Ok(f) => {
-                    if let Err(e) = self.fill(f, body, mtime, &tmp_path) {
-                        // Our own partial copy; the message is still safe at
-                        // its source.
-                        let _ = fs::remove_file(&tmp_path);
-                        return Err(e);
+                    let mut lf = std::mem::take(&mut self.lf);
+                    let filled = fill(f, &msg.bytes, &mut lf, self.fsync, mtime, &tmp_path);
+                    self.lf = lf;
+                    match filled {
+                        Ok(n) => break (name, tmp_path, n),
+                        Err(e) => {
+                            // Our own partial copy; the message is still safe
+                            // at its source.
+                            let _ = fs::remove_file(&tmp_path);
+                            return Err(e);
+                        }
                     }
-                    break (name, tmp_path);
                 }
                 // A fresh name is unique per process and second; a clash
                 // means another program used it. Take the next one.
@@ -705,7 +740,7 @@ impl MaildirFolder {
                 return Err(Error::message_io(tmp_path, "rename", e));
             }
         }
-        maildir_debug!("Wrote {} ({} bytes) via tmp/", dest.display(), body.len());
+        maildir_debug!("Wrote {} ({} bytes) via tmp/", dest.display(), written);
         if let Some(w) = self.watch.as_mut() {
             w.ours(sub.watched(), Kind::MovedTo);
         }
@@ -760,20 +795,6 @@ impl MaildirFolder {
             msg.internal_date
         };
         (name_time, mtime)
-    }
-
-    fn fill(&self, mut f: File, body: &[u8], date: Option<i64>, path: &Path) -> Result<(), Error> {
-        f.write_all(body)
-            .map_err(|e| Error::message_io(path, "write", e))?;
-        if let Some(t) = date.and_then(time_from_secs) {
-            f.set_modified(t)
-                .map_err(|e| Error::message_io(path, "set mtime of", e))?;
-        }
-        if self.fsync {
-            f.sync_all()
-                .map_err(|e| Error::message_io(path, "fsync", e))?;
-        }
-        Ok(())
     }
 
     /// Rename `id`'s file to carry `,U=<uid>,FMD5=<this folder>`, keeping

@@ -57,6 +57,9 @@ const BUSY_TIMEOUT: Duration = if cfg!(test) {
 
 const LEGACY_MAGIC: &str = "OFFLINEIMAP LocalStatus CACHE DATA - DO NOT MODIFY - FORMAT ";
 
+/// Each database's page cache, in SQLite's negative-means-KiB form.
+const CACHE_KIB: i64 = -256;
+
 /// One folder's status database.
 pub struct SqliteStatus {
     conn: Connection,
@@ -277,6 +280,12 @@ impl SqliteStatus {
         }
         // Only now: on a file that is not a database, even a pragma fails.
         conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "OFF" })
+            .map_err(|e| Error::sqlite(path, "configure", e))?;
+        // SQLite's default page cache (2 MB) fills with the whole database
+        // on the sync's full read: 1.7 MB of the peak heap (heaptrack) with
+        // four databases of the large bench corpus open. The rows are read
+        // once and written once per sync; the OS cache serves rereads.
+        conn.pragma_update(None, "cache_size", CACHE_KIB)
             .map_err(|e| Error::sqlite(path, "configure", e))?;
         if create {
             conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{CREATE_SCHEMA}\nCOMMIT;"))

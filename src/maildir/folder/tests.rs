@@ -313,6 +313,35 @@ async fn file_renamed_by_a_client_is_found_again() {
     assert!(names(&root, "new").is_empty());
 }
 
+/// A message larger than one write's piece is written piece by piece; a
+/// CRLF cut by a piece's end still becomes one LF, and a bare CR stays.
+#[tokio::test]
+async fn a_large_message_is_written_in_pieces_with_lf_ends() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let mut f = MaildirFolder::open(&root, "INBOX", false, true).unwrap();
+    f.snapshot().await.unwrap();
+    let mut wire = b"Subject: big\r\n\r\n".to_vec();
+    // The first piece ends between a CR and its LF.
+    wire.resize(LF_CHUNK - 1, b'a');
+    wire.extend_from_slice(b"\r\n");
+    // The second one with a bare CR.
+    wire.resize(2 * LF_CHUNK - 1, b'b');
+    wire.extend_from_slice(b"\rc\r\nend\r\n");
+    let got = f.append(&msg(&wire, "", None), Some(7)).await.unwrap();
+    assert_eq!(got, Some(7));
+    let new = names(&root, "new");
+    assert_eq!(new.len(), 1);
+    let on_disk = fs::read(root.join("new").join(&new[0])).unwrap();
+    let mut want = b"Subject: big\n\n".to_vec();
+    want.resize(LF_CHUNK - 3, b'a');
+    want.push(b'\n');
+    want.resize(2 * LF_CHUNK - 4, b'b');
+    want.extend_from_slice(b"\rc\nend\n");
+    assert_eq!(on_disk.len(), want.len());
+    assert!(on_disk == want, "the LF form differs");
+}
+
 #[tokio::test]
 async fn rename_never_overwrites() {
     let t = tempfile::tempdir().unwrap();

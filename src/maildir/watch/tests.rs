@@ -187,7 +187,9 @@ fn retired_descriptors_are_closed_after_a_while() {
     retire(inotify::init(CreateFlags::CLOEXEC).unwrap());
     let retired = RETIRED.lock().unwrap();
     assert!(
-        !retired.iter().any(|(at, fd)| fd.as_raw_fd() == raw && *at == long_ago),
+        !retired
+            .iter()
+            .any(|(at, fd)| fd.as_raw_fd() == raw && *at == long_ago),
         "an old descriptor outlived the next retirement"
     );
     assert!(retired.iter().all(|(at, _)| at.elapsed() < REAP * 2));

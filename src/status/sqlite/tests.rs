@@ -441,3 +441,17 @@ fn max_uid_is_the_highest_row_or_none() {
     db.commit().unwrap();
     assert_eq!(db.max_uid().unwrap(), Some(17));
 }
+
+/// The page cache is bounded (`CACHE_KIB`), not SQLite's 2 MB default that
+/// a large folder's full read fills.
+#[test]
+fn page_cache_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteStatus::open(&dir.path().join("INBOX"), false).unwrap();
+    let size: i64 = db
+        .conn
+        .pragma_query_value(None, "cache_size", |r| r.get(0))
+        .unwrap();
+    assert_eq!(size, CACHE_KIB);
+    assert!(size < 0 && -size <= 256, "{size}");
+}
