@@ -376,7 +376,7 @@ impl ImapFolder {
                     }
                 }
                 Response::Fetch(_, attrs) => {
-                    let item = FetchItem::from_attrs(attrs);
+                    let item = FetchItem::from_attrs(attrs, &[]);
                     // Unsolicited partial FETCHes lack UID or flags; the
                     // solicited one for the same message follows.
                     let flags = full_flags(&item, &self.keywords, &mut self.unknown_keywords);
@@ -576,7 +576,7 @@ fn listed(
     let Response::Fetch(_, attrs) = r else {
         return None;
     };
-    let item = FetchItem::from_attrs(attrs);
+    let item = FetchItem::from_attrs(attrs, &[]);
     Some((
         item.uid?,
         MessageMeta {
@@ -655,13 +655,24 @@ impl Store for ImapFolder {
             // the connection stays usable, then report the sink's error.
             let mut sink_error = None;
             loop {
-                let step = self
+                // The body is kept in the buffer it was read into.
+                let (step, kept) = self
                     .session
-                    .next_with(&command, |r| match session::tagged(&tag, r) {
-                        Some(done) => Some(Err(done)),
+                    .next_with_span(&command, |r, raw| match session::tagged(&tag, r) {
+                        Some(done) => (Some(Err(done)), None),
                         None => match r {
-                            Response::Fetch(_, attrs) => Some(Ok(FetchItem::from_attrs(attrs))),
-                            _ => None,
+                            Response::Fetch(_, attrs) => {
+                                let mut item = FetchItem::from_attrs(attrs, raw);
+                                let span = match item.body.take() {
+                                    Some(session::Body::Span(s)) => Some(s),
+                                    other => {
+                                        item.body = other;
+                                        None
+                                    }
+                                };
+                                (Some(Ok(item)), span)
+                            }
+                            _ => (None, None),
                         },
                     })
                     .await?;
@@ -674,7 +685,12 @@ impl Store for ImapFolder {
                     None => continue,
                 };
                 let flags = full_flags(&item, &self.keywords, &mut self.unknown_keywords);
-                let (Some(uid), Some(body)) = (item.uid, item.body) else {
+                let body = match (kept, item.body) {
+                    (Some(b), _) => Some(b),
+                    (None, Some(session::Body::Copied(v))) => Some(v.into()),
+                    (None, _) => None,
+                };
+                let (Some(uid), Some(body)) = (item.uid, body) else {
                     continue;
                 };
                 if !wanted.contains(&uid) || sink_error.is_some() {
@@ -861,7 +877,7 @@ impl ImapFolder {
         self.session
             .run(&command, &line, &mut |r| {
                 if let Response::Fetch(_, attrs) = r {
-                    let item = FetchItem::from_attrs(attrs);
+                    let item = FetchItem::from_attrs(attrs, &[]);
                     let flags = full_flags(&item, &self.keywords, &mut self.unknown_keywords);
                     if let (Some(uid), Some(flags)) = (item.uid, flags)
                         && (lo..=hi).contains(&uid)

@@ -662,7 +662,7 @@ impl MaildirFolder {
             id,
             flags: entry.flags,
             internal_date: mtime_secs(&meta),
-            bytes: lf_to_crlf(&bytes),
+            bytes: lf_to_crlf(&bytes).into(),
         }))
     }
 

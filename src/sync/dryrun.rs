@@ -114,7 +114,7 @@ impl Store for DryRunStore<'_> {
                         id: *id,
                         flags: Flags::EMPTY,
                         internal_date: None,
-                        bytes: Vec::new(),
+                        bytes: bytes::Bytes::new(),
                     })
                     .await?;
                 }

@@ -297,7 +297,7 @@ impl Store for MemStore {
                 id: *id,
                 flags: m.flags,
                 internal_date: m.internal_date,
-                bytes: m.bytes.clone(),
+                bytes: m.bytes.clone().into(),
             };
             sink.accept(msg).await?;
         }
@@ -305,7 +305,7 @@ impl Store for MemStore {
     }
 
     async fn append(&mut self, msg: &Message, uid: Option<Uid>) -> Result<Option<Uid>, StoreError> {
-        if self.rejected.contains(&msg.bytes) {
+        if self.rejected.iter().any(|r| r[..] == msg.bytes[..]) {
             return Err(StoreError::new(
                 ErrorKind::Message,
                 format!("{}: message {} refused", self.name, msg.id),
@@ -315,7 +315,7 @@ impl Store for MemStore {
         let stored = MemMessage {
             flags: msg.flags,
             internal_date: msg.internal_date,
-            bytes: msg.bytes.clone(),
+            bytes: msg.bytes.to_vec(),
         };
         match uid {
             Some(u) => {
@@ -493,7 +493,7 @@ mod tests {
             id: MsgRef::New(NewId(0)),
             flags: Flags::from_letters("S"),
             internal_date: None,
-            bytes: b"a\r\n".to_vec(),
+            bytes: b"a\r\n".to_vec().into(),
         };
         assert_eq!(block_on(s.append(&m, None)).unwrap(), Some(10));
         assert_eq!(block_on(s.append(&m, None)).unwrap(), Some(11));

@@ -185,8 +185,10 @@ pub struct Message {
     /// mtime. `None` lets the receiving side choose.
     pub internal_date: Option<i64>,
     /// The message, with CRLF line ends (IMAP's wire form). Maildir stores
-    /// convert to and from LF at their edge.
-    pub bytes: Vec<u8>,
+    /// convert to and from LF at their edge. Shared, not owned: a body
+    /// fetched over IMAP stays in the buffer it was read into (see
+    /// `imap::session::ImapSession::next_with_span`).
+    pub bytes: bytes::Bytes,
 }
 
 #[cfg(test)]

@@ -422,7 +422,7 @@ async fn append_returns_the_uid_and_the_server_holds_the_exact_bytes() {
         id: MsgRef::New(NewId(0)),
         flags: Flags::from_letters("FS"),
         internal_date: Some(1_577_880_000),
-        bytes: bytes.clone(),
+        bytes: bytes.clone().into(),
     };
     let uid = f.append(&msg, None).await.unwrap().expect("APPENDUID");
     assert_eq!(uid, 2);
@@ -463,7 +463,7 @@ async fn a_refused_append_is_a_message_error() {
         id: MsgRef::New(NewId(0)),
         flags: Flags::EMPTY,
         internal_date: None,
-        bytes: Vec::new(),
+        bytes: Default::default(),
     };
     let err = f.append(&msg, None).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Message, "{err}");
@@ -585,7 +585,7 @@ async fn without_uidplus_append_finds_the_uid_by_header_and_delete_obeys_expunge
         id: MsgRef::New(NewId(0)),
         flags: Flags::EMPTY,
         internal_date: None,
-        bytes: bytes.clone(),
+        bytes: bytes.clone().into(),
     };
     let uid = f
         .append(&msg, None)

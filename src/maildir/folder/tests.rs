@@ -50,7 +50,7 @@ fn msg(bytes: &[u8], flags: &str, date: Option<i64>) -> Message {
         id: MsgRef::Uid(0),
         flags: Flags::from_letters(flags),
         internal_date: date,
-        bytes: bytes.to_vec(),
+        bytes: bytes.to_vec().into(),
     }
 }
 

@@ -187,7 +187,9 @@ fn opened_folders_get_the_header_options() {
         id: crate::sync::model::MsgRef::Uid(0),
         flags: crate::sync::model::Flags::EMPTY,
         internal_date: Some(5),
-        bytes: b"Date: Thu, 01 Jan 1970 00:00:10 +0000\r\n\r\nx\r\n".to_vec(),
+        bytes: b"Date: Thu, 01 Jan 1970 00:00:10 +0000\r\n\r\nx\r\n"
+            .to_vec()
+            .into(),
     };
     f.write(&msg, Some(1)).unwrap();
     let name = fs::read_dir(t.path().join("INBOX/new"))
