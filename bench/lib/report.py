@@ -91,7 +91,11 @@ def main():
       "each tool's default concurrency (one connection for mbsync and offlineimap3, "
       "`maxconnections = 4` for ours) unless named: ours-1c is this offlineimap with "
       "`maxconnections = 1`, OfflineIMAP's default. (b) is timed after one untimed "
-      "no-change resync.")
+      "no-change resync. "
+      + ("Before every timed run the page cache was dropped and the tool's server "
+         "mailbox and local files read back in (bench/run: settle)."
+         if os.access("/proc/sys/vm/drop_caches", os.W_OK)
+         else "The page cache was not dropped between runs (not root)."))
     p("Times in seconds (wall: median, min-max in brackets; CPU: user + system, median); "
       "peak RSS in MiB (median). Server CPU: Dovecot's user + system CPU during the run "
       "(its master's reaped children, before and after; median). Floor = a raw client "
