@@ -62,7 +62,7 @@ def main():
 
     def rng(t, s):
         v = [x[0] for x in runs.get((t, s), []) if x[3] == 0]
-        return f"{min(v):.2f}-{max(v):.2f}" if v else "-"
+        return f"{min(v):.3f}-{max(v):.3f}" if v else "-"
 
     def fails(t, s):
         return sum(1 for x in runs.get((t, s), []) if x[3] != 0)
@@ -96,7 +96,8 @@ def main():
          "mailbox and local files read back in (bench/run: settle)."
          if os.access("/proc/sys/vm/drop_caches", os.W_OK)
          else "The page cache was not dropped between runs (not root)."))
-    p("Times in seconds (wall: median, min-max in brackets; CPU: user + system, median); "
+    p("Times in seconds (wall: from the nanosecond clock around each run, median, min-max "
+      "in brackets; CPU: user + system, median); "
       "peak RSS in MiB (median). Server CPU: Dovecot's user + system CPU during the run "
       "(its master's reaped children, before and after; median). Floor = a raw client "
       "reading the same data per folder and writing nothing; for (c) and (d) a raw "
@@ -110,7 +111,7 @@ def main():
             if (t, s) not in runs:
                 continue
             srv = med(t, s, 4)
-            p(f"| {s}: {label} | {t} | {f(med(t, s, 0))} | {rng(t, s)} | {f(med(t, s, 1))} | "
+            p(f"| {s}: {label} | {t} | {f(med(t, s, 0), '{:.3f}')} | {rng(t, s)} | {f(med(t, s, 1))} | "
               f"{'-' if srv is None else f'{srv:.2f}'} | "
               f"{f(med(t, s, 2), '{:.0f}') if med(t, s, 2) is None else f'{med(t, s, 2) / 1024:.1f}'} "
               f"| {fails(t, s)} |")
@@ -119,7 +120,7 @@ def main():
                 continue
             srv, rss = med("floor", fl, 4), med("floor", fl, 2)
             p(f"| {s}: {label} | {name} "
-              f"| {f(med('floor', fl, 0))} | {rng('floor', fl)} | {f(med('floor', fl, 1))} | "
+              f"| {f(med('floor', fl, 0), '{:.3f}')} | {rng('floor', fl)} | {f(med('floor', fl, 1))} | "
               f"{'-' if srv is None else f'{srv:.2f}'} | "
               f"{'fail' if rss is None else f'{rss / 1024:.1f}'} | {fails('floor', fl)} |")
     p("")
@@ -158,7 +159,7 @@ def main():
             x = med("floor", fl, 0)
             if x is not None and m:
                 parts.append(f"{fl[-1]} connection{'s' if fl[-1] != '1' else ''}: "
-                             f"{x:.2f} / {m:.2f} = {x / m:.2f}")
+                             f"{x:.3f} / {m:.3f} = {x / m:.2f}")
         if parts:
             floor_lines.append(f"- {s}: {label}: floor / mbsync = " + "; ".join(parts)
                                + f" (target for ours ≤ {TARGET_MBSYNC[s]})")
