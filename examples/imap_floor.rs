@@ -536,6 +536,7 @@ fn spread<T: Sync>(
 }
 
 const USAGE: &str = "usage: imap_floor PORT USER PASS save STATEFILE\n       \
+    imap_floor PORT USER PASS no-change STATEFILE\n       \
     imap_floor PORT USER PASS server-changes STATEFILE [--connections N]\n       \
     imap_floor PORT USER PASS local-changes CHANGESFILE [--connections N]";
 
@@ -571,6 +572,20 @@ fn run(args: &[String]) -> Result<(), Error> {
             conn.logout();
             std::fs::write(file, text).or_else(|e| err(format!("write {file}: {e}")))?;
             eprintln!("imap_floor save: {n} folders");
+        }
+        "no-change" => {
+            // What a no-change resync cannot do without: log in, ask each
+            // folder's STATUS, log out.
+            let state = parse_state(&read(file)?)?;
+            let mut conn = Conn::open(port, user, pass)?;
+            for f in &state {
+                conn.command(
+                    &format!("STATUS {} (UIDNEXT MESSAGES HIGHESTMODSEQ)", quote(&f.name)),
+                    false,
+                )?;
+            }
+            conn.logout();
+            eprintln!("imap_floor no-change: {} folders", state.len());
         }
         "server-changes" => {
             let state = parse_state(&read(file)?)?;

@@ -18,7 +18,8 @@ TARGET_OI3 = 0.1
 # Per scenario: the floor rows (scenario key in results.tsv, row name).
 FLOORS = {
     "a": [("floor-bodies", "floor (UID FETCH 1:* BODY.PEEK[])")],
-    "b": [("floor-flags", "floor (UID FETCH 1:* (UID FLAGS))")],
+    "b": [("floor-flags", "floor (UID FETCH 1:* (UID FLAGS))"),
+          ("floor-nochange", "floor (b: LOGIN + STATUS per folder + LOGOUT)")],
     "c": [("floor-c1", "floor (c: QRESYNC SELECT + new bodies), 1 connection"),
           ("floor-c4", "floor (c: QRESYNC SELECT + new bodies), 4 connections")],
     "d": [("floor-d1", "floor (d: STORE + EXPUNGE), 1 connection"),
