@@ -584,19 +584,8 @@ impl ImapSession {
         command: &str,
         f: impl FnOnce(&Response<'_>) -> R,
     ) -> Result<R, Error> {
-        let fut = self.session.read_response();
-        let res = match self.timeout {
-            Some(t) => tokio::time::timeout(t, fut)
-                .await
-                .map_err(|_| self.error(command, ErrorKind::Timeout(t.as_secs())))?,
-            None => fut.await,
-        };
-        let Some(resp) = res.map_err(|e| self.error(command, ErrorKind::Io(e)))? else {
-            return Err(self.error(command, ErrorKind::ConnectionLost(self.bye.clone())));
-        };
-        let parsed = resp.parsed();
-        self.note(parsed);
-        Ok(f(parsed))
+        let (r, _) = self.next_with_span(command, |r, _| (f(r), None)).await?;
+        Ok(r)
     }
 
     /// [`next_with`](Self::next_with) that lets `f` name one span of the
