@@ -161,9 +161,10 @@ pub struct Proof {
 }
 
 /// How much of a message is turned into LF form and written at a time:
-/// a message up to this size takes one write(2), and a large one never
-/// needs a second copy of itself in memory (with four folders in flight,
-/// the 1 MB attachments of the large bench corpus did).
+/// a message up to this size takes one write(2); a larger one is converted
+/// piece by piece, so its LF form never sits in memory whole beside the
+/// fetched copy (four folders in flight could otherwise each hold two
+/// copies of a 1 MB attachment).
 const LF_CHUNK: usize = 256 * 1024;
 
 /// Write `crlf` to `f` with LF line ends, `LF_CHUNK` at a time through
