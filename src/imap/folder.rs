@@ -662,13 +662,10 @@ impl Store for ImapFolder {
                         Some(done) => (Some(Err(done)), None),
                         None => match r {
                             Response::Fetch(_, attrs) => {
-                                let mut item = FetchItem::from_attrs(attrs, raw);
-                                let span = match item.body.take() {
-                                    Some(session::Body::Span(s)) => Some(s),
-                                    other => {
-                                        item.body = other;
-                                        None
-                                    }
+                                let item = FetchItem::from_attrs(attrs, raw);
+                                let span = match &item.body {
+                                    Some(session::Body::Span(s)) => Some(s.clone()),
+                                    _ => None,
                                 };
                                 (Some(Ok(item)), span)
                             }
