@@ -19,7 +19,7 @@ pub mod labels;
 pub mod repository;
 pub mod watch;
 
-pub use folder::{MaildirFolder, Proof};
+pub use folder::{Census, MaildirFolder, Proof};
 pub use repository::MaildirRepository;
 
 /// A Maildir error: the file or directory it concerns, and what went wrong.

@@ -123,6 +123,94 @@ impl Name {
     }
 }
 
+/// A folder's trusted UIDs with their flags, as [`MaildirFolder::census`]
+/// read them from the file names: 6 to 8 bytes a message (flags are an
+/// index into the few distinct flag sets a folder has), so that a folder
+/// of 100,000 messages costs well under a MiB where its index of names
+/// would cost ten.
+#[derive(Debug, Default)]
+pub struct Census {
+    /// By UID once [`Census::finish`]ed.
+    entries: Vec<(Uid, u16)>,
+    palette: Vec<Flags>,
+    /// Where each flag set is in `palette`, while the census is read.
+    lookup: HashMap<Flags, u16>,
+    /// More distinct flag sets than an index holds: the flags are not
+    /// known (the UIDs still are).
+    overflow: bool,
+    /// A UID two files claim (the folder's scan reports the pair).
+    duplicate: Option<Uid>,
+    /// Messages without a UID this folder trusts.
+    pub new: usize,
+}
+
+impl Census {
+    fn push(&mut self, uid: Uid, flags: Flags) {
+        let at = match self.lookup.get(&flags) {
+            Some(i) => Some(*i),
+            None => {
+                let i = u16::try_from(self.palette.len()).ok();
+                if let Some(i) = i {
+                    self.palette.push(flags);
+                    self.lookup.insert(flags, i);
+                }
+                i
+            }
+        };
+        match at {
+            Some(i) => self.entries.push((uid, i)),
+            None => {
+                self.overflow = true;
+                self.entries.push((uid, 0));
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.entries.sort_unstable_by_key(|(u, _)| *u);
+        self.duplicate = self
+            .entries
+            .windows(2)
+            .find(|w| w[0].0 == w[1].0)
+            .map(|w| w[0].0);
+        self.entries.dedup_by_key(|(u, _)| *u);
+        self.entries.shrink_to_fit();
+        self.lookup = HashMap::new();
+    }
+
+    /// Every UID, ascending.
+    pub fn uids(&self) -> Vec<Uid> {
+        self.entries.iter().map(|(u, _)| *u).collect()
+    }
+
+    /// Whether every message's flags are known and no UID is claimed twice:
+    /// then [`Census::range`] is the folder's listing of a range.
+    pub fn exact(&self) -> bool {
+        !self.overflow && self.duplicate.is_none()
+    }
+
+    /// The messages with a UID in `lo..=hi`, as a scan of that range lists
+    /// them (sizes unknown: 0, as a scan gives messages with a UID).
+    pub fn range(&self, lo: Uid, hi: Uid) -> Snapshot {
+        let from = self.entries.partition_point(|(u, _)| *u < lo);
+        let to = self.entries.partition_point(|(u, _)| *u <= hi);
+        Snapshot {
+            uids: self.entries[from..to.max(from)]
+                .iter()
+                .map(|(u, i)| {
+                    let flags = self
+                        .palette
+                        .get(usize::from(*i))
+                        .copied()
+                        .unwrap_or_default();
+                    (*u, MessageMeta { flags, size: 0 })
+                })
+                .collect(),
+            new: Vec::new(),
+        }
+    }
+}
+
 /// One Maildir folder (the directory holding `cur/`, `new/`, `tmp/`).
 #[derive(Debug)]
 pub struct MaildirFolder {
@@ -346,26 +434,64 @@ impl MaildirFolder {
         self.scan_where(Some(&keep))
     }
 
-    /// Every trusted UID of the folder, ascending, and how many messages
-    /// have none; nothing is remembered and no name kept (4 bytes a
-    /// message). What a folder synced in UID ranges plans its ranges and
-    /// its uploads from.
-    pub fn uid_census(&self) -> Result<(Vec<Uid>, usize), Error> {
-        let mut uids = Vec::new();
-        let mut new = 0;
+    /// Every trusted UID of the folder with its flags, from one listing of
+    /// the directories and the file names alone: what a folder synced in
+    /// UID ranges plans its ranges from, and, when no message lacks a UID,
+    /// each range's local side (see [`Census`]). Nothing is remembered in
+    /// the index and no name kept. A symlink counts only when it leads to
+    /// a file, as in [`Self::scan`].
+    pub fn census(&self) -> Result<Census, Error> {
+        let mut census = Census::default();
         for sub in [Sub::New, Sub::Cur] {
             let dir = self.root.join(sub.dir());
-            for_each_entry(&dir, &mut |name, _| match name
-                .to_str()
-                .and_then(|t| filename::parse(t).trusted_uid(&self.md5))
-            {
-                Some(u) => uids.push(u),
-                None => new += 1,
+            let mut failed = None;
+            for_each_entry(&dir, &mut |name, symlink| {
+                if failed.is_some() {
+                    return;
+                }
+                if symlink {
+                    match fs::metadata(dir.join(&name)) {
+                        Ok(m) if m.is_file() => {}
+                        Ok(_) => return,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+                        Err(e) => {
+                            failed =
+                                Some(Error::folder_io(dir.join(&name), "stat message file", e));
+                            return;
+                        }
+                    }
+                }
+                match name.to_str().map(filename::parse) {
+                    Some(p) => match p.trusted_uid(&self.md5) {
+                        Some(uid) => census.push(uid, p.flags),
+                        None => census.new += 1,
+                    },
+                    None => census.new += 1,
+                }
             })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
         }
-        uids.sort_unstable();
-        uids.dedup();
-        Ok((uids, new))
+        census.finish();
+        Ok(census)
+    }
+
+    /// [`Self::scan`] of only the messages whose UID is in `uids`
+    /// (ascending): the files a range's held-back local changes touch.
+    /// Messages without a UID are left out.
+    pub fn scan_uids(&mut self, uids: &[Uid]) -> Result<Snapshot, Error> {
+        let keep = |uid: Option<Uid>| uid.is_some_and(|u| uids.binary_search(&u).is_ok());
+        self.scan_where(Some(&keep))
+    }
+
+    /// Forget every message the index holds (the last range's, and what
+    /// was written since), so that it does not grow over a folder synced
+    /// in UID ranges from a [`Census`].
+    pub fn clear_index(&mut self) {
+        self.uids = HashMap::new();
+        self.new = Vec::new();
+        self.gone.clear();
     }
 
     /// The UID a file name gives a message of this folder, if trusted.

@@ -12,7 +12,8 @@
 //! (uploaded) only with the last range, in the order the whole-folder
 //! plan uploads them. Pure: no I/O.
 
-use super::model::{Snapshot, StatusSnapshot, Uid};
+use super::model::{Side, Snapshot, StatusSnapshot, Uid};
+use super::plan::Action;
 
 /// Large folders are synced in ranges of this many UIDs.
 pub const CHUNK: usize = 4096;
@@ -131,6 +132,52 @@ pub fn for_plan(local: &mut Snapshot, orphans: &[Uid], last: bool) {
     local.uids.retain(|u, _| orphans.binary_search(u).is_err());
 }
 
+/// The UID an action is about; `None` for an upload (its UID comes later).
+pub fn uid_of(action: &Action) -> Option<Uid> {
+    match action {
+        Action::Record { uid, .. }
+        | Action::Download { uid, .. }
+        | Action::Delete { uid, .. }
+        | Action::Forget { uid, .. }
+        | Action::SetFlags { uid, .. } => Some(*uid),
+        Action::Upload { .. } => None,
+    }
+}
+
+/// Splits a range's actions, kept in order, into those that can run now and
+/// those held back: every action of a UID that renames or deletes a local
+/// file. A range planned from a census knows the Maildir's UIDs and flags
+/// but not its file names; the held-back actions run once the names of
+/// their files have been read, many ranges' at once, so that the folder's
+/// directory is not read once per range. Holding back all of a UID's
+/// actions keeps their order, and so the order of its status writes.
+pub fn hold_local(actions: Vec<Action>) -> (Vec<Action>, Vec<Action>) {
+    let mut touched: Vec<Uid> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::SetFlags {
+                uid,
+                on: Side::Local,
+                ..
+            }
+            | Action::Delete {
+                uid,
+                on: Side::Local,
+                ..
+            } => Some(*uid),
+            _ => None,
+        })
+        .collect();
+    if touched.is_empty() {
+        return (actions, Vec::new());
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    actions
+        .into_iter()
+        .partition(|a| uid_of(a).is_none_or(|u| touched.binary_search(&u).is_err()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +189,57 @@ mod tests {
         assert_eq!(ranges(&[], &[], 4), vec![(1, Uid::MAX)]);
         assert_eq!(ranges(&[7], &[], 4), vec![(1, Uid::MAX)]);
         assert_eq!(ranges(&[Uid::MAX], &[], 1), vec![(1, Uid::MAX)]);
+    }
+
+    #[test]
+    fn actions_of_uids_with_a_local_file_change_are_held_in_order() {
+        use super::super::plan::Why;
+        use crate::sync::model::Flags;
+        let f = Flags::from_letters;
+        let actions = vec![
+            Action::Download {
+                uid: 1,
+                flags: f("S"),
+                why: Why::NewOnRemote,
+            },
+            Action::SetFlags {
+                uid: 2,
+                on: Side::Local,
+                add: f("F"),
+                remove: Flags::EMPTY,
+                status: f("F"),
+                why: Why::FlagsChangedOnRemote,
+            },
+            Action::SetFlags {
+                uid: 3,
+                on: Side::Remote,
+                add: f("S"),
+                remove: Flags::EMPTY,
+                status: f("S"),
+                why: Why::FlagsChangedLocally,
+            },
+            Action::SetFlags {
+                uid: 2,
+                on: Side::Remote,
+                add: f("S"),
+                remove: Flags::EMPTY,
+                status: f("FS"),
+                why: Why::FlagsChangedLocally,
+            },
+            Action::Delete {
+                uid: 4,
+                on: Side::Local,
+                why: Why::DeletedOnRemote,
+            },
+        ];
+        let (now, later) = hold_local(actions.clone());
+        assert_eq!(now, vec![actions[0].clone(), actions[2].clone()]);
+        assert_eq!(
+            later,
+            vec![actions[1].clone(), actions[3].clone(), actions[4].clone()]
+        );
+        let (now, later) = hold_local(vec![actions[0].clone()]);
+        assert_eq!((now.len(), later.len()), (1, 0));
     }
 
     #[test]

@@ -81,7 +81,8 @@ pub(super) async fn sync(
         repo: local_repo_name.to_string(),
         folder: pair.local.clone(),
     });
-    let (local_uids, new_count) = maildir.uid_census().map_err(maildir_error)?;
+    let census = maildir.census().map_err(maildir_error)?;
+    let (local_uids, new_count) = (census.uids(), census.new);
     rep.send(Event::MessageListLoaded {
         worker: me,
         repo: local_repo_name.to_string(),
@@ -187,6 +188,11 @@ pub(super) async fn sync(
         return Ok(None);
     }
     let ranges = chunk::ranges(&server_uids, &status_uids, size);
+    // No local message to pair or upload: each range's local side is the
+    // census's, and what needs a file's name waits (`chunk::hold_local`).
+    // Otherwise each range's messages are listed, names and all, with the
+    // messages that travel with every range.
+    let census = (new_count == 0 && orphans.is_empty() && census.exact()).then_some(census);
     drop((local_uids, status_uids, server_uids));
     rep.log(
         Some(me),
@@ -217,6 +223,8 @@ pub(super) async fn sync(
     let (mut skipped, mut uid_unknown, mut cancelled, mut newmail) = (0, 0, false, false);
     // The ranges' deletions on the server, done after the last range.
     let mut remote_deletes: Vec<Action> = Vec::new();
+    // Held back until their files' names are read (census ranges only).
+    let mut held = Held::default();
     let mut paired = 0;
     for (i, (lo, hi)) in ranges.iter().copied().enumerate() {
         if shared.cancel.is_cancelled() {
@@ -233,9 +241,16 @@ pub(super) async fn sync(
             remote.snapshot_range(lo, hi).await?
         };
         keywords::keep_uncarried(&mut remote_snap, &status_snap, carried);
-        let mut local_snap = maildir
-            .scan_range(lo, hi, &orphans)
-            .map_err(maildir_error)?;
+        let mut local_snap = match &census {
+            Some(census) => {
+                // What the last range wrote is not needed again.
+                maildir.clear_index();
+                census.range(lo, hi)
+            }
+            None => maildir
+                .scan_range(lo, hi, &orphans)
+                .map_err(maildir_error)?,
+        };
         if !local_snap.new.is_empty() || !orphans.is_empty() {
             let n = apply::pair_new_messages_filtered(
                 &remote_snap,
@@ -282,9 +297,33 @@ pub(super) async fn sync(
             });
         the_plan.actions = now;
         remote_deletes.extend(later);
+        let held_from = held.uids.len();
+        if census.is_some() {
+            let (now, later) = chunk::hold_local(std::mem::take(&mut the_plan.actions));
+            the_plan.actions = now;
+            held.add(later, &remote_snap);
+        }
+        let held_here = &held.uids[held_from..];
         if the_plan.is_empty() {
             if derived {
-                note_differences(status_db, &remote_snap, lo, hi, &mut differs)?;
+                note_differences(status_db, &remote_snap, lo, hi, held_here, &mut differs)?;
+            }
+            if held.uids.len() >= size {
+                cancelled |= held
+                    .run(
+                        shared,
+                        (me, pair, remote_repo_name, local_repo_name),
+                        remote,
+                        maildir,
+                        status_db,
+                        &modseq_path,
+                        (&mut changed, &mut skipped, &mut uid_unknown),
+                        derived.then_some(&mut differs),
+                    )
+                    .await?;
+                if cancelled {
+                    break;
+                }
             }
             continue;
         }
@@ -311,10 +350,42 @@ pub(super) async fn sync(
             break;
         }
         if derived {
-            note_differences(status_db, &remote_snap, lo, hi, &mut differs)?;
+            let held_here = &held.uids[held_from..];
+            note_differences(status_db, &remote_snap, lo, hi, held_here, &mut differs)?;
         }
         drop((the_plan, remote_snap, local_snap));
+        if held.uids.len() >= size {
+            cancelled |= held
+                .run(
+                    shared,
+                    (me, pair, remote_repo_name, local_repo_name),
+                    remote,
+                    maildir,
+                    status_db,
+                    &modseq_path,
+                    (&mut changed, &mut skipped, &mut uid_unknown),
+                    derived.then_some(&mut differs),
+                )
+                .await?;
+            if cancelled {
+                break;
+            }
+        }
         crate::account::heap::trim();
+    }
+    if !cancelled && !held.uids.is_empty() {
+        cancelled |= held
+            .run(
+                shared,
+                (me, pair, remote_repo_name, local_repo_name),
+                remote,
+                maildir,
+                status_db,
+                &modseq_path,
+                (&mut changed, &mut skipped, &mut uid_unknown),
+                derived.then_some(&mut differs),
+            )
+            .await?;
     }
     if !cancelled && !remote_deletes.is_empty() {
         if !changed {
@@ -393,6 +464,95 @@ pub(super) async fn sync(
     Ok(Some(FolderOutcome::Synced))
 }
 
+/// Actions held back until the names of the local files they rename or
+/// delete are read (`chunk::hold_local`), from ranges planned from the
+/// Maildir's census; with what each message's range listed. Until they run
+/// their status rows stay as they were, so a crash leaves them for the
+/// next sync to plan again.
+#[derive(Default)]
+struct Held {
+    actions: Vec<Action>,
+    /// The held messages' UIDs, ascending (ranges come in order).
+    uids: Vec<Uid>,
+    /// The server's flags for each, as its range's listing had them
+    /// (`None`: not listed).
+    listed: Vec<Option<Flags>>,
+}
+
+impl Held {
+    fn add(&mut self, actions: Vec<Action>, listed: &crate::sync::model::Snapshot) {
+        let mut uids: Vec<Uid> = actions.iter().filter_map(chunk::uid_of).collect();
+        uids.sort_unstable();
+        uids.dedup();
+        self.listed
+            .extend(uids.iter().map(|u| listed.uids.get(u).map(|m| m.flags)));
+        self.uids.extend(uids);
+        self.actions.extend(actions);
+    }
+
+    /// Read the held messages' file names (one listing of the folder for
+    /// all of them), run their actions, and note where the status cache
+    /// now differs from the listings (`differs`, for the proof at the end).
+    /// True when the run was cancelled.
+    #[allow(clippy::too_many_arguments)]
+    async fn run(
+        &mut self,
+        shared: &Shared,
+        ids: (WorkerId, &FolderPair, &str, &str),
+        remote: &mut ImapFolder,
+        maildir: &mut MaildirFolder,
+        status_db: &mut SqliteStatus,
+        modseq_path: &std::path::Path,
+        (changed, skipped, uid_unknown): (&mut bool, &mut usize, &mut usize),
+        differs: Option<&mut Vec<(Uid, Option<Flags>)>>,
+    ) -> Result<bool, FolderError> {
+        let actions = std::mem::take(&mut self.actions);
+        let uids = std::mem::take(&mut self.uids);
+        let listed = std::mem::take(&mut self.listed);
+        if !*changed {
+            status::modseq::remove_modseq(modseq_path).map_err(|e| e.to_string())?;
+            *changed = true;
+        }
+        let found = maildir
+            .scan_uids(&uids)
+            .map_err(|e| FolderError::from(e.to_string()))?;
+        // A file gone since the census (a mail client deleted it) is left
+        // alone, and so is its status row: the next sync sees the deletion.
+        let actions: Vec<Action> = actions
+            .into_iter()
+            .filter(|a| chunk::uid_of(a).is_some_and(|u| found.uids.contains_key(&u)))
+            .collect();
+        drop(found);
+        let plan = crate::sync::plan::Plan { actions };
+        let (summary, _) = run_plan(
+            shared,
+            ids,
+            &plan,
+            &crate::sync::model::Snapshot::default(),
+            remote,
+            maildir,
+            status_db,
+        )
+        .await?;
+        *skipped += summary.skipped;
+        *uid_unknown += summary.uid_unknown;
+        if let Some(differs) = differs {
+            for (uid, listed) in uids.iter().zip(listed) {
+                let now = status_db
+                    .load_range(*uid, *uid)
+                    .map_err(|e| FolderError::from(e.to_string()))?
+                    .get(uid)
+                    .copied();
+                if now != listed {
+                    differs.push((*uid, now));
+                }
+            }
+        }
+        maildir.clear_index();
+        Ok(summary.cancelled)
+    }
+}
+
 /// Apply `the_plan` (planned from the server's listing `listed`) with the
 /// UI's progress events; also whether new mail reached INBOX.
 async fn run_plan(
@@ -451,12 +611,20 @@ fn note_differences(
     listed: &crate::sync::model::Snapshot,
     lo: Uid,
     hi: Uid,
+    held: &[Uid],
     differs: &mut Vec<(Uid, Option<Flags>)>,
 ) -> Result<(), FolderError> {
-    let rows = status_db
+    let mut rows = status_db
         .load_range(lo, hi)
         .map_err(|e| FolderError::from(e.to_string()))?;
+    // Held-back messages are compared once their actions have run.
+    for uid in held {
+        rows.remove(uid);
+    }
     for (uid, m) in &listed.uids {
+        if held.binary_search(uid).is_ok() {
+            continue;
+        }
         match rows.get(uid) {
             Some(f) if *f == m.flags => {}
             other => differs.push((*uid, other.copied())),
