@@ -303,58 +303,39 @@ pub(super) async fn sync(
             the_plan.actions = now;
             held.add(later, &remote_snap);
         }
-        let held_here = &held.uids[held_from..];
-        if the_plan.is_empty() {
-            if derived {
-                note_differences(status_db, &remote_snap, lo, hi, held_here, &mut differs)?;
+        let ran = !the_plan.is_empty();
+        if ran {
+            if !changed {
+                // Changes are coming: a saved state must not outlive them.
+                status::modseq::remove_modseq(&modseq_path).map_err(|e| e.to_string())?;
+                changed = true;
             }
-            if held.uids.len() >= size {
-                cancelled |= held
-                    .run(
-                        shared,
-                        (me, pair, remote_repo_name, local_repo_name),
-                        remote,
-                        maildir,
-                        status_db,
-                        &modseq_path,
-                        (&mut changed, &mut skipped, &mut uid_unknown),
-                        derived.then_some(&mut differs),
-                    )
-                    .await?;
-                if cancelled {
-                    break;
-                }
+            let (summary, new) = run_plan(
+                shared,
+                (me, pair, remote_repo_name, local_repo_name),
+                &the_plan,
+                &remote_snap,
+                remote,
+                maildir,
+                status_db,
+            )
+            .await?;
+            newmail |= new;
+            skipped += summary.skipped;
+            uid_unknown += summary.uid_unknown;
+            if summary.cancelled {
+                cancelled = true;
+                break;
             }
-            continue;
-        }
-        if !changed {
-            // Changes are coming: a saved state must not outlive them.
-            status::modseq::remove_modseq(&modseq_path).map_err(|e| e.to_string())?;
-            changed = true;
-        }
-        let (summary, new) = run_plan(
-            shared,
-            (me, pair, remote_repo_name, local_repo_name),
-            &the_plan,
-            &remote_snap,
-            remote,
-            maildir,
-            status_db,
-        )
-        .await?;
-        newmail |= new;
-        skipped += summary.skipped;
-        uid_unknown += summary.uid_unknown;
-        if summary.cancelled {
-            cancelled = true;
-            break;
         }
         if derived {
             let held_here = &held.uids[held_from..];
             note_differences(status_db, &remote_snap, lo, hi, held_here, &mut differs)?;
         }
         drop((the_plan, remote_snap, local_snap));
-        if held.uids.len() >= size {
+        // Held actions run once a range's worth waits, and after the last
+        // range.
+        if held.uids.len() >= size || (last && !held.uids.is_empty()) {
             cancelled |= held
                 .run(
                     shared,
@@ -371,21 +352,9 @@ pub(super) async fn sync(
                 break;
             }
         }
-        crate::account::heap::trim();
-    }
-    if !cancelled && !held.uids.is_empty() {
-        cancelled |= held
-            .run(
-                shared,
-                (me, pair, remote_repo_name, local_repo_name),
-                remote,
-                maildir,
-                status_db,
-                &modseq_path,
-                (&mut changed, &mut skipped, &mut uid_unknown),
-                derived.then_some(&mut differs),
-            )
-            .await?;
+        if ran {
+            crate::account::heap::trim();
+        }
     }
     if !cancelled && !remote_deletes.is_empty() {
         if !changed {
