@@ -23,18 +23,17 @@ fn mail(subject: &str) -> Vec<u8> {
 /// Syncs with `-d imap` and the small range size; returns everything the
 /// run printed (the trace included), failing the test unless it exits 0.
 fn sync(env: &Env) -> String {
-    let out = env
-        .command(&["-o", "-u", "basic", "-d", "imap"])
-        .env("OFFLINEIMAP_SYNC_CHUNK", CHUNK)
-        .output()
-        .unwrap();
-    text_of(out)
+    sync_debug(env, "imap")
 }
 
 /// Syncs as [`sync`] does, with the Maildir's debug lines too.
 fn sync_maildir_debug(env: &Env) -> String {
+    sync_debug(env, "imap,maildir")
+}
+
+fn sync_debug(env: &Env, debug: &str) -> String {
     let out = env
-        .command(&["-o", "-u", "basic", "-d", "imap,maildir"])
+        .command(&["-o", "-u", "basic", "-d", debug])
         .env("OFFLINEIMAP_SYNC_CHUNK", CHUNK)
         .output()
         .unwrap();
