@@ -221,8 +221,9 @@ pub(super) async fn sync(
     // is proven from what changed after the SELECT.
     let derived = unchanged || delta.is_some();
     let (mut skipped, mut uid_unknown, mut cancelled, mut newmail) = (0, 0, false, false);
-    // The ranges' deletions on the server, done after the last range.
-    let mut remote_deletes: Vec<Action> = Vec::new();
+    // The ranges' deletions and flag changes on the server, done after
+    // the last range.
+    let mut remote_later: Vec<Action> = Vec::new();
     // Held back until their files' names are read (census ranges only).
     let mut held = Held::default();
     let mut paired = 0;
@@ -279,11 +280,20 @@ pub(super) async fn sync(
                 .all(|(uid, m)| status_snap.get(uid) == Some(&m.flags));
         let mut the_plan = plan(&remote_snap, &local_snap, &status_snap, &opts);
         drop(status_snap);
-        // Deletions on the server wait for the end of the folder, to go
-        // out together: each UID EXPUNGE makes Dovecot read the whole
-        // folder's directory, and one per range made the large bench
-        // corpus's (d) cost it 3 s of CPU. Their status rows stay until
-        // then, so a crash before leaves them for the next sync to redo.
+        let held_from = held.uids.len();
+        if census.is_some() {
+            let (now, later) = chunk::hold_local(std::mem::take(&mut the_plan.actions));
+            the_plan.actions = now;
+            held.add(later, &remote_snap);
+        }
+        // Changes to the server wait for the end of the folder, to go out
+        // together: each UID EXPUNGE makes Dovecot read the whole folder's
+        // directory (one per range made the large bench corpus's (d) cost
+        // it 3 s of CPU), and flag changes went out as two STOREs per
+        // range (112 STOREs in one large (d) against 30). Their status
+        // rows stay until then, so a crash before leaves them for the
+        // next sync to redo. A held message's flag changes stay with its
+        // other actions.
         let (later, now): (Vec<Action>, Vec<Action>) = std::mem::take(&mut the_plan.actions)
             .into_iter()
             .partition(|a| {
@@ -292,17 +302,14 @@ pub(super) async fn sync(
                     Action::Delete {
                         on: Side::Remote,
                         ..
+                    } | Action::SetFlags {
+                        on: Side::Remote,
+                        ..
                     }
                 )
             });
         the_plan.actions = now;
-        remote_deletes.extend(later);
-        let held_from = held.uids.len();
-        if census.is_some() {
-            let (now, later) = chunk::hold_local(std::mem::take(&mut the_plan.actions));
-            the_plan.actions = now;
-            held.add(later, &remote_snap);
-        }
+        remote_later.extend(later);
         let ran = !the_plan.is_empty();
         if ran {
             if !changed {
@@ -356,25 +363,33 @@ pub(super) async fn sync(
             crate::account::heap::trim();
         }
     }
-    if !cancelled && !remote_deletes.is_empty() {
+    if !cancelled && !remote_later.is_empty() {
         if !changed {
             status::modseq::remove_modseq(&modseq_path).map_err(|e| e.to_string())?;
             changed = true;
         }
-        let gone: Vec<Uid> = remote_deletes
+        // The listings had these as they were; the status now has them
+        // deleted or with new flags (the proof only asks that each be
+        // among the server's changes, or gone).
+        let noted: Vec<(Uid, Option<Flags>)> = remote_later
             .iter()
             .filter_map(|a| match a {
-                Action::Delete { uid, .. } => Some(*uid),
+                Action::Delete { uid, .. } => Some((*uid, None)),
+                Action::SetFlags { uid, status, .. } => Some((*uid, Some(*status))),
                 _ => None,
             })
             .collect();
-        let deletes = crate::sync::plan::Plan {
-            actions: remote_deletes,
-        };
+        // Each kind in one run, so that each flag change goes out as one
+        // STORE and the deletions as one expunge (a UID has one of them).
+        let (mut actions, deletes): (Vec<Action>, Vec<Action>) = remote_later
+            .into_iter()
+            .partition(|a| matches!(a, Action::SetFlags { .. }));
+        actions.extend(deletes);
+        let later = crate::sync::plan::Plan { actions };
         let (summary, _) = run_plan(
             shared,
             (me, pair, remote_repo_name, local_repo_name),
-            &deletes,
+            &later,
             &crate::sync::model::Snapshot::default(),
             remote,
             maildir,
@@ -384,8 +399,7 @@ pub(super) async fn sync(
         skipped += summary.skipped;
         uid_unknown += summary.uid_unknown;
         cancelled |= summary.cancelled;
-        // The listings had them, the status no longer does.
-        differs.extend(gone.into_iter().map(|u| (u, None)));
+        differs.extend(noted);
     }
     if paired > 0 {
         rep.log(
