@@ -1154,3 +1154,18 @@ fn crash_during_mixed_changes_in_ranges_loses_and_duplicates_nothing() {
         &[("OFFLINEIMAP_SYNC_CHUNK", "7")],
     );
 }
+
+/// The flag changes on both sides in folders synced in UID ranges of 7: no
+/// new local message, so each range is planned from the Maildir's census,
+/// the local renames wait for one listing (`chunk::hold_local`) and the
+/// server's flag changes for the folder's end.
+#[test]
+fn crash_during_flag_passes_in_ranges_loses_nothing() {
+    run_scenario_with(
+        "crashflagsranged",
+        flags,
+        40,
+        107,
+        &[("OFFLINEIMAP_SYNC_CHUNK", "7")],
+    );
+}
