@@ -179,8 +179,17 @@ impl Census {
     }
 
     /// Every UID, ascending.
-    pub fn uids(&self) -> Vec<Uid> {
-        self.entries.iter().map(|(u, _)| *u).collect()
+    pub fn uids(&self) -> impl Iterator<Item = Uid> + '_ {
+        self.entries.iter().map(|(u, _)| *u)
+    }
+
+    /// How many messages have a UID.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// Whether every message's flags are known and no UID is claimed twice:

@@ -95,10 +95,10 @@ pub fn ranges(a: &[Uid], b: &[Uid], chunk: usize) -> Vec<(Uid, Uid)> {
 /// server knows: messages whose copy the server lost or never had. Like
 /// messages without a UID they are paired or uploaded, so they travel
 /// with every range.
-pub fn orphans(local: &[Uid], status: &[Uid], server: &[Uid]) -> Vec<Uid> {
+/// `local` is any ascending iterator (the Maildir's census, uncopied).
+pub fn orphans(local: impl IntoIterator<Item = Uid>, status: &[Uid], server: &[Uid]) -> Vec<Uid> {
     local
-        .iter()
-        .copied()
+        .into_iter()
         .filter(|u| status.binary_search(u).is_err() && server.binary_search(u).is_err())
         .collect()
 }
@@ -245,7 +245,7 @@ mod tests {
 
     #[test]
     fn orphans_are_known_to_neither() {
-        assert_eq!(orphans(&[1, 2, 3, 4], &[1], &[2]), vec![3, 4]);
+        assert_eq!(orphans([1, 2, 3, 4], &[1], &[2]), vec![3, 4]);
     }
 
     #[test]

@@ -437,7 +437,7 @@ impl World {
             let server: Vec<Uid> = self.remote.snapshot().await?.uids.keys().copied().collect();
             let local: Vec<Uid> = self.local.snapshot().await?.uids.keys().copied().collect();
             let status: Vec<Uid> = self.status.load()?.keys().copied().collect();
-            let orphans = chunk::orphans(&local, &status, &server);
+            let orphans = chunk::orphans(local.iter().copied(), &status, &server);
             let ranges = chunk::ranges(&server, &status, chunk);
             for (i, (lo, hi)) in ranges.iter().copied().enumerate() {
                 let last = i + 1 == ranges.len();

@@ -82,15 +82,15 @@ pub(super) async fn sync(
         folder: pair.local.clone(),
     });
     let census = maildir.census().map_err(maildir_error)?;
-    let (local_uids, new_count) = (census.uids(), census.new);
+    let new_count = census.new;
     rep.send(Event::MessageListLoaded {
         worker: me,
         repo: local_repo_name.to_string(),
         folder: pair.local.clone(),
-        count: local_uids.len() + new_count,
+        count: census.len() + new_count,
     });
     let status_uids = status_db.uids().map_err(status_error)?;
-    let has_messages = !local_uids.is_empty() || new_count > 0 || !status_uids.is_empty();
+    let has_messages = !census.is_empty() || new_count > 0 || !status_uids.is_empty();
     if !check_validity(
         shared,
         remote,
@@ -163,6 +163,8 @@ pub(super) async fn sync(
             .chain(d.new_uids())
             .collect();
         uids.sort_unstable();
+        // A filtered collect grows by doubling: up to twice the UIDs.
+        uids.shrink_to_fit();
         uids
     } else {
         remote.all_uids().await?
@@ -173,7 +175,7 @@ pub(super) async fn sync(
         folder: pair.remote_name.clone(),
         count: server_uids.len(),
     });
-    let orphans = chunk::orphans(&local_uids, &status_uids, &server_uids);
+    let orphans = chunk::orphans(census.uids(), &status_uids, &server_uids);
     if new_count + orphans.len() > size {
         rep.log(
             Some(me),
@@ -193,7 +195,7 @@ pub(super) async fn sync(
     // Otherwise each range's messages are listed, names and all, with the
     // messages that travel with every range.
     let census = (new_count == 0 && orphans.is_empty() && census.exact()).then_some(census);
-    drop((local_uids, status_uids, server_uids));
+    drop((status_uids, server_uids));
     rep.log(
         Some(me),
         Level::Debug,
