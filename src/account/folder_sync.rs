@@ -11,6 +11,7 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 mod chunked;
+mod delta;
 mod labels;
 
 use super::folders::FolderPair;
@@ -145,24 +146,13 @@ pub(crate) async fn skip_unchanged(
     if shared.copy.labels.is_some() {
         return Ok(pairs);
     }
-    let remote_name = &shared.remote_cfg.common.name;
     let seed = shared.settings_seed();
     // Only folders whose local side is as stamped can be skipped: the
     // stats come first, and only those folders are asked about.
     let candidates: Vec<(usize, status::modseq::ModSeqState)> = pairs
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| {
-            let path = status::modseq::modseq_path(&shared.metadata, remote_name, &p.remote_name);
-            let saved = status::modseq::read_modseq(&path).filter(|s| s.local != 0)?;
-            let db =
-                status::paths::status_db_path(&shared.metadata, &shared.account_name, &p.status);
-            let paths = shared.stamp_paths(&p.local, &db);
-            let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
-            status::modseq::local_stamp(&refs, seed)
-                .filter(|now| !now.coarse && now.digest == saved.local)
-                .map(|_| (i, saved))
-        })
+        .filter_map(|(i, p)| stamped(shared, p, seed).map(|saved| (i, saved)))
         .collect();
     if candidates.is_empty() {
         return Ok(pairs);
@@ -208,6 +198,22 @@ pub(crate) async fn skip_unchanged(
         );
     }
     Ok(rest)
+}
+
+/// The saved state of `pair` when its local side is as its stamp says:
+/// the Maildir folder and the status database untouched since the
+/// Maildir was proven to hold exactly the status cache. `seed` is
+/// [`Shared::settings_seed`].
+fn stamped(shared: &Shared, pair: &FolderPair, seed: u64) -> Option<status::modseq::ModSeqState> {
+    let remote_name = &shared.remote_cfg.common.name;
+    let path = status::modseq::modseq_path(&shared.metadata, remote_name, &pair.remote_name);
+    let saved = status::modseq::read_modseq(&path).filter(|s| s.local != 0)?;
+    let db = status::paths::status_db_path(&shared.metadata, &shared.account_name, &pair.status);
+    let paths = shared.stamp_paths(&pair.local, &db);
+    let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
+    status::modseq::local_stamp(&refs, seed)
+        .filter(|now| !now.coarse && now.digest == saved.local)
+        .map(|_| saved)
 }
 
 /// How long after a file's last change its mtime can be trusted to move
@@ -531,13 +537,28 @@ async fn sync_folder(
         });
     // restoreatime: what the sync's reads of new/ and cur/ changed.
     let atimes = shared.local_repo.save_atimes(&pair.local);
-    // The local side is read while the server works on the SELECT: the
-    // command goes out on the first poll, then the Maildir is scanned and
-    // the status cache loaded before its answer is read.
-    let (selected, local) = futures::join!(
-        session.select_folder_known(&pair.remote, options, known),
-        async { open_local(shared, pair, me, local_name) }
-    );
+    // A folder whose local side is as stamped may need none of it read
+    // (`delta`); any other's local side is read while the server works on
+    // the SELECT: the command goes out on the first poll, then the Maildir
+    // is scanned and the status cache loaded before its answer is read.
+    let stamped = known
+        .is_some()
+        .then(|| delta::eligible(shared, pair, session.has_capability("QRESYNC")))
+        .flatten();
+    let (selected, local) = if stamped.is_some() {
+        (
+            session
+                .select_folder_known(&pair.remote, options, known)
+                .await,
+            None,
+        )
+    } else {
+        let (selected, local) = futures::join!(
+            session.select_folder_known(&pair.remote, options, known),
+            async { open_local(shared, pair, me, local_name) }
+        );
+        (selected, Some(local))
+    };
     let mut remote = match selected {
         Ok(f) => f,
         // A connection that broke during SELECT is not reused either.
@@ -551,20 +572,41 @@ async fn sync_folder(
     };
     remote.set_filterheaders(shared.copy.filterheaders.clone());
     remote.set_keywords(KeywordMap::new(&shared.local_cfg.customflags));
-    let mut result = match local {
-        Ok(local) => {
-            sync_selected(
+    let by_delta = match stamped {
+        Some(saved) => {
+            delta::sync(
                 shared,
                 &mut remote,
                 pair,
                 me,
                 remote_name,
                 local_name,
-                local,
+                saved,
             )
             .await
         }
-        Err(e) => Err(e),
+        None => Ok(None),
+    };
+    let mut result = match (by_delta, local) {
+        (Ok(Some(outcome)), _) => Ok(outcome),
+        (Err(e), _) => Err(e),
+        (Ok(None), local) => {
+            match local.unwrap_or_else(|| open_local(shared, pair, me, local_name)) {
+                Ok(local) => {
+                    sync_selected(
+                        shared,
+                        &mut remote,
+                        pair,
+                        me,
+                        remote_name,
+                        local_name,
+                        local,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            }
+        }
     };
     if let (Ok(FolderOutcome::Synced), Some(rules)) = (&result, &shared.copy.labels)
         && !shared.dry_run

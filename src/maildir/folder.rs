@@ -497,6 +497,30 @@ impl MaildirFolder {
         self.scan_where(Some(&keep))
     }
 
+    /// Start watching `new/` and `cur/` for changes (see [`ChangeWatch`])
+    /// without listing them: for a folder whose content is already known
+    /// (its local stamp proved it equal to the status cache), the stamp is
+    /// checked again after this, and the watch then covers every later
+    /// change. [`Self::scan_touched`] keeps it.
+    pub fn arm_watch(&mut self) {
+        self.watch = ChangeWatch::start(&self.root);
+    }
+
+    /// [`Self::scan_uids`], keeping the watch [`Self::arm_watch`] set up:
+    /// the folder's other messages are known from elsewhere.
+    pub fn scan_touched(&mut self, uids: &[Uid]) -> Result<Snapshot, Error> {
+        let watch = self.watch.take();
+        let snap = self.scan_uids(uids);
+        self.watch = watch;
+        snap
+    }
+
+    /// The watch, for a proof whose listing the caller knows (see
+    /// [`Self::arm_watch`]).
+    pub fn take_watch(&mut self) -> Option<ChangeWatch> {
+        self.watch.take()
+    }
+
     /// Forget every message the index holds (the last range's, and what
     /// was written since), so that it does not grow over a folder synced
     /// in UID ranges from a [`Census`].

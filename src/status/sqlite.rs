@@ -526,6 +526,15 @@ impl SqliteStatus {
         Ok(out)
     }
 
+    /// Every row, ascending by UID (rows whose id is no UID are left out).
+    pub fn rows(&mut self) -> Result<Vec<(Uid, Flags)>, Error> {
+        let mut out = Vec::with_capacity(self.count()?);
+        self.each_row(0, i64::from(Uid::MAX), &mut |uid, flags| {
+            out.push((uid, flags))
+        })?;
+        Ok(out)
+    }
+
     /// The highest UID a row has, if any.
     pub fn max_uid(&mut self) -> Result<Option<Uid>, Error> {
         let n: Option<i64> = self

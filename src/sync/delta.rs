@@ -140,6 +140,30 @@ impl Delta {
     }
 }
 
+/// The three lists of a sync restricted to the messages `delta` touches,
+/// for a Maildir proven to hold exactly the status cache (its local stamp,
+/// `status::modseq::local_stamp`). `status` is the status cache's rows of
+/// the touched messages: every changed old one and every expunged one it
+/// holds. Each other message is the same in all three lists, and the
+/// planner, which decides message by message, plans nothing for it; so
+/// the plan of these lists is the plan of the whole folder, at the cost
+/// of the changes instead of the folder.
+pub fn touched(delta: &Delta, status: StatusSnapshot) -> (Snapshot, Snapshot, StatusSnapshot) {
+    let remote = Snapshot {
+        uids: delta.changed.clone(),
+        new: Vec::new(),
+    };
+    // Size 0, as a Maildir scan gives a message with a UID.
+    let local = Snapshot {
+        uids: status
+            .iter()
+            .map(|(u, f)| (*u, MessageMeta { flags: *f, size: 0 }))
+            .collect(),
+        new: Vec::new(),
+    };
+    (remote, local, status)
+}
+
 /// `ranges` sorted and merged where they overlap or touch.
 fn merged(mut ranges: Vec<(Uid, Uid)>) -> Vec<(Uid, Uid)> {
     ranges.sort_unstable();

@@ -138,9 +138,25 @@ fn large_folder_syncs_in_ranges() {
         c.append("INBOX", "", &mail(&format!("s{i}")));
     }
     c.logout();
+    // And one in the Maildir, so that its stamp no longer holds and the
+    // folder is planned range by range (a Maildir as stamped plans only
+    // the server's changes: condstore.rs).
+    let local = env.local_messages("INBOX");
+    let mine = local.iter().find(|m| m.uid == Some(uids[5])).unwrap();
+    let name = mine
+        .path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let (stem, letters) = name.rsplit_once(":2,").unwrap();
+    assert!(!letters.contains('D'), "{name}");
+    let renamed = format!("{stem}:2,D{letters}");
+    fs::rename(&mine.path, mine.path.with_file_name(renamed)).unwrap();
     let line = fs::read_to_string(&modseq).unwrap();
     let uidnext = line.split_whitespace().nth(1).unwrap().to_owned();
     let out = sync_maildir_debug(&env);
+    assert!(!out.contains("Maildir as last synced"), "{out}");
     assert!(out.contains("Copy message"), "{out}");
     assert!(out.contains("Deleting"), "{out}");
     // The ranges were planned from one census of the Maildir; the files

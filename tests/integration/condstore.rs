@@ -554,3 +554,103 @@ fn sync_deletes_off_never_takes_the_shortcut() {
         assert_eq!(server_flags(d, &user, "INBOX").len(), 1, "{out}");
     }
 }
+
+/// Syncs through the relay with the Maildir's debug lines.
+fn sync_debug(env: &Env, relay: &Relay) -> (String, String) {
+    relay.take();
+    let out = env.run(&["-d", "maildir"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "offlineimap failed:\n{text}");
+    (text, relay.take())
+}
+
+/// A Maildir untouched since the last sync (its stamp holds) and a
+/// server that changed: only the messages the server changed are
+/// planned, the Maildir is read for their names alone, and what the sync
+/// left is proven without listing it again, so the next sync skips it.
+#[test]
+fn a_maildir_as_stamped_plans_only_the_servers_changes() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cs_delta");
+    let (env, relay) = settled(d, &user);
+    let mut c = d.imap(&user);
+    for i in 0..6 {
+        c.append("INBOX", "\\Seen", &mail(&format!("old{i}")));
+    }
+    c.logout();
+    sync(&env, &relay);
+    let (_, sent) = sync(&env, &relay);
+    assert!(selects(&sent).is_empty(), "settled again: {sent}");
+
+    let mut c = d.imap(&user);
+    c.select("INBOX");
+    let uids = c.uids();
+    assert_eq!(uids.len(), 8);
+    c.store(uids[1], "+FLAGS", "\\Flagged");
+    c.store(uids[4], "-FLAGS", "\\Seen");
+    c.store(uids[6], "+FLAGS", "\\Deleted");
+    c.ok("EXPUNGE");
+    c.append("INBOX", "", &mail("new"));
+    c.logout();
+    let (out, sent) = sync_debug(&env, &relay);
+    // Two flag changes, one expunge, one new message.
+    assert!(
+        out.contains("INBOX: Maildir as last synced; planning the 4 message(s)"),
+        "{out}"
+    );
+    assert!(!out.contains("Work: Maildir as last synced"), "{out}");
+    let scans: Vec<&str> = out.lines().filter(|l| l.contains("Scanned ")).collect();
+    assert_eq!(scans.len(), 1, "{out}");
+    assert!(scans[0].contains(": 3 messages with a UID"), "{out}");
+    assert_eq!(qresync_selects(&sent), 1, "{sent}");
+    assert_eq!(
+        listings(&sent) + partial_listings(&sent) + settles(&sent),
+        0,
+        "{sent}"
+    );
+    assert!(out.contains("Deleting"), "{out}");
+    assert!(out.contains("Copy message"), "{out}");
+    assert_eq!(local_flags(&env, "INBOX"), server_flags(d, &user, "INBOX"));
+    assert_eq!(env.local_messages("INBOX").len(), 8);
+    let (out, sent) = sync(&env, &relay);
+    assert!(change_lines(&out).is_empty(), "{out}");
+    assert!(selects(&sent).is_empty(), "proven and skipped: {sent}");
+}
+
+/// A Maildir changed without its stamp moving (a file deleted, the
+/// directory's time put back) loses nothing: the files the server's
+/// changes need are looked up, one is missing, and the folder takes the
+/// full path, which sees the deletion for what it is.
+#[test]
+fn a_touched_file_missing_despite_the_stamp_means_the_full_path() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cs_delta_gone");
+    let (env, relay) = settled(d, &user);
+    let mut c = d.imap(&user);
+    c.select("INBOX");
+    let uids = c.uids();
+    c.store(uids[0], "+FLAGS", "\\Answered");
+    c.logout();
+    let victim = env
+        .local_messages("INBOX")
+        .into_iter()
+        .find(|m| m.uid == Some(uids[0]))
+        .unwrap();
+    let dir = victim.path.parent().unwrap().to_path_buf();
+    let before = fs::metadata(&dir).unwrap().modified().unwrap();
+    fs::remove_file(&victim.path).unwrap();
+    fs::File::open(&dir).unwrap().set_modified(before).unwrap();
+    let (out, _) = sync_debug(&env, &relay);
+    assert!(
+        out.contains("INBOX: the Maildir is not as its stamp says"),
+        "{out}"
+    );
+    assert!(!out.contains("Maildir as last synced"), "{out}");
+    // The full path saw the local deletion and sent it up.
+    assert_eq!(server_flags(d, &user, "INBOX").len(), 1, "{out}");
+    assert_eq!(local_flags(&env, "INBOX"), server_flags(d, &user, "INBOX"));
+}

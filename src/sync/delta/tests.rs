@@ -113,3 +113,75 @@ fn nothing_reported_lists_the_base() {
     assert_eq!(l.uids.len(), 2);
     assert!(d.new_uids().is_empty());
 }
+
+/// The whole folder's lists for a Maildir equal to `status`: the server's
+/// is the status with `delta` applied.
+fn whole(delta: &Delta, status: &StatusSnapshot) -> (Snapshot, Snapshot) {
+    let hi = status.keys().next_back().copied().unwrap_or(0);
+    let mut remote = delta.listing(status, 0, hi);
+    for (u, m) in delta.changed.range(hi.saturating_add(1)..) {
+        remote.uids.insert(*u, *m);
+    }
+    let local = Snapshot {
+        uids: status
+            .iter()
+            .map(|(u, f)| (*u, MessageMeta { flags: *f, size: 0 }))
+            .collect(),
+        new: Vec::new(),
+    };
+    (remote, local)
+}
+
+/// The status rows `touched` needs: the changed old messages and the
+/// expunged ones the cache holds.
+fn touched_rows(delta: &Delta, status: &StatusSnapshot) -> StatusSnapshot {
+    status
+        .iter()
+        .filter(|(u, _)| delta.changed.contains_key(u) || delta.is_vanished(**u))
+        .map(|(u, f)| (*u, *f))
+        .collect()
+}
+
+#[test]
+fn the_touched_lists_plan_what_the_whole_folder_plans() {
+    use crate::sync::plan::{PlanOptions, plan};
+    // 60 messages with mixed flags; the server re-flagged some, expunged
+    // some (one range reaching past the cache's end), and added three.
+    let letters = ["", "S", "SF", "F", "RS", "ST"];
+    let status: StatusSnapshot = (1..=60).map(|u| (u, f(letters[u as usize % 6]))).collect();
+    let delta = Delta::from_reports(
+        61,
+        [
+            fetch(3, "S", UNKNOWN_SIZE),
+            fetch(10, "", UNKNOWN_SIZE),
+            fetch(11, "SFR", UNKNOWN_SIZE),
+            Reported::Vanished(vec![20..=22, 40..=40]),
+            fetch(45, "T", UNKNOWN_SIZE),
+            Reported::Vanished(vec![58..=70]),
+            fetch(61, "S", 100),
+            fetch(62, "", 200),
+            fetch(63, "F", 300),
+        ],
+    );
+    let all = [true, false];
+    for local_readonly in all {
+        for remote_readonly in all {
+            for remote_sync_deletes in all {
+                for local_sync_deletes in all {
+                    let opts = PlanOptions {
+                        local_readonly,
+                        remote_readonly,
+                        remote_sync_deletes,
+                        local_sync_deletes,
+                    };
+                    let (remote, local) = whole(&delta, &status);
+                    let full = plan(&remote, &local, &status, &opts);
+                    let (r, l, s) = touched(&delta, touched_rows(&delta, &status));
+                    let part = plan(&r, &l, &s, &opts);
+                    assert_eq!(part.actions, full.actions, "{opts:?}");
+                    assert!(!full.actions.is_empty() || local_readonly);
+                }
+            }
+        }
+    }
+}
