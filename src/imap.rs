@@ -8,6 +8,7 @@
 //! lost. Depends only on `sync` and `config`.
 
 mod auth;
+mod capsniff;
 mod compress;
 mod connect;
 mod error;

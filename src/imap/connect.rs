@@ -41,6 +41,8 @@ pub struct ImapStream {
     deflate: Option<Deflate>,
     /// Read from the transport and not yet handed on (see `poll_inner_read`).
     ahead: ReadAhead,
+    /// While logging in: the capabilities the server announces unasked.
+    sniff: Option<Box<super::capsniff::CapSniffer>>,
 }
 
 /// Bytes read from the transport ahead of the reader. async-imap reads in
@@ -91,6 +93,7 @@ impl ImapStream {
             trace,
             deflate: None,
             ahead: ReadAhead::default(),
+            sniff: None,
         }
     }
 
@@ -104,6 +107,7 @@ impl ImapStream {
             trace,
             deflate: None,
             ahead: ReadAhead::default(),
+            sniff: None,
         }
     }
 
@@ -114,7 +118,20 @@ impl ImapStream {
             trace,
             deflate: None,
             ahead: ReadAhead::default(),
+            sniff: None,
         }
+    }
+
+    /// Note the capabilities the server announces from now on, until
+    /// [`Self::take_sniffed`] (see `capsniff`).
+    fn sniff_capabilities(&mut self) {
+        self.sniff = Some(Box::default());
+    }
+
+    /// What the server announced since [`Self::sniff_capabilities`]; stops
+    /// noting.
+    pub(crate) fn take_sniffed(&mut self) -> Option<Vec<String>> {
+        self.sniff.take().and_then(|mut s| s.take())
     }
 
     /// From now on both directions are deflated (RFC 4978). Call right
@@ -259,6 +276,9 @@ impl AsyncRead for ImapStream {
         };
         if let (Some(t), Poll::Ready(Ok(()))) = (&mut this.trace, &res) {
             t.received(&buf.filled()[before..]);
+        }
+        if let (Some(s), Poll::Ready(Ok(()))) = (&mut this.sniff, &res) {
+            s.feed(&buf.filled()[before..]);
         }
         res
     }
@@ -496,7 +516,8 @@ pub(crate) async fn connect(
 
     let mut client = Client::new(stream);
     let mut tags = PreAuthTags(0);
-    if greeting(&mut client, host, limit).await? == Greeting::PreAuth {
+    let (greeted, announced) = greeting(&mut client, host, limit).await?;
+    if greeted == Greeting::PreAuth {
         return Err(err(
             "greeting",
             ErrorKind::Unsupported(
@@ -505,7 +526,11 @@ pub(crate) async fn connect(
             ),
         ));
     }
-    let mut caps = capability(&mut client, host, limit, &mut tags).await?;
+    // A greeting that lists the capabilities saves asking for them.
+    let mut caps = match announced {
+        Some(caps) => caps,
+        None => capability(&mut client, host, limit, &mut tags).await?,
+    };
 
     if let (Some(connector), Tls::StartTls) = (&tls, repo.tls) {
         if !has_cap(&caps, "STARTTLS") {
@@ -542,12 +567,13 @@ pub(crate) async fn connect(
 /// Log in on a greeted (and, as configured, secured) connection, with
 /// the mechanisms of `auth_mechanisms` (see `auth`).
 async fn login(
-    client: Client<ImapStream>,
+    mut client: Client<ImapStream>,
     repo: &ImapRepository,
     host: &str,
     limit: Duration,
     caps: &[String],
 ) -> Result<LoggedIn, Error> {
+    client.get_mut().sniff_capabilities();
     let done = super::auth::login(client, repo, host, limit, caps).await?;
     Ok(LoggedIn {
         session: done.session,
@@ -580,7 +606,7 @@ async fn connect_tunnel(
         t.note(&format!("started tunnel command: {host}"));
     }
     let mut client = Client::new(ImapStream::tunnel(stream, trace));
-    let greeted = match greeting(&mut client, host, limit).await {
+    let (greeted, announced) = match greeting(&mut client, host, limit).await {
         Ok(g) => g,
         Err(e) => {
             // A command that quit (not found, ssh refused...) says more
@@ -629,7 +655,10 @@ async fn connect_tunnel(
             )),
         )),
         (Greeting::Ok, Tunnel::Transport(_)) => {
-            let caps = capability(&mut client, host, limit, &mut PreAuthTags(0)).await?;
+            let caps = match announced {
+                Some(caps) => caps,
+                None => capability(&mut client, host, limit, &mut PreAuthTags(0)).await?,
+            };
             login(client, repo, host, limit, &caps).await
         }
     }
@@ -834,11 +863,13 @@ enum Greeting {
     PreAuth,
 }
 
+/// How the server greeted, and the capabilities its greeting listed
+/// (`* OK [CAPABILITY ...]`), if it did.
 async fn greeting(
     client: &mut Client<ImapStream>,
     host: &str,
     limit: Duration,
-) -> Result<Greeting, Error> {
+) -> Result<(Greeting, Option<Vec<String>>), Error> {
     let err = |kind| Error::new(host, "greeting", kind);
     let resp = tokio::time::timeout(limit, client.read_response())
         .await
@@ -847,8 +878,17 @@ async fn greeting(
         .ok_or_else(|| err(ErrorKind::ConnectionLost(None)))?;
     match resp.parsed() {
         Response::Data {
-            status: Status::Ok, ..
-        } => Ok(Greeting::Ok),
+            status: Status::Ok,
+            outcome,
+        } => {
+            let caps = match &outcome.code {
+                Some(async_imap::imap_proto::ResponseCode::Capabilities(list)) => {
+                    Some(capability_names(list)).filter(|c| !c.is_empty())
+                }
+                _ => None,
+            };
+            Ok((Greeting::Ok, caps))
+        }
         Response::Data {
             status: Status::Bye,
             outcome,
@@ -858,7 +898,7 @@ async fn greeting(
         Response::Data {
             status: Status::PreAuth,
             ..
-        } => Ok(Greeting::PreAuth),
+        } => Ok((Greeting::PreAuth, None)),
         other => Err(err(ErrorKind::Protocol(format!("{other:?}")))),
     }
 }

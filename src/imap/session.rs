@@ -102,7 +102,11 @@ impl ImapSession {
             login_warnings: logged_in.warnings,
             qresync: false,
         };
-        s.refresh_capabilities().await?;
+        // What the server announced while we logged in, or else asked.
+        match s.session.get_mut().take_sniffed() {
+            Some(caps) => s.caps = caps,
+            None => s.refresh_capabilities().await?,
+        }
         if repo.compression && s.has_capability("COMPRESS=DEFLATE") {
             s.run("COMPRESS", "COMPRESS DEFLATE", &mut |_| {}).await?;
             // The server compresses from the byte after its OK, and sends
