@@ -482,20 +482,31 @@ impl AccountTask {
             to_type: "Maildir".into(),
         });
         let selection = &self.account.folders;
+        let dry_run = self.general.dry_run;
+        // The Maildir's folders are listed while the server answers LIST.
+        let listing = {
+            let local_repo = local_repo.clone();
+            tokio::task::spawn_blocking(move || {
+                // A dry run does not create `localfolders`: missing, it is
+                // empty.
+                if dry_run && !local_repo.root().is_dir() {
+                    return Ok(Vec::new());
+                }
+                if !dry_run {
+                    local_repo.ensure_root()?;
+                }
+                local_repo.list_folders()
+            })
+        };
         let remote_list = session
             .list_folders_with(selection.subscribedonly, selection.reference.as_deref())
             .await
-            .map_err(|e| e.to_string())?;
-        let dry_run = self.general.dry_run;
-        // A dry run does not create `localfolders`: missing, it is empty.
-        let local_list = if dry_run && !local_repo.root().is_dir() {
-            Vec::new()
-        } else {
-            if !dry_run {
-                local_repo.ensure_root().map_err(|e| e.to_string())?;
-            }
-            local_repo.list_folders().map_err(|e| e.to_string())?
-        };
+            .map_err(|e| e.to_string());
+        let local_list = listing
+            .await
+            .map_err(|e| format!("listing the local folders failed: {e}"))?;
+        let remote_list = remote_list?;
+        let local_list = local_list.map_err(|e| e.to_string())?;
         let delimiter = remote_list.iter().find_map(|f| f.delimiter).unwrap_or('/');
         let mut remote_names: Vec<folders::RemoteName> = remote_list
             .iter()
