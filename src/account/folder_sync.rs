@@ -91,6 +91,16 @@ impl Shared {
         h
     }
 
+    /// What the configuration lets a folder's plan change.
+    fn plan_options(&self) -> PlanOptions {
+        PlanOptions {
+            local_readonly: self.local_cfg.common.readonly,
+            remote_readonly: self.remote_cfg.common.readonly,
+            remote_sync_deletes: self.remote_cfg.common.sync_deletes,
+            local_sync_deletes: self.local_cfg.common.sync_deletes,
+        }
+    }
+
     fn stamp_paths(&self, local: &str, status_db: &std::path::Path) -> [std::path::PathBuf; 3] {
         let root = self.local_repo.folder_path(local);
         [root.join("cur"), root.join("new"), status_db.to_path_buf()]
@@ -923,12 +933,7 @@ async fn sync_selected(
     .await?;
     let (remote_snap, ignored) =
         ignore_copies(shared, pair, me, remote_snap, &local_snap, &status_snap).await?;
-    let mut opts = PlanOptions {
-        local_readonly: shared.local_cfg.common.readonly,
-        remote_readonly: shared.remote_cfg.common.readonly,
-        remote_sync_deletes: shared.remote_cfg.common.sync_deletes,
-        local_sync_deletes: shared.local_cfg.common.sync_deletes,
-    };
+    let mut opts = shared.plan_options();
     // A folder the server opened read-only (an ACL, a shared folder) is
     // synced one way, as OfflineIMAP does, instead of failing: what would
     // have gone up stays pending in the status cache for a later sync.

@@ -29,7 +29,7 @@ use crate::status::{self, SqliteStatus};
 use crate::sync::apply::{self, Progress};
 use crate::sync::chunk;
 use crate::sync::model::{Flags, Side, StatusSnapshot, Uid};
-use crate::sync::plan::{Action, PlanOptions, plan};
+use crate::sync::plan::{Action, plan};
 
 /// The range size when `remote`'s folder is to be synced in ranges: more
 /// messages on the server (at SELECT) or in the status cache than
@@ -203,12 +203,7 @@ pub(super) async fn sync(
     );
 
     let carried = keywords::carried(&KeywordMap::new(&shared.local_cfg.customflags));
-    let opts = PlanOptions {
-        local_readonly: shared.local_cfg.common.readonly,
-        remote_readonly: shared.remote_cfg.common.readonly,
-        remote_sync_deletes: shared.remote_cfg.common.sync_deletes,
-        local_sync_deletes: shared.local_cfg.common.sync_deletes,
-    };
+    let opts = shared.plan_options();
     // Whether anything changed anywhere (the saved CONDSTORE state goes
     // before the first change), and whether every range's listing equalled
     // its status rows.

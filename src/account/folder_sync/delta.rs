@@ -22,7 +22,7 @@ use crate::imap::keywords::{self, KeywordMap};
 use crate::status::{self, SqliteStatus};
 use crate::sync::apply::{self, Progress};
 use crate::sync::model::{Side, StatusSnapshot};
-use crate::sync::plan::{Action, PlanOptions, plan};
+use crate::sync::plan::{Action, plan};
 
 /// Whether `pair` may take this path, before its SELECT: its saved state
 /// when its local side is as stamped and nothing needs the whole folder
@@ -156,12 +156,7 @@ pub(super) async fn sync(
     });
     let carried = keywords::carried(&KeywordMap::new(&shared.local_cfg.customflags));
     keywords::keep_uncarried(&mut remote_snap, &status_snap, carried);
-    let opts = PlanOptions {
-        local_readonly: shared.local_cfg.common.readonly,
-        remote_readonly: shared.remote_cfg.common.readonly,
-        remote_sync_deletes: shared.remote_cfg.common.sync_deletes,
-        local_sync_deletes: shared.local_cfg.common.sync_deletes,
-    };
+    let opts = shared.plan_options();
     let the_plan = plan(&remote_snap, &local_snap, &status_snap, &opts);
     let modseq_path =
         status::modseq::modseq_path(&shared.metadata, remote_repo_name, &pair.remote_name);
