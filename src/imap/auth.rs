@@ -117,12 +117,22 @@ pub(crate) async fn login(
             },
             AuthMechanism::Plain => match password() {
                 Ok(p) => {
-                    let auth = PlainAuth {
+                    let mut auth = PlainAuth {
                         authzid: identity.unwrap_or(""),
                         user,
                         password: p.expose(),
                     };
-                    authenticate(client, "PLAIN", auth, host, limit).await?
+                    if has_cap(caps, "SASL-IR") {
+                        // RFC 4959: the credentials go with the command,
+                        // without waiting for the server's go-ahead (one
+                        // round trip less). The `-d imap` trace hides them
+                        // there too.
+                        let initial = openssl::base64::encode_block(&auth.process(&[]));
+                        let command = format!("PLAIN {initial}");
+                        authenticate(client, &command, auth, host, limit).await?
+                    } else {
+                        authenticate(client, "PLAIN", auth, host, limit).await?
+                    }
                 }
                 Err(()) => {
                     no_password.push(mech.name());
