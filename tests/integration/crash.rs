@@ -1169,3 +1169,87 @@ fn crash_during_flag_passes_in_ranges_loses_nothing() {
         &[("OFFLINEIMAP_SYNC_CHUNK", "7")],
     );
 }
+
+/// Changes on the server only, in seven folders synced and stamped just
+/// before: flag changes, deletions and new messages. The resync plans each
+/// folder from the server's changes alone (`folder_sync::delta`).
+fn server_only(w: &mut World) {
+    let mut rng = Rng(17);
+    synced_folders(w, "srv", &MORE_FOLDERS, 40, &mut rng);
+    let mut c = w.imap();
+    for (i, f) in MORE_FOLDERS.iter().enumerate() {
+        for m in w.synced(&mut c, f) {
+            match rng.below(5) {
+                0 => w.server_delete(f, &m),
+                1 => w.flip_flags(f, &m, (true, false), &mut rng),
+                _ => {}
+            }
+        }
+        w.flush_server(&mut c);
+        let new: Vec<_> = (0..8)
+            .map(|n| (message(&format!("srvnew{i}"), n), rng.flags("SFRD")))
+            .collect();
+        w.server_add(&mut c, f, &new);
+    }
+    c.logout();
+}
+
+/// A resync that plans only the server's changes, killed once at a point
+/// spread over its work, each time from a fresh copy of the same state
+/// (only a sync's first run takes that path: a killed one leaves no saved
+/// state behind, so the next plans in full), then finished and checked.
+#[test]
+fn crash_during_a_stamped_resync_loses_and_duplicates_nothing() {
+    let name = "crashstamped";
+    // The twin, uninterrupted, shows the path is taken and how much
+    // traffic its work is.
+    let twin = {
+        let mut w = World::new(&format!("{name}twin"), &[]);
+        server_only(&mut w);
+        w
+    };
+    twin.relay.reset(Cut::Never);
+    let out = twin.env.run(&["-d", "maildir"]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    let planned = text
+        .matches(": Maildir as last synced; planning the ")
+        .count();
+    assert_eq!(planned, MORE_FOLDERS.len(), "{text}");
+    let (full, first_work, _) = twin.relay.used();
+    let start_up = first_work.expect("the scenario has no work");
+    twin.check("uninterrupted run");
+    twin.check_stable();
+    let work = full - start_up;
+
+    let mut rng = Rng(108);
+    let mut killed = 0;
+    for i in 0..8u64 {
+        let mut w = World::new(&format!("{name}{i}"), &[]);
+        server_only(&mut w);
+        let rule = if i % 3 == 2 {
+            Cut::Unheard(1 + rng.below(6) as u32)
+        } else {
+            Cut::AfterWork(work * i / 8 + rng.below(work / 8))
+        };
+        w.relay.reset(rule);
+        let mut child = start(&w.env);
+        if w.relay.wait_cut(&mut child) && rng.below(2) == 0 {
+            std::thread::sleep(Duration::from_millis(rng.below(20)));
+        } else {
+            wait_settled(&mut child);
+        }
+        let (status, err) = kill(child);
+        if status.signal() == Some(9) {
+            killed += 1;
+        } else {
+            assert!(status.success(), "run {i} failed ({status}): {err}");
+        }
+        w.relay.reset(Cut::Never);
+        w.env.sync();
+        w.check(&format!("after the kill of run {i} ({rule:?})"));
+        w.check_stable();
+    }
+    assert!(killed >= 6, "too few kills landed: {killed} of 8");
+}
