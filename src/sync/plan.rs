@@ -322,12 +322,7 @@ impl Sim {
     fn remote_copy(&mut self) {
         let mut records = Vec::new();
         let mut downloads = Vec::new();
-        let unknown: Vec<(Uid, Flags)> = self
-            .remote
-            .iter()
-            .filter(|(u, _)| !self.status.contains_key(u))
-            .map(|(u, f)| (*u, *f))
-            .collect();
+        let unknown = missing_from(&self.remote, &self.status);
         for (uid, flags) in unknown {
             match self.local.entry(uid) {
                 Entry::Occupied(_) => {
@@ -376,13 +371,8 @@ impl Sim {
         let dest = source.other();
         let mut forgets = Vec::new();
         let mut deletes = Vec::new();
-        let gone: Vec<Uid> = self
-            .status
-            .keys()
-            .filter(|u| !self.side(source).contains_key(u))
-            .copied()
-            .collect();
-        for uid in gone {
+        let gone = missing_from(&self.status, self.side(source));
+        for (uid, _) in gone {
             if !self.side(dest).contains_key(&uid) {
                 // R2-forget (L2-forget is reachable only when R2 did not run)
                 forgets.push(Action::Forget {
@@ -415,14 +405,12 @@ impl Sim {
     /// a flag the server changed wins, otherwise the Maildir's value does.
     fn flags_pass(&mut self, source: Side) {
         let dest = source.other();
-        let both: Vec<(Uid, Flags, Flags, Flags)> = self
-            .side(source)
-            .iter()
-            .filter_map(|(u, src)| Some((*u, *src, *self.side(dest).get(u)?, *self.status.get(u)?)))
-            .collect();
+        let both = in_all(self.side(source), self.side(dest), &self.status);
         for (uid, src, dst, s) in both {
             let target = dst.union(src.difference(s)).difference(s.difference(src));
-            self.status.insert(uid, src);
+            if s != src {
+                self.status.insert(uid, src);
+            }
             if target != dst {
                 // R3-flags / L3-flags
                 self.actions.push(Action::SetFlags {
@@ -456,12 +444,7 @@ impl Sim {
                 why: Why::NewLocal,
             });
         }
-        let unknown: Vec<(Uid, Flags)> = self
-            .local
-            .iter()
-            .filter(|(u, _)| !self.status.contains_key(u))
-            .map(|(u, f)| (*u, *f))
-            .collect();
+        let unknown = missing_from(&self.local, &self.status);
         for (uid, flags) in unknown {
             if self.remote.contains_key(&uid) {
                 // L1-record: reachable only when R1 did not run.
@@ -488,10 +471,16 @@ impl Sim {
 
     /// F-record: status rows the flag passes moved without any store change.
     fn record_agreed_flags(&mut self) {
+        // Both hold the same UIDs (every change of keys is made to both):
+        // walked in step, with a lookup only where they part.
+        let mut written = self.written.iter();
         let stale: Vec<(Uid, Flags)> = self
             .status
             .iter()
-            .filter(|(u, f)| self.written.get(u) != Some(f))
+            .filter(|(u, f)| match written.next() {
+                Some((w, g)) if w == *u => g != *f,
+                _ => self.written.get(u) != Some(f),
+            })
             .map(|(u, f)| (*u, *f))
             .collect();
         for (uid, flags) in stale {
@@ -503,6 +492,42 @@ impl Sim {
             self.written.insert(uid, flags);
         }
     }
+}
+
+/// The entries of `a` whose UID `b` lacks, ascending: one walk of both
+/// maps in step instead of a lookup per entry (the planner's passes see
+/// every message of a folder).
+fn missing_from<V>(a: &BTreeMap<Uid, Flags>, b: &BTreeMap<Uid, V>) -> Vec<(Uid, Flags)> {
+    let mut rest = b.keys().peekable();
+    let mut out = Vec::new();
+    for (u, f) in a {
+        while rest.next_if(|k| *k < u).is_some() {}
+        if rest.peek() != Some(&u) {
+            out.push((*u, *f));
+        }
+    }
+    out
+}
+
+/// Every UID all three maps hold, ascending, with its flags in each.
+fn in_all(
+    a: &BTreeMap<Uid, Flags>,
+    b: &BTreeMap<Uid, Flags>,
+    c: &BTreeMap<Uid, Flags>,
+) -> Vec<(Uid, Flags, Flags, Flags)> {
+    let (mut bs, mut cs) = (b.iter().peekable(), c.iter().peekable());
+    let mut out = Vec::new();
+    for (u, fa) in a {
+        while bs.next_if(|(k, _)| *k < u).is_some() {}
+        while cs.next_if(|(k, _)| *k < u).is_some() {}
+        if let (Some((kb, fb)), Some((kc, fc))) = (bs.peek(), cs.peek())
+            && *kb == u
+            && *kc == u
+        {
+            out.push((*u, *fa, **fb, **fc));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
