@@ -91,6 +91,17 @@ impl Shared {
         h
     }
 
+    /// Whether this sync's settings need every folder read whole: a dry
+    /// run, Gmail labels, `copy_ignore_eval`, a sync window. Neither UID
+    /// ranges (`chunked`) nor a plan of the server's changes alone
+    /// (`delta`) can serve them.
+    fn whole_folders_only(&self) -> bool {
+        self.dry_run
+            || self.copy.labels.is_some()
+            || self.copy.copy_ignore_eval.is_some()
+            || self.window != config::SyncWindow::default()
+    }
+
     /// What the configuration lets a folder's plan change.
     fn plan_options(&self) -> PlanOptions {
         PlanOptions {
@@ -321,11 +332,7 @@ fn stamp_one(shared: &Shared, job: StampJob) {
     }
     let proven = match &job.proof {
         Some(proof) => {
-            let mut digest = status::modseq::StatusDigest::new(proof.listing.len());
-            for (uid, flags) in &proof.listing {
-                digest.eat(*uid, *flags);
-            }
-            if digest.finish() != job.state.status_digest {
+            if status::modseq::listing_digest(&proof.listing) != job.state.status_digest {
                 return;
             }
             let root = shared.local_repo.folder_path(&job.local);

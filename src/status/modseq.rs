@@ -113,6 +113,15 @@ pub fn status_digest(status: &StatusSnapshot) -> u64 {
     d.finish()
 }
 
+/// [`status_digest`] of a listing of (UID, flags) pairs in UID order.
+pub fn listing_digest(listing: &[(Uid, Flags)]) -> u64 {
+    let mut d = StatusDigest::new(listing.len());
+    for (uid, flags) in listing {
+        d.eat(*uid, *flags);
+    }
+    d.finish()
+}
+
 /// [`status_digest`] fed one row at a time, in UID order, for a status
 /// cache too large to load at once.
 pub struct StatusDigest(u64);

@@ -20,7 +20,6 @@ use super::{
     FolderError, FolderOutcome, Reporting, Shared, check_validity, newmail_hook, status_as_remote,
 };
 use crate::account::folders::FolderPair;
-use crate::config;
 use crate::event::{Event, Level, WorkerId};
 use crate::imap::ImapFolder;
 use crate::imap::keywords::{self, KeywordMap};
@@ -40,12 +39,7 @@ pub(super) fn wanted(
     remote: &ImapFolder,
     status_db: &mut SqliteStatus,
 ) -> Result<Option<usize>, FolderError> {
-    let whole = shared.dry_run
-        || shared.copy.labels.is_some()
-        || shared.copy.copy_ignore_eval.is_some()
-        || shared.window != config::SyncWindow::default()
-        || remote.is_read_only();
-    if whole {
+    if shared.whole_folders_only() || remote.is_read_only() {
         return Ok(None);
     }
     let (size, above) = (chunk::chunk_size(), chunk::chunk_threshold());

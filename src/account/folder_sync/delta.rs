@@ -15,7 +15,6 @@
 
 use super::{FolderError, FolderOutcome, Reporting, Shared, check_validity, newmail_hook};
 use crate::account::folders::FolderPair;
-use crate::config;
 use crate::event::{Event, Level, WorkerId};
 use crate::imap::ImapFolder;
 use crate::imap::keywords::{self, KeywordMap};
@@ -33,12 +32,7 @@ pub(super) fn eligible(
     pair: &FolderPair,
     qresync: bool,
 ) -> Option<status::modseq::ModSeqState> {
-    let whole = !qresync
-        || shared.dry_run
-        || shared.copy.labels.is_some()
-        || shared.copy.copy_ignore_eval.is_some()
-        || shared.window != config::SyncWindow::default();
-    if whole {
+    if !qresync || shared.whole_folders_only() {
         return None;
     }
     super::stamped(shared, pair, shared.settings_seed())
@@ -225,16 +219,12 @@ pub(super) async fn sync(
     if !listed {
         return Ok(Some(FolderOutcome::Synced));
     }
-    let mut digest = status::modseq::StatusDigest::new(after.len());
-    for (uid, flags) in &after {
-        digest.eat(*uid, *flags);
-    }
     let state = status::modseq::ModSeqState {
         uidvalidity: current,
         uidnext,
         highest_modseq,
         exists,
-        status_digest: digest.finish(),
+        status_digest: status::modseq::listing_digest(&after),
         local: 0,
     };
     match status::modseq::write_modseq(&modseq_path, &state, shared.fsync) {
