@@ -41,7 +41,9 @@ def main():
     ap.add_argument("checks")
     for opt in ("corpus", "count", "gen", "command", "commit", "seed", "tools", "elapsed"):
         ap.add_argument("--" + opt, required=True)
+    ap.add_argument("--rtt", default="0")
     a = ap.parse_args()
+    rtt = float(a.rtt)
     tools = a.tools.split()
 
     runs = {}
@@ -88,6 +90,11 @@ def main():
       f"Dovecot {sh('dovecot --version 2>/dev/null || /usr/sbin/dovecot --version')}.")
     p(f"Corpus: {a.gen.replace('genmail: ', '')}, 10 folders "
       "(scripts/dovecot/genmail --folders bench --sizes bench).")
+    if rtt > 0:
+        p(f"Network: every client (the tools and the floors) reached Dovecot through "
+          f"bench/lib/lagproxy.py, which holds each chunk back {rtt / 2:g} ms in each "
+          f"direction: {rtt:g} ms more per round trip, throughput not limited. The "
+          "mutations and resets went to Dovecot directly.")
     p("All tools: plain IMAP on loopback, no fsync (`fsync = no`, mbsync `FSync no`), "
       "each tool's default concurrency (one connection for mbsync and offlineimap3, "
       "`maxconnections = 4` for ours) unless named: ours-1c is this offlineimap with "
