@@ -18,7 +18,7 @@ use super::session::{self, Change, FetchItem, ImapSession, Selected};
 use super::wire;
 use crate::sync::delta::{Delta, Reported, UNKNOWN_SIZE};
 use crate::sync::model::{Flags, Message, MessageMeta, MsgRef, Snapshot, StatusSnapshot, Uid};
-use crate::sync::store::{ErrorKind as StoreKind, MessageSink, Store, StoreError};
+use crate::sync::store::{ErrorKind as StoreKind, FlagChange, MessageSink, Store, StoreError};
 
 /// How to open a folder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -465,10 +465,33 @@ impl ImapFolder {
     }
 
     async fn store_flags(&mut self, uids: &[Uid], sign: char, flags: &str) -> Result<(), Error> {
-        let command = self.command("UID STORE");
-        for set in wire::uid_sets(uids, wire::MAX_SET_LEN) {
-            let line = format!("UID STORE {set} {sign}FLAGS.SILENT ({flags})");
-            self.session.run(&command, &line, &mut |_| {}).await?;
+        let lines = store_lines(uids, sign, flags);
+        self.pipelined(&[("UID STORE", lines)]).await
+    }
+
+    /// Send the commands of every group (a command name and its lines)
+    /// before reading any answer, so that all cost one round trip; the
+    /// first refused command is the error, named after its group. The
+    /// server carries the commands out in order whatever it answers, so a
+    /// group is only pipelined behind another whose refusal cannot make it
+    /// do harm.
+    async fn pipelined(&mut self, groups: &[(&str, Vec<String>)]) -> Result<(), Error> {
+        let lines: Vec<String> = groups.iter().flat_map(|(_, l)| l.iter().cloned()).collect();
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let command = self.command(groups.first().map_or("", |(c, _)| c));
+        let done = self
+            .session
+            .run_pipelined(&command, &lines, &mut |_| {})
+            .await?;
+        let mut outcomes = done.into_iter();
+        for (name, group) in groups {
+            for _ in group {
+                if let Some(Err(kind)) = outcomes.next() {
+                    return Err(self.session.error(&self.command(name), kind));
+                }
+            }
         }
         Ok(())
     }
@@ -756,25 +779,62 @@ impl Store for ImapFolder {
         Ok(self.store_flags(uids, '-', &imap).await?)
     }
 
+    async fn change_flags(
+        &mut self,
+        changes: &[FlagChange<'_>],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let mut lines = Vec::new();
+        for c in changes {
+            let imap = keywords::imap_list(c.flags, &self.keywords);
+            if !imap.is_empty() {
+                lines.extend(store_lines(c.uids, if c.add { '+' } else { '-' }, &imap));
+            }
+        }
+        if !lines.is_empty() {
+            self.check_writable("UID STORE")?;
+            // One round trip for every change; a refused STORE fails the
+            // folder, as one sent alone does.
+            self.pipelined(&[("UID STORE", lines)]).await?;
+        }
+        Ok(changes.iter().map(|_| Ok(())).collect())
+    }
+
     async fn delete(&mut self, uids: &[Uid]) -> Result<(), StoreError> {
         if uids.is_empty() {
             return Ok(());
         }
         self.check_writable("UID STORE")?;
-        self.store_flags(uids, '+', "\\Deleted").await?;
+        let stores = store_lines(uids, '+', "\\Deleted");
         if self.session.has_capability("UIDPLUS") {
-            let command = self.command("UID EXPUNGE");
-            for set in wire::uid_sets(uids, wire::MAX_SET_LEN) {
-                self.session
-                    .run(&command, &format!("UID EXPUNGE {set}"), &mut |_| {})
-                    .await?;
-            }
-        } else if self.options.expunge {
+            // UID EXPUNGE removes only the messages of its set that carry
+            // \Deleted, so it can follow the STOREs unanswered: where they
+            // were refused it removes nothing more than they marked.
+            let expunges = wire::uid_sets(uids, wire::MAX_SET_LEN)
+                .into_iter()
+                .map(|set| format!("UID EXPUNGE {set}"))
+                .collect();
+            self.pipelined(&[("UID STORE", stores), ("UID EXPUNGE", expunges)])
+                .await?;
+            return Ok(());
+        }
+        // A plain EXPUNGE removes every \Deleted message of the folder: it
+        // waits for the STOREs' answers.
+        self.pipelined(&[("UID STORE", stores)]).await?;
+        if self.options.expunge {
             let command = self.command("EXPUNGE");
             self.session.run(&command, "EXPUNGE", &mut |_| {}).await?;
         }
         Ok(())
     }
+}
+
+/// `UID STORE` lines changing `flags` (IMAP's spelling, without the
+/// parentheses) on `uids`, with `sign` `+` or `-`.
+fn store_lines(uids: &[Uid], sign: char, flags: &str) -> Vec<String> {
+    wire::uid_sets(uids, wire::MAX_SET_LEN)
+        .into_iter()
+        .map(|set| format!("UID STORE {set} {sign}FLAGS.SILENT ({flags})"))
+        .collect()
 }
 
 /// A large folder synced one UID range at a time (see `sync::chunk`):

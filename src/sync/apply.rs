@@ -15,7 +15,7 @@ use async_trait::async_trait;
 
 use super::model::{Flags, Message, MessageMeta, MsgRef, Side, Snapshot, StatusSnapshot, Uid};
 use super::plan::{Action, Plan};
-use super::store::{ErrorKind, MessageSink, StatusCache, Store, StoreError};
+use super::store::{ErrorKind, FlagChange, MessageSink, StatusCache, Store, StoreError};
 
 /// What the executor is doing, for the UI (the account module maps these to
 /// `event::Event`s).
@@ -355,37 +355,51 @@ impl Executor<'_> {
                 }
             }
         }
-        let mut failed: BTreeSet<Uid> = BTreeSet::new();
-        for (adding, groups) in [(true, adds), (false, removes)] {
-            for (flags, uids) in groups {
-                (self.progress)(if adding {
-                    Progress::FlagsAdding {
-                        on: side,
-                        uids: uids.clone(),
-                        flags,
-                    }
-                } else {
-                    Progress::FlagsRemoving {
-                        on: side,
-                        uids: uids.clone(),
-                        flags,
-                    }
-                });
-                let store = self.store(side);
-                let res = if adding {
-                    store.add_flags(&uids, flags).await
-                } else {
-                    store.remove_flags(&uids, flags).await
-                };
-                match res {
-                    Ok(()) => {}
-                    Err(e) if is_message_error(&e) => {
-                        let ids = uids.iter().map(|u| MsgRef::Uid(*u)).collect();
-                        self.skipped(side, ids, &e);
-                        failed.extend(uids);
-                    }
-                    Err(e) => return Err(e),
+        let groups: Vec<(bool, Flags, Vec<Uid>)> = adds
+            .into_iter()
+            .map(|(f, u)| (true, f, u))
+            .chain(removes.into_iter().map(|(f, u)| (false, f, u)))
+            .collect();
+        for (adding, flags, uids) in &groups {
+            (self.progress)(if *adding {
+                Progress::FlagsAdding {
+                    on: side,
+                    uids: uids.clone(),
+                    flags: *flags,
                 }
+            } else {
+                Progress::FlagsRemoving {
+                    on: side,
+                    uids: uids.clone(),
+                    flags: *flags,
+                }
+            });
+        }
+        let changes: Vec<FlagChange<'_>> = groups
+            .iter()
+            .map(|(add, flags, uids)| FlagChange {
+                add: *add,
+                uids,
+                flags: *flags,
+            })
+            .collect();
+        let outcomes = self.store(side).change_flags(&changes).await?;
+        let mut failed: BTreeSet<Uid> = BTreeSet::new();
+        for (i, (_, _, uids)) in groups.iter().enumerate() {
+            // A change the store gave no outcome for is not known to be
+            // made: its status rows stay as they are.
+            let refused = match outcomes.get(i) {
+                Some(Ok(())) => None,
+                Some(Err(e)) => Some(copy_error(e)),
+                None => Some(StoreError::new(
+                    ErrorKind::Message,
+                    "no outcome for a flag change",
+                )),
+            };
+            if let Some(e) = refused {
+                let ids = uids.iter().map(|u| MsgRef::Uid(*u)).collect();
+                self.skipped(side, ids, &e);
+                failed.extend(uids.iter().copied());
             }
         }
         for a in chunk {
@@ -1080,6 +1094,85 @@ mod tests {
                 .unwrap()
         });
         assert_eq!(n, 0);
+    }
+
+    /// A store sending flag changes together may refuse one of them, or
+    /// answer for fewer than it was given: only the changes it reported
+    /// made reach the status cache.
+    #[test]
+    fn flag_changes_refused_or_unanswered_keep_their_status() {
+        struct Partial(MemStore);
+        #[async_trait]
+        impl Store for Partial {
+            async fn snapshot(&mut self) -> Result<Snapshot, StoreError> {
+                self.0.snapshot().await
+            }
+            async fn fetch(
+                &mut self,
+                ids: &[MsgRef],
+                sink: &mut dyn MessageSink,
+            ) -> Result<(), StoreError> {
+                self.0.fetch(ids, sink).await
+            }
+            async fn append(
+                &mut self,
+                m: &Message,
+                u: Option<Uid>,
+            ) -> Result<Option<Uid>, StoreError> {
+                self.0.append(m, u).await
+            }
+            async fn assign_uid(&mut self, id: MsgRef, u: Uid) -> Result<(), StoreError> {
+                self.0.assign_uid(id, u).await
+            }
+            async fn add_flags(&mut self, u: &[Uid], f: Flags) -> Result<(), StoreError> {
+                self.0.add_flags(u, f).await
+            }
+            async fn remove_flags(&mut self, u: &[Uid], f: Flags) -> Result<(), StoreError> {
+                self.0.remove_flags(u, f).await
+            }
+            async fn delete(&mut self, u: &[Uid]) -> Result<(), StoreError> {
+                self.0.delete(u).await
+            }
+            // Makes the first change, refuses the second, and says
+            // nothing of the rest.
+            async fn change_flags(
+                &mut self,
+                changes: &[FlagChange<'_>],
+            ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+                let mut out = Vec::new();
+                if let Some(c) = changes.first() {
+                    out.push(self.0.add_flags(c.uids, c.flags).await);
+                }
+                if changes.len() > 1 {
+                    out.push(Err(StoreError::new(ErrorKind::Message, "refused")));
+                }
+                Ok(out)
+            }
+        }
+        let mut r = MemStore::server();
+        let mut l = MemStore::maildir();
+        let mut st = StatusSnapshot::new();
+        // Three flag sets added locally: one change each, in this order.
+        for (u, letters) in [(1, "D"), (2, "F"), (3, "S")] {
+            r.insert(u, f(""), b"m");
+            l.insert(u, f(letters), b"m");
+            st.insert(u, f(""));
+        }
+        let mut r = Partial(r);
+        let mut sc = MemStatus::new(st.clone());
+        let summary = block_on(async {
+            let rs = r.snapshot().await.unwrap();
+            let ls = l.snapshot().await.unwrap();
+            let p = plan(&rs, &ls, &st, &PlanOptions::default());
+            apply(&p, &mut r, &mut l, &mut sc, &mut |_| {}, &|| false)
+                .await
+                .unwrap()
+        });
+        assert_eq!(summary.flags_remote, 1);
+        assert_eq!(summary.skipped, 2);
+        assert_eq!(sc.committed().get(&1), Some(&f("D")));
+        assert_eq!(sc.committed().get(&2), Some(&f("")));
+        assert_eq!(sc.committed().get(&3), Some(&f("")));
     }
 
     /// Workers run `apply` and pairing inside spawned tasks.

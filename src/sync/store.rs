@@ -9,6 +9,15 @@ use async_trait::async_trait;
 
 use super::model::{Flags, Message, MsgRef, Snapshot, StatusSnapshot, Uid};
 
+/// One change of [`Store::change_flags`]: `flags` added to (or, with
+/// `add` false, removed from) the messages `uids`.
+#[derive(Clone, Copy, Debug)]
+pub struct FlagChange<'a> {
+    pub add: bool,
+    pub uids: &'a [Uid],
+    pub flags: Flags,
+}
+
 /// Receives fetched messages one at a time, so a store can stream a whole
 /// batch from one command without holding more than one body in memory.
 #[async_trait]
@@ -43,6 +52,31 @@ pub trait Store: Send {
 
     async fn add_flags(&mut self, uids: &[Uid], flags: Flags) -> Result<(), StoreError>;
     async fn remove_flags(&mut self, uids: &[Uid], flags: Flags) -> Result<(), StoreError>;
+
+    /// Several flag changes, in order, as [`Store::add_flags`] and
+    /// [`Store::remove_flags`] would make them one after the other; a store
+    /// may send them together (IMAP: pipelined, one round trip for all).
+    /// One outcome per change: a message error (`ErrorKind::Message`)
+    /// refuses that change alone; any other error is returned, and the
+    /// changes after it may or may not have been made.
+    async fn change_flags(
+        &mut self,
+        changes: &[FlagChange<'_>],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let mut outcomes = Vec::with_capacity(changes.len());
+        for c in changes {
+            let res = if c.add {
+                self.add_flags(c.uids, c.flags).await
+            } else {
+                self.remove_flags(c.uids, c.flags).await
+            };
+            match res {
+                Err(e) if e.kind != ErrorKind::Message => return Err(e),
+                res => outcomes.push(res),
+            }
+        }
+        Ok(outcomes)
+    }
 
     /// Remove these messages for good (IMAP: `\Deleted` then expunge as
     /// configured).

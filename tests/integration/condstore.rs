@@ -657,3 +657,107 @@ fn a_touched_file_missing_despite_the_stamp_means_the_full_path() {
     assert_eq!(server_flags(d, &user, "INBOX").len(), 1, "{out}");
     assert_eq!(local_flags(&env, "INBOX"), server_flags(d, &user, "INBOX"));
 }
+
+/// Rename a Maildir message so that its `:2,` letters are `letters` (in
+/// `cur/`, where a message with an info part belongs).
+fn set_letters(path: &std::path::Path, letters: &str) {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let base = name.split(":2,").next().unwrap().to_owned();
+    let cur = path.parent().unwrap().parent().unwrap().join("cur");
+    fs::rename(path, cur.join(format!("{base}:2,{letters}"))).unwrap();
+}
+
+/// The `-d imap` trace's client commands and server answers, in the order
+/// this program sent and read them: ("C" or "S", tag, rest of the line).
+fn trace_lines(log: &str) -> Vec<(char, String, String)> {
+    log.lines()
+        .filter_map(|l| {
+            let rest = l.split("[imap]: ").nth(1)?;
+            let (side, rest) = rest.split_once(": ")?;
+            let side = match side {
+                "C" => 'C',
+                "S" => 'S',
+                _ => return None,
+            };
+            let (tag, text) = rest.split_once(' ')?;
+            Some((side, tag.to_owned(), text.to_owned()))
+        })
+        .collect()
+}
+
+/// The tags of the commands containing `what`, and whether each was sent
+/// before the answer to the first of them was read: a group sent in one
+/// round trip.
+fn one_round_trip(trace: &[(char, String, String)], what: &[&str]) -> bool {
+    let mut tags = Vec::new();
+    let mut first_answer = None;
+    for (i, (side, tag, text)) in trace.iter().enumerate() {
+        if *side == 'C' && what.iter().any(|w| text.contains(w)) {
+            tags.push((i, tag.clone()));
+        }
+        if *side == 'S' && first_answer.is_none() && tags.first().is_some_and(|(_, t)| t == tag) {
+            first_answer = Some(i);
+        }
+    }
+    tags.len() == what.len()
+        && tags
+            .iter()
+            .all(|(i, _)| first_answer.is_none_or(|a| *i < a))
+}
+
+/// A folder's local deletions go up as UID STORE and UID EXPUNGE sent
+/// together, and its flag changes as one UID STORE per change sent
+/// together: one round trip each, where one per command would cost a
+/// server across a network a round trip each (bench/run --rtt).
+#[test]
+fn local_deletions_and_flag_changes_take_one_round_trip_each() {
+    let d = Dovecot::shared();
+    let user = d.add_user("cs_pipelined");
+    populate(d, &user);
+    let mut c = d.imap(&user);
+    for s in ["p", "q"] {
+        c.append("INBOX", "", &mail(s));
+    }
+    c.logout();
+    let env = Env::for_user(d, &user);
+    let out = env.sync();
+    assert!(out.contains("Copy message"), "{out}");
+
+    // INBOX holds a (seen), b, p, q: b and p deleted, a unseen, q flagged.
+    let inbox = env.local_messages("INBOX");
+    assert_eq!(inbox.len(), 4);
+    let by_subject = |s: &str| {
+        let needle = format!("Subject: {s}\r");
+        let found = inbox.iter().find(|m| {
+            String::from_utf8_lossy(&m.bytes).contains(&needle)
+                || String::from_utf8_lossy(&m.bytes).contains(&format!("Subject: {s}\n"))
+        });
+        found.unwrap().path.clone()
+    };
+    fs::remove_file(by_subject("b")).unwrap();
+    fs::remove_file(by_subject("p")).unwrap();
+    set_letters(&by_subject("a"), "");
+    set_letters(&by_subject("q"), "F");
+
+    let log = env.dir.path().join("pipelined.log");
+    let run = env.run_capture(&["-d", "imap", "-l", log.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{}", run.text());
+    let trace = trace_lines(&fs::read_to_string(&log).unwrap());
+    assert!(
+        one_round_trip(&trace, &["+FLAGS.SILENT (\\Deleted)", "UID EXPUNGE"]),
+        "{trace:#?}"
+    );
+    assert!(
+        one_round_trip(
+            &trace,
+            &["+FLAGS.SILENT (\\Flagged)", "-FLAGS.SILENT (\\Seen)"]
+        ),
+        "{trace:#?}"
+    );
+    // And the server holds what the Maildir does.
+    let server = server_flags(d, &user, "INBOX");
+    assert_eq!(server.len(), 2, "{server:?}");
+    assert_eq!(local_flags(&env, "INBOX"), server);
+    assert!(server.iter().any(|(_, f)| f == "F"), "{server:?}");
+    assert!(server.iter().all(|(_, f)| !f.contains('S')), "{server:?}");
+}
