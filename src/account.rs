@@ -498,13 +498,13 @@ impl AccountTask {
                 local_repo.list_folders()
             })
         };
-        let remote_list = session
-            .list_folders_with(selection.subscribedonly, selection.reference.as_deref())
-            .await
-            .map_err(|e| e.to_string());
-        let local_list = listing
-            .await
-            .map_err(|e| format!("listing the local folders failed: {e}"))?;
+        let (remote_list, local_list) = tokio::join!(
+            session.list_folders_with(selection.subscribedonly, selection.reference.as_deref()),
+            listing
+        );
+        let remote_list = remote_list.map_err(|e| e.to_string());
+        let local_list =
+            local_list.map_err(|e| format!("listing the local folders failed: {e}"))?;
         let remote_list = remote_list?;
         let local_list = local_list.map_err(|e| e.to_string())?;
         let delimiter = remote_list.iter().find_map(|f| f.delimiter).unwrap_or('/');
@@ -586,6 +586,14 @@ impl AccountTask {
         for msg in &fplan.errors {
             errors = true;
             rep.log(Some(main_worker), Level::Error, msg.clone());
+        }
+        // A first sync into an empty Maildir needs a connection per folder
+        // (up to maxconnections): the others log in while the local folders
+        // are created, not after.
+        let mut early = EarlyLogins::default();
+        if only.is_none() && held.is_empty() && local_list.is_empty() {
+            let wanted = remote_cfg.maxconnections.min(fplan.pairs.len());
+            early.start(rep, remote_cfg, self.general.socktimeout, wanted);
         }
         for name in &fplan.create_local {
             rep.send(Event::FolderCreating {
@@ -689,12 +697,28 @@ impl AccountTask {
         for slot in 0..connections {
             let queue = queue.clone();
             let shared = shared.clone();
+            let slot = slot as u16 + 1;
             let session = match first.take() {
                 Some(s) => Some(s),
                 None => idle::take_live(held, self.general.socktimeout).await,
             };
-            tasks.spawn(folder_sync::worker(shared, queue, session, slot as u16 + 1));
+            let pending = if session.is_none() {
+                early.take(slot)
+            } else {
+                None
+            };
+            tasks.spawn(async move {
+                // An early login that failed is tried again by the worker,
+                // which reports it if it fails again.
+                let session = match pending {
+                    Some(login) => login.await.ok().and_then(Result::ok),
+                    None => session,
+                };
+                folder_sync::worker(shared, queue, session, slot).await
+            });
         }
+        // Early logins beyond the folders to sync log out.
+        drop(early);
         let mut outcome = Outcome {
             errors,
             ..Outcome::default()
@@ -926,6 +950,59 @@ impl Drop for AccountLock {
 }
 
 /// A sleep period from `autorefresh` minutes.
+/// Connections logged in ahead of need (see `Account::sync_locked`), by
+/// worker slot: handed to the workers, and logged out when the sync ends
+/// without needing them.
+#[derive(Default)]
+struct EarlyLogins(Vec<(u16, EarlyLogin)>);
+
+type EarlyLogin = tokio::task::JoinHandle<Result<crate::imap::ImapSession, crate::imap::Error>>;
+
+impl EarlyLogins {
+    /// Log in the connections of slots 2 to `connections` (1 is the
+    /// account's own).
+    fn start(
+        &mut self,
+        rep: &Reporter,
+        remote: &config::ImapRepository,
+        socktimeout: Option<Duration>,
+        connections: usize,
+    ) {
+        for slot in 2..=connections.min(usize::from(u16::MAX)) as u16 {
+            let worker = rep.worker(slot);
+            rep.send(Event::Connecting {
+                worker,
+                repo: remote.common.name.clone(),
+                host: remote.host.clone(),
+                port: remote.port,
+            });
+            let cfg = remote.clone();
+            let trace = debuglog::imap_trace(worker); // -d imap
+            let login = tokio::spawn(async move {
+                crate::imap::ImapSession::connect(&cfg, socktimeout, trace).await
+            });
+            self.0.push((slot, login));
+        }
+    }
+
+    fn take(&mut self, slot: u16) -> Option<EarlyLogin> {
+        let i = self.0.iter().position(|(s, _)| *s == slot)?;
+        Some(self.0.swap_remove(i).1)
+    }
+}
+
+impl Drop for EarlyLogins {
+    fn drop(&mut self) {
+        for (_, login) in self.0.drain(..) {
+            tokio::spawn(async move {
+                if let Ok(Ok(s)) = login.await {
+                    s.logout().await;
+                }
+            });
+        }
+    }
+}
+
 pub fn minutes(m: f64) -> Duration {
     Duration::from_secs_f64((m * 60.0).max(0.0))
 }

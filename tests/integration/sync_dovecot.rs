@@ -731,6 +731,39 @@ fn several_connections_and_single_thread_sync_everything() {
     }
 }
 
+/// A first sync into an empty Maildir logs its other connections in while
+/// the server answers LIST, before the folders are planned and created;
+/// a resync with nothing to do logs in only the account's own.
+#[test]
+fn a_first_sync_logs_in_every_connection_at_once() {
+    let d = Dovecot::shared();
+    let user = d.add_user("earlylogins");
+    let mut c = d.imap(&user);
+    for f in ["A", "B", "C"] {
+        c.create(f);
+        c.append(f, "", &mail(f, "x"));
+    }
+    c.logout();
+    let env = Env::for_user(d, &user);
+    env.write_config("maxconnections = 3\n");
+    let out = env.sync();
+    let lines: Vec<&str> = out.lines().collect();
+    let connecting: Vec<usize> = (0..lines.len())
+        .filter(|i| lines[*i].contains("Establishing connection"))
+        .collect();
+    let created = lines.iter().position(|l| l.contains("Creating folder"));
+    assert_eq!(connecting.len(), 3, "{out}");
+    assert!(
+        created.is_some_and(|c| connecting.iter().all(|i| *i < c)),
+        "{out}"
+    );
+    for f in ["A", "B", "C", "INBOX"] {
+        assert_in_sync(&env, d, &user, f);
+    }
+    let out = env.sync();
+    assert_eq!(out.matches("Establishing connection").count(), 1, "{out}");
+}
+
 #[test]
 fn a_readonly_remote_is_never_changed() {
     let d = Dovecot::shared();
