@@ -18,7 +18,9 @@ use super::session::{self, Change, FetchItem, ImapSession, Selected};
 use super::wire;
 use crate::sync::delta::{Delta, Reported, UNKNOWN_SIZE};
 use crate::sync::model::{Flags, Message, MessageMeta, MsgRef, Snapshot, StatusSnapshot, Uid};
-use crate::sync::store::{ErrorKind as StoreKind, FlagChange, MessageSink, Store, StoreError};
+use crate::sync::store::{
+    ErrorKind as StoreKind, FlagChange, MessageSink, Store, StoreError, WriteOutcomes,
+};
 
 /// How to open a folder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -783,6 +785,19 @@ impl Store for ImapFolder {
         &mut self,
         changes: &[FlagChange<'_>],
     ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let out = self.delete_and_change_flags(&[], changes).await?;
+        Ok(out.flags)
+    }
+
+    async fn delete(&mut self, uids: &[Uid]) -> Result<(), StoreError> {
+        self.delete_and_change_flags(uids, &[]).await?.deleted
+    }
+
+    async fn delete_and_change_flags(
+        &mut self,
+        uids: &[Uid],
+        changes: &[FlagChange<'_>],
+    ) -> Result<WriteOutcomes, StoreError> {
         let mut lines = Vec::new();
         for c in changes {
             let imap = keywords::imap_list(c.flags, &self.keywords);
@@ -790,37 +805,48 @@ impl Store for ImapFolder {
                 lines.extend(store_lines(c.uids, if c.add { '+' } else { '-' }, &imap));
             }
         }
-        if !lines.is_empty() {
+        if !uids.is_empty() || !lines.is_empty() {
             self.check_writable("UID STORE")?;
             // One round trip for every change; a refused STORE fails the
             // folder, as one sent alone does.
-            self.pipelined(&[("UID STORE", lines)]).await?;
+            self.write(uids, lines).await?;
         }
-        Ok(changes.iter().map(|_| Ok(())).collect())
+        Ok(WriteOutcomes {
+            deleted: Ok(()),
+            flags: changes.iter().map(|_| Ok(())).collect(),
+        })
     }
+}
 
-    async fn delete(&mut self, uids: &[Uid]) -> Result<(), StoreError> {
-        if uids.is_empty() {
-            return Ok(());
+impl ImapFolder {
+    /// `uids` marked `\Deleted` and expunged, and the flag STOREs
+    /// `flag_lines`, in one round trip when the server has UIDPLUS.
+    async fn write(&mut self, uids: &[Uid], flag_lines: Vec<String>) -> Result<(), Error> {
+        let uidplus = self.session.has_capability("UIDPLUS");
+        let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+        if !uids.is_empty() {
+            groups.push(("UID STORE", store_lines(uids, '+', "\\Deleted")));
+            if uidplus {
+                // UID EXPUNGE removes only the messages of its set that
+                // carry \Deleted, so it can follow the STOREs unanswered:
+                // where they were refused it removes nothing more than
+                // they marked.
+                let expunges = wire::uid_sets(uids, wire::MAX_SET_LEN)
+                    .into_iter()
+                    .map(|set| format!("UID EXPUNGE {set}"))
+                    .collect();
+                groups.push(("UID EXPUNGE", expunges));
+            }
         }
-        self.check_writable("UID STORE")?;
-        let stores = store_lines(uids, '+', "\\Deleted");
-        if self.session.has_capability("UIDPLUS") {
-            // UID EXPUNGE removes only the messages of its set that carry
-            // \Deleted, so it can follow the STOREs unanswered: where they
-            // were refused it removes nothing more than they marked.
-            let expunges = wire::uid_sets(uids, wire::MAX_SET_LEN)
-                .into_iter()
-                .map(|set| format!("UID EXPUNGE {set}"))
-                .collect();
-            self.pipelined(&[("UID STORE", stores), ("UID EXPUNGE", expunges)])
-                .await?;
-            return Ok(());
+        // The flag changes touch other messages: a refused \Deleted
+        // cannot make them do harm, nor they it.
+        if !flag_lines.is_empty() {
+            groups.push(("UID STORE", flag_lines));
         }
-        // A plain EXPUNGE removes every \Deleted message of the folder: it
-        // waits for the STOREs' answers.
-        self.pipelined(&[("UID STORE", stores)]).await?;
-        if self.options.expunge {
+        self.pipelined(&groups).await?;
+        // A plain EXPUNGE removes every \Deleted message of the folder:
+        // it waits for the STOREs' answers.
+        if !uids.is_empty() && !uidplus && self.options.expunge {
             let command = self.command("EXPUNGE");
             self.session.run(&command, "EXPUNGE", &mut |_| {}).await?;
         }

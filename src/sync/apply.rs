@@ -156,16 +156,48 @@ struct Executor<'a> {
 
 impl Executor<'_> {
     async fn run(&mut self, plan: &Plan) -> Result<(), StoreError> {
-        for chunk in plan.actions.chunk_by(|a, b| batch_of(a) == batch_of(b)) {
+        let chunks: Vec<&[Action]> = plan
+            .actions
+            .chunk_by(|a, b| batch_of(a) == batch_of(b))
+            .collect();
+        let mut i = 0;
+        while let Some(chunk) = chunks.get(i).copied() {
             if (self.cancel)() {
                 self.summary.cancelled = true;
                 return Ok(());
             }
+            i += 1;
             match batch_of(&chunk[0]) {
                 Batch::StatusOnly => self.status_only(chunk)?,
                 Batch::Download => self.download(chunk).await?,
                 Batch::Upload => self.upload(chunk).await?,
-                Batch::Delete(side) => self.delete(side, chunk).await?,
+                Batch::Delete(side) => {
+                    // A side's flag pass follows its delete pass, behind
+                    // at most a run of status-only rows (which need no
+                    // store): both go to the store in one call.
+                    let rest = &chunks[i..];
+                    let (between, flags) = match rest {
+                        [f, ..] if batch_of(&f[0]) == Batch::Flags(side) => (None, Some(*f)),
+                        [r, f, ..]
+                            if batch_of(&r[0]) == Batch::StatusOnly
+                                && batch_of(&f[0]) == Batch::Flags(side) =>
+                        {
+                            (Some(*r), Some(*f))
+                        }
+                        _ => (None, None),
+                    };
+                    match flags {
+                        Some(flags) => {
+                            if let Some(r) = between {
+                                self.status_only(r)?;
+                                i += 1;
+                            }
+                            i += 1;
+                            self.delete_and_flags(side, chunk, flags).await?;
+                        }
+                        None => self.delete(side, chunk).await?,
+                    }
+                }
                 Batch::Flags(side) => self.flags(side, chunk).await?,
             }
             // One transaction per batch: a crash later loses no finished work.
@@ -307,6 +339,31 @@ impl Executor<'_> {
     }
 
     async fn delete(&mut self, side: Side, chunk: &[Action]) -> Result<(), StoreError> {
+        let uids = self.deletions(side, chunk);
+        let res = self.store(side).delete(&uids).await;
+        self.deleted(side, &uids, res)
+    }
+
+    /// A delete pass and the flag pass after it, in one store call.
+    async fn delete_and_flags(
+        &mut self,
+        side: Side,
+        deletes: &[Action],
+        flags: &[Action],
+    ) -> Result<(), StoreError> {
+        let uids = self.deletions(side, deletes);
+        let groups = self.flag_groups(side, flags);
+        let changes = flag_changes(&groups);
+        let out = self
+            .store(side)
+            .delete_and_change_flags(&uids, &changes)
+            .await?;
+        self.deleted(side, &uids, out.deleted)?;
+        self.flags_changed(side, flags, &groups, &out.flags)
+    }
+
+    /// The UIDs of a delete pass, announced.
+    fn deletions(&mut self, side: Side, chunk: &[Action]) -> Vec<Uid> {
         let uids: Vec<Uid> = chunk
             .iter()
             .filter_map(|a| match a {
@@ -318,7 +375,17 @@ impl Executor<'_> {
             on: side,
             uids: uids.clone(),
         });
-        match self.store(side).delete(&uids).await {
+        uids
+    }
+
+    /// The status rows of a delete pass, once the store answered.
+    fn deleted(
+        &mut self,
+        side: Side,
+        uids: &[Uid],
+        res: Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        match res {
             Ok(()) => {}
             Err(e) if is_message_error(&e) => {
                 let ids = uids.iter().map(|u| MsgRef::Uid(*u)).collect();
@@ -327,7 +394,7 @@ impl Executor<'_> {
             }
             Err(e) => return Err(e),
         }
-        for u in &uids {
+        for u in uids {
             self.status.remove(*u)?;
         }
         match side {
@@ -340,6 +407,16 @@ impl Executor<'_> {
     /// One store call per distinct set of letters added (then removed), as
     /// OfflineIMAP sends one STORE per flag; then the status rows.
     async fn flags(&mut self, side: Side, chunk: &[Action]) -> Result<(), StoreError> {
+        let groups = self.flag_groups(side, chunk);
+        let outcomes = self
+            .store(side)
+            .change_flags(&flag_changes(&groups))
+            .await?;
+        self.flags_changed(side, chunk, &groups, &outcomes)
+    }
+
+    /// A flag pass as (adding, letters, UIDs) groups, announced.
+    fn flag_groups(&mut self, side: Side, chunk: &[Action]) -> Vec<(bool, Flags, Vec<Uid>)> {
         let mut adds: BTreeMap<Flags, Vec<Uid>> = BTreeMap::new();
         let mut removes: BTreeMap<Flags, Vec<Uid>> = BTreeMap::new();
         for a in chunk {
@@ -375,15 +452,17 @@ impl Executor<'_> {
                 }
             });
         }
-        let changes: Vec<FlagChange<'_>> = groups
-            .iter()
-            .map(|(add, flags, uids)| FlagChange {
-                add: *add,
-                uids,
-                flags: *flags,
-            })
-            .collect();
-        let outcomes = self.store(side).change_flags(&changes).await?;
+        groups
+    }
+
+    /// The status rows of a flag pass, once the store answered.
+    fn flags_changed(
+        &mut self,
+        side: Side,
+        chunk: &[Action],
+        groups: &[(bool, Flags, Vec<Uid>)],
+        outcomes: &[Result<(), StoreError>],
+    ) -> Result<(), StoreError> {
         let mut failed: BTreeSet<Uid> = BTreeSet::new();
         for (i, (_, _, uids)) in groups.iter().enumerate() {
             // A change the store gave no outcome for is not known to be
@@ -416,6 +495,17 @@ impl Executor<'_> {
         }
         Ok(())
     }
+}
+
+fn flag_changes(groups: &[(bool, Flags, Vec<Uid>)]) -> Vec<FlagChange<'_>> {
+    groups
+        .iter()
+        .map(|(add, flags, uids)| FlagChange {
+            add: *add,
+            uids,
+            flags: *flags,
+        })
+        .collect()
 }
 
 /// Receives downloaded messages: Maildir first, status second.
@@ -721,6 +811,7 @@ mod tests {
     use super::*;
     use crate::sync::memory::{MemStatus, MemStore};
     use crate::sync::plan::{PlanOptions, plan};
+    use crate::sync::store::WriteOutcomes;
     use futures::executor::block_on;
 
     fn f(s: &str) -> Flags {
@@ -1096,59 +1187,75 @@ mod tests {
         assert_eq!(n, 0);
     }
 
+    /// A store that makes the first of several flag changes, refuses the
+    /// second and says nothing of the rest, and logs its write calls.
+    struct Partial(MemStore, Vec<&'static str>);
+
+    #[async_trait]
+    impl Store for Partial {
+        async fn snapshot(&mut self) -> Result<Snapshot, StoreError> {
+            self.0.snapshot().await
+        }
+        async fn fetch(
+            &mut self,
+            ids: &[MsgRef],
+            sink: &mut dyn MessageSink,
+        ) -> Result<(), StoreError> {
+            self.0.fetch(ids, sink).await
+        }
+        async fn append(&mut self, m: &Message, u: Option<Uid>) -> Result<Option<Uid>, StoreError> {
+            self.0.append(m, u).await
+        }
+        async fn assign_uid(&mut self, id: MsgRef, u: Uid) -> Result<(), StoreError> {
+            self.0.assign_uid(id, u).await
+        }
+        async fn add_flags(&mut self, u: &[Uid], f: Flags) -> Result<(), StoreError> {
+            self.0.add_flags(u, f).await
+        }
+        async fn remove_flags(&mut self, u: &[Uid], f: Flags) -> Result<(), StoreError> {
+            self.0.remove_flags(u, f).await
+        }
+        async fn delete(&mut self, u: &[Uid]) -> Result<(), StoreError> {
+            self.1.push("delete");
+            self.0.delete(u).await
+        }
+        async fn change_flags(
+            &mut self,
+            changes: &[FlagChange<'_>],
+        ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+            self.1.push("change_flags");
+            Ok(self.partly(changes).await)
+        }
+        async fn delete_and_change_flags(
+            &mut self,
+            uids: &[Uid],
+            changes: &[FlagChange<'_>],
+        ) -> Result<WriteOutcomes, StoreError> {
+            self.1.push("delete_and_change_flags");
+            let deleted = self.0.delete(uids).await;
+            let flags = self.partly(changes).await;
+            Ok(WriteOutcomes { deleted, flags })
+        }
+    }
+
+    impl Partial {
+        async fn partly(&mut self, changes: &[FlagChange<'_>]) -> Vec<Result<(), StoreError>> {
+            let mut out = Vec::new();
+            if let Some(c) = changes.first() {
+                out.push(self.0.add_flags(c.uids, c.flags).await);
+            }
+            if changes.len() > 1 {
+                out.push(Err(StoreError::new(ErrorKind::Message, "refused")));
+            }
+            out
+        }
+    }
+
     /// A store sending flag changes together may refuse one of them, or
     /// answer for fewer than it was given: only the changes it reported
     /// made reach the status cache.
     #[test]
     fn flag_changes_refused_or_unanswered_keep_their_status() {
-        struct Partial(MemStore);
-        #[async_trait]
-        impl Store for Partial {
-            async fn snapshot(&mut self) -> Result<Snapshot, StoreError> {
-                self.0.snapshot().await
-            }
-            async fn fetch(
-                &mut self,
-                ids: &[MsgRef],
-                sink: &mut dyn MessageSink,
-            ) -> Result<(), StoreError> {
-                self.0.fetch(ids, sink).await
-            }
-            async fn append(
-                &mut self,
-                m: &Message,
-                u: Option<Uid>,
-            ) -> Result<Option<Uid>, StoreError> {
-                self.0.append(m, u).await
-            }
-            async fn assign_uid(&mut self, id: MsgRef, u: Uid) -> Result<(), StoreError> {
-                self.0.assign_uid(id, u).await
-            }
-            async fn add_flags(&mut self, u: &[Uid], f: Flags) -> Result<(), StoreError> {
-                self.0.add_flags(u, f).await
-            }
-            async fn remove_flags(&mut self, u: &[Uid], f: Flags) -> Result<(), StoreError> {
-                self.0.remove_flags(u, f).await
-            }
-            async fn delete(&mut self, u: &[Uid]) -> Result<(), StoreError> {
-                self.0.delete(u).await
-            }
-            // Makes the first change, refuses the second, and says
-            // nothing of the rest.
-            async fn change_flags(
-                &mut self,
-                changes: &[FlagChange<'_>],
-            ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-                let mut out = Vec::new();
-                if let Some(c) = changes.first() {
-                    out.push(self.0.add_flags(c.uids, c.flags).await);
-                }
-                if changes.len() > 1 {
-                    out.push(Err(StoreError::new(ErrorKind::Message, "refused")));
-                }
-                Ok(out)
-            }
-        }
         let mut r = MemStore::server();
         let mut l = MemStore::maildir();
         let mut st = StatusSnapshot::new();
@@ -1158,7 +1265,7 @@ mod tests {
             l.insert(u, f(letters), b"m");
             st.insert(u, f(""));
         }
-        let mut r = Partial(r);
+        let mut r = Partial(r, Vec::new());
         let mut sc = MemStatus::new(st.clone());
         let summary = block_on(async {
             let rs = r.snapshot().await.unwrap();
@@ -1173,6 +1280,41 @@ mod tests {
         assert_eq!(sc.committed().get(&1), Some(&f("D")));
         assert_eq!(sc.committed().get(&2), Some(&f("")));
         assert_eq!(sc.committed().get(&3), Some(&f("")));
+    }
+
+    /// A delete pass and the flag pass after it reach the store in one
+    /// call (IMAP: one round trip), and each keeps its own outcomes.
+    #[test]
+    fn a_delete_pass_and_its_flag_pass_go_to_the_store_together() {
+        let mut r = MemStore::server();
+        let mut l = MemStore::maildir();
+        let mut st = StatusSnapshot::new();
+        for (u, letters) in [(1, "D"), (2, "F"), (3, "S")] {
+            r.insert(u, f(""), b"m");
+            l.insert(u, f(letters), b"m");
+            st.insert(u, f(""));
+        }
+        // Deleted locally.
+        r.insert(4, f(""), b"m");
+        st.insert(4, f(""));
+        let mut r = Partial(r, Vec::new());
+        let mut sc = MemStatus::new(st.clone());
+        let summary = block_on(async {
+            let rs = r.snapshot().await.unwrap();
+            let ls = l.snapshot().await.unwrap();
+            let p = plan(&rs, &ls, &st, &PlanOptions::default());
+            apply(&p, &mut r, &mut l, &mut sc, &mut |_| {}, &|| false)
+                .await
+                .unwrap()
+        });
+        assert_eq!(r.1, vec!["delete_and_change_flags"]);
+        assert_eq!(summary.deleted_remote, 1);
+        assert_eq!(summary.flags_remote, 1);
+        assert_eq!(summary.skipped, 2);
+        assert!(r.0.message(4).is_none());
+        assert_eq!(sc.committed().get(&4), None);
+        assert_eq!(sc.committed().get(&1), Some(&f("D")));
+        assert_eq!(sc.committed().get(&2), Some(&f("")));
     }
 
     /// Workers run `apply` and pairing inside spawned tasks.

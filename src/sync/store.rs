@@ -81,6 +81,33 @@ pub trait Store: Send {
     /// Remove these messages for good (IMAP: `\Deleted` then expunge as
     /// configured).
     async fn delete(&mut self, uids: &[Uid]) -> Result<(), StoreError>;
+
+    /// [`Store::delete`] of `uids`, then [`Store::change_flags`] of
+    /// `changes` (other messages), as if called one after the other; a
+    /// store may send them together (IMAP: one round trip for both). The
+    /// deletion's outcome comes first (a message error refuses it alone),
+    /// then one per change; any other error is returned, and what came
+    /// before or after it may or may not have been made.
+    async fn delete_and_change_flags(
+        &mut self,
+        uids: &[Uid],
+        changes: &[FlagChange<'_>],
+    ) -> Result<WriteOutcomes, StoreError> {
+        let deleted = match self.delete(uids).await {
+            Err(e) if e.kind != ErrorKind::Message => return Err(e),
+            res => res,
+        };
+        let flags = self.change_flags(changes).await?;
+        Ok(WriteOutcomes { deleted, flags })
+    }
+}
+
+/// What [`Store::delete_and_change_flags`] did: the deletion's outcome and
+/// one per flag change.
+#[derive(Debug)]
+pub struct WriteOutcomes {
+    pub deleted: Result<(), StoreError>,
+    pub flags: Vec<Result<(), StoreError>>,
 }
 
 /// The per-folder status cache (OfflineIMAP's LocalStatus). Writes may be
