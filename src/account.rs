@@ -686,7 +686,10 @@ impl AccountTask {
         // What `[mbnames]` lists: every local folder this sync takes up,
         // unchanged ones included (OfflineIMAP adds each when it starts it).
         let synced_local: Vec<String> = pairs.iter().map(|p| p.local.clone()).collect();
-        let pairs = folder_sync::skip_unchanged(&shared, &mut session, pairs).await?;
+        let mut pairs = folder_sync::skip_unchanged(&shared, &mut session, pairs).await?;
+        if self.account.folders.remote.foldersort.is_none() {
+            inbox_first(&mut pairs);
+        }
         // No more workers than folders: a worker without a connection could
         // otherwise take the only folder from the one holding the account's
         // connection, and log in for nothing.
@@ -871,6 +874,19 @@ impl AccountTask {
 
 /// `--update-keyring`: stores the password that logged in, and says how
 /// that went (never showing the password).
+/// Without a `foldersort`, INBOX is synced first, as mbsync does: it is
+/// where new mail arrives, and usually the biggest folder, which, taken
+/// up last, would keep its connection busy after the others are done.
+/// The rest keep their order.
+fn inbox_first(pairs: &mut [folders::FolderPair]) {
+    if let Some(i) = pairs
+        .iter()
+        .position(|p| p.remote.eq_ignore_ascii_case("INBOX"))
+    {
+        pairs[..=i].rotate_right(1);
+    }
+}
+
 fn store_in_keyring(remote: &config::ImapRepository) -> (Level, String) {
     use config::keyring::{Keyring, SECRET_TOOL, SecretTool};
     let (Some(user), Some(password)) = (&remote.user, &remote.password) else {

@@ -764,6 +764,41 @@ fn a_first_sync_logs_in_every_connection_at_once() {
     assert_eq!(out.matches("Establishing connection").count(), 1, "{out}");
 }
 
+/// Without `foldersort`, INBOX is synced before the other folders (it is
+/// where new mail arrives, and usually the biggest); with one, the
+/// configured order holds.
+#[test]
+fn inbox_is_synced_first_unless_foldersort_says_otherwise() {
+    let d = Dovecot::shared();
+    let user = d.add_user("inboxfirst");
+    let mut c = d.imap(&user);
+    for f in ["Alpha", "Beta", "INBOX"] {
+        if f != "INBOX" {
+            c.create(f);
+        }
+        c.append(f, "", &mail(f, "x"));
+    }
+    c.logout();
+    let order = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter_map(|l| l.strip_prefix("Syncing "))
+            .filter_map(|l| l.split(':').next())
+            .map(str::to_string)
+            .collect()
+    };
+    let env = Env::for_user(d, &user);
+    env.write_config("maxconnections = 1\n");
+    let out = env.sync();
+    assert_eq!(order(&out), ["INBOX", "Alpha", "Beta"], "{out}");
+    for f in ["Alpha", "Beta", "INBOX"] {
+        assert_in_sync(&env, d, &user, f);
+    }
+    let env = Env::for_user(d, &user);
+    env.write_config("maxconnections = 1\nfoldersort = lambda x, y: cmp(x, y)\n");
+    let out = env.sync();
+    assert_eq!(order(&out), ["Alpha", "Beta", "INBOX"], "{out}");
+}
+
 #[test]
 fn a_readonly_remote_is_never_changed() {
     let d = Dovecot::shared();
