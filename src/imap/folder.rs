@@ -1,9 +1,9 @@
 //! A selected IMAP folder as a [`Store`]: snapshot, streamed fetch,
 //! APPEND with UID discovery, flag changes and deletion.
 //!
-//! Deletion only ever expunges the UIDs it was given when the server has
-//! UIDPLUS; messages another client flagged `\Deleted` stay where they
-//! are. Without UIDPLUS a plain EXPUNGE runs only if `expunge` is on.
+//! Deletion expunges only if `expunge` is on, and then only the UIDs it was
+//! given when the server has UIDPLUS; messages another client flagged
+//! `\Deleted` stay where they are. Without UIDPLUS a plain EXPUNGE runs.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -27,8 +27,8 @@ use crate::sync::store::{
 pub struct FolderOptions {
     /// EXAMINE instead of SELECT; every change is refused.
     pub readonly: bool,
-    /// The repository's `expunge` option: only consulted when the server
-    /// lacks UIDPLUS, where expunging means a folder-wide EXPUNGE.
+    /// The repository's `expunge` option: `false` leaves deleted messages
+    /// on the server, flagged `\Deleted`.
     pub expunge: bool,
 }
 
@@ -826,7 +826,7 @@ impl ImapFolder {
         let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
         if !uids.is_empty() {
             groups.push(("UID STORE", store_lines(uids, '+', "\\Deleted")));
-            if uidplus {
+            if uidplus && self.options.expunge {
                 // UID EXPUNGE removes only the messages of its set that
                 // carry \Deleted, so it can follow the STOREs unanswered:
                 // where they were refused it removes nothing more than

@@ -523,6 +523,35 @@ async fn delete_expunges_only_the_given_uids() {
     assert_eq!(check.flags(c), ["\\Deleted"]);
 }
 
+/// `expunge = no` leaves a deleted message on the server, flagged
+/// `\Deleted`, also where UIDPLUS would allow expunging it alone.
+#[tokio::test]
+async fn with_expunge_off_delete_only_flags_even_with_uidplus() {
+    let d = Dovecot::shared();
+    let user = d.add_user("noexpunge");
+    let mut raw = d.imap(&user);
+    let a = raw.append("INBOX", "", &mail("a", "a"));
+    let b = raw.append("INBOX", "", &mail("b", "b"));
+    let s = session(d, &user).await;
+    assert!(s.has_capability("UIDPLUS"), "{:?}", s.capabilities());
+    let mut f = s
+        .select_folder(
+            "INBOX",
+            FolderOptions {
+                readonly: false,
+                expunge: false,
+            },
+        )
+        .await
+        .map_err(|e| e.error)
+        .unwrap();
+    f.delete(&[a]).await.unwrap();
+    raw.select("INBOX");
+    assert_eq!(raw.uids(), vec![a, b]);
+    assert_eq!(raw.flags(a), ["\\Deleted"]);
+    assert_eq!(raw.flags(b), Vec::<String>::new());
+}
+
 #[tokio::test]
 async fn a_read_only_folder_refuses_changes() {
     let d = Dovecot::shared();

@@ -799,6 +799,42 @@ fn inbox_is_synced_first_unless_foldersort_says_otherwise() {
     assert_eq!(order(&out), ["Alpha", "Beta", "INBOX"], "{out}");
 }
 
+/// `expunge = no`: a message deleted in the Maildir stays on the server,
+/// flagged `\Deleted`; the next sync finds it there and not in the status
+/// cache, and copies it back, flagged T. Nothing is expunged.
+#[test]
+fn with_expunge_off_a_local_deletion_stays_on_the_server_flagged() {
+    let d = Dovecot::shared();
+    let user = d.add_user("noexpungesync");
+    let mut c = d.imap(&user);
+    c.append("INBOX", "", &mail("gone", "x"));
+    c.append("INBOX", "", &mail("kept", "y"));
+    c.logout();
+    let env = Env::for_user(d, &user);
+    env.write_config("expunge = no\n");
+    env.sync();
+    let local = env.local_messages("INBOX");
+    assert_eq!(local.len(), 2);
+    let gone = local
+        .iter()
+        .find(|m| String::from_utf8_lossy(&m.bytes).contains("Subject: gone"))
+        .unwrap();
+    fs::remove_file(&gone.path).unwrap();
+    env.sync();
+    let server = server_messages(d, &user, "INBOX");
+    assert_eq!(server.len(), 2);
+    let flags: Vec<&str> = server.iter().map(|m| m.flags.as_str()).collect();
+    assert!(flags.contains(&"T") && flags.contains(&""), "{flags:?}");
+    env.sync();
+    let mut letters: Vec<String> = env
+        .local_messages("INBOX")
+        .iter()
+        .map(|m| m.flags.clone())
+        .collect();
+    letters.sort();
+    assert_eq!(letters, ["", "T"]);
+}
+
 #[test]
 fn a_readonly_remote_is_never_changed() {
     let d = Dovecot::shared();
