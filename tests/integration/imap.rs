@@ -49,9 +49,11 @@ async fn session(d: &Dovecot, user: &User) -> ImapSession {
 }
 
 async fn open(d: &Dovecot, user: &User, folder: &str) -> ImapFolder {
-    session(d, user)
-        .await
-        .select_folder(folder, FolderOptions::default())
+    select(session(d, user).await, folder, false, true).await
+}
+
+async fn select(s: ImapSession, folder: &str, readonly: bool, expunge: bool) -> ImapFolder {
+    s.select_folder(folder, FolderOptions { readonly, expunge })
         .await
         .map_err(|e| e.error)
         .unwrap()
@@ -534,17 +536,7 @@ async fn with_expunge_off_delete_only_flags_even_with_uidplus() {
     let b = raw.append("INBOX", "", &mail("b", "b"));
     let s = session(d, &user).await;
     assert!(s.has_capability("UIDPLUS"), "{:?}", s.capabilities());
-    let mut f = s
-        .select_folder(
-            "INBOX",
-            FolderOptions {
-                readonly: false,
-                expunge: false,
-            },
-        )
-        .await
-        .map_err(|e| e.error)
-        .unwrap();
+    let mut f = select(s, "INBOX", false, false).await;
     f.delete(&[a]).await.unwrap();
     raw.select("INBOX");
     assert_eq!(raw.uids(), vec![a, b]);
@@ -558,18 +550,7 @@ async fn a_read_only_folder_refuses_changes() {
     let user = d.add_user("readonly");
     let mut raw = d.imap(&user);
     let a = raw.append("INBOX", "", &mail("a", "a"));
-    let mut f = session(d, &user)
-        .await
-        .select_folder(
-            "INBOX",
-            FolderOptions {
-                readonly: true,
-                expunge: true,
-            },
-        )
-        .await
-        .map_err(|e| e.error)
-        .unwrap();
+    let mut f = select(session(d, &user).await, "INBOX", true, true).await;
     assert!(f.is_read_only());
     assert_eq!(f.snapshot().await.unwrap().uids.len(), 1);
     let err = f
@@ -598,17 +579,7 @@ async fn without_uidplus_append_finds_the_uid_by_header_and_delete_obeys_expunge
 
     let s = session(&d, &user).await;
     assert!(!s.has_capability("UIDPLUS"), "{:?}", s.capabilities());
-    let mut f = s
-        .select_folder(
-            "INBOX",
-            FolderOptions {
-                readonly: false,
-                expunge: false,
-            },
-        )
-        .await
-        .map_err(|e| e.error)
-        .unwrap();
+    let mut f = select(s, "INBOX", false, false).await;
     let bytes = mail("found by header", "body");
     let msg = Message {
         id: MsgRef::New(NewId(0)),
