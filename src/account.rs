@@ -872,8 +872,6 @@ impl AccountTask {
     }
 }
 
-/// `--update-keyring`: stores the password that logged in, and says how
-/// that went (never showing the password).
 /// Without a `foldersort`, INBOX is synced first, as mbsync does: it is
 /// where new mail arrives, and usually the biggest folder, which, taken
 /// up last, would keep its connection busy after the others are done.
@@ -887,6 +885,8 @@ fn inbox_first(pairs: &mut [folders::FolderPair]) {
     }
 }
 
+/// `--update-keyring`: stores the password that logged in, and says how
+/// that went (never showing the password).
 fn store_in_keyring(remote: &config::ImapRepository) -> (Level, String) {
     use config::keyring::{Keyring, SECRET_TOOL, SecretTool};
     let (Some(user), Some(password)) = (&remote.user, &remote.password) else {
@@ -965,8 +965,7 @@ impl Drop for AccountLock {
     }
 }
 
-/// A sleep period from `autorefresh` minutes.
-/// Connections logged in ahead of need (see `Account::sync_locked`), by
+/// Connections logged in ahead of need (see `AccountTask::sync_locked`), by
 /// worker slot: handed to the workers, and logged out when the sync ends
 /// without needing them.
 #[derive(Default)]
@@ -1019,6 +1018,7 @@ impl Drop for EarlyLogins {
     }
 }
 
+/// A sleep period from `autorefresh` minutes.
 pub fn minutes(m: f64) -> Duration {
     Duration::from_secs_f64((m * 60.0).max(0.0))
 }
