@@ -429,6 +429,19 @@ pub(crate) async fn worker(
         if shared.cancel.is_cancelled() {
             break;
         }
+        // Log in before taking a folder: the folder at the head of the
+        // queue (INBOX, unless foldersort says otherwise) goes to whichever
+        // connection is ready first, not to one still logging in.
+        if session.is_none() {
+            match connect(&shared, me).await {
+                Ok(s) => session = Some(s),
+                Err(e) => {
+                    rep.log(Some(me), Level::Error, e);
+                    outcome.errors = true;
+                    break;
+                }
+            }
+        }
         let Some(pair) = queue.lock().await.next() else {
             break;
         };
@@ -440,17 +453,10 @@ pub(crate) async fn worker(
         let mut retries = 0;
         loop {
             if session.is_none() {
-                rep.send(Event::Connecting {
-                    worker: me,
-                    repo: shared.remote_cfg.common.name.clone(),
-                    host: shared.remote_cfg.host.clone(),
-                    port: shared.remote_cfg.port,
-                });
-                let trace = super::debuglog::imap_trace(me); // -d imap
-                match ImapSession::connect(&shared.remote_cfg, shared.socktimeout, trace).await {
+                match connect(&shared, me).await {
                     Ok(s) => session = Some(s),
                     Err(e) => {
-                        rep.log(Some(me), Level::Error, e.to_string());
+                        rep.log(Some(me), Level::Error, e);
                         outcome.errors = true;
                         break 'folders;
                     }
@@ -512,6 +518,20 @@ pub(crate) async fn worker(
     // The caller logs it out, or holds it for the next sync
     // (`holdconnectionopen`).
     (outcome, session)
+}
+
+/// A new connection for worker `me`, logged in.
+async fn connect(shared: &Shared, me: WorkerId) -> Result<ImapSession, String> {
+    shared.rep.send(Event::Connecting {
+        worker: me,
+        repo: shared.remote_cfg.common.name.clone(),
+        host: shared.remote_cfg.host.clone(),
+        port: shared.remote_cfg.port,
+    });
+    let trace = super::debuglog::imap_trace(me); // -d imap
+    ImapSession::connect(&shared.remote_cfg, shared.socktimeout, trace)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Sync one pair. Gives the session back when it is still usable.

@@ -799,6 +799,45 @@ fn inbox_is_synced_first_unless_foldersort_says_otherwise() {
     assert_eq!(order(&out), ["Alpha", "Beta", "INBOX"], "{out}");
 }
 
+/// On a resync with several connections, the account's connection (the
+/// one already logged in) takes INBOX at once; the others log in before
+/// they take a folder, so none holds INBOX while it logs in.
+#[test]
+fn inbox_goes_to_the_connection_already_logged_in() {
+    let d = Dovecot::shared();
+    let user = d.add_user("inboxlate");
+    let folders = ["Alpha", "Beta", "Gamma", "INBOX"];
+    let mut c = d.imap(&user);
+    for f in folders {
+        if f != "INBOX" {
+            c.create(f);
+        }
+        c.append(f, "", &mail(f, "x"));
+    }
+    c.logout();
+    let env = Env::for_user(d, &user);
+    env.write_config("maxconnections = 3\n");
+    env.sync();
+    for round in 0..3 {
+        // New mail everywhere: no folder is skipped, and the sync, not a
+        // first one, has no connections logged in ahead.
+        let mut c = d.imap(&user);
+        for f in folders {
+            c.append(f, "", &mail(f, &format!("r{round}")));
+        }
+        c.logout();
+        let out = env.sync();
+        let first = out
+            .lines()
+            .find_map(|l| l.strip_prefix("Syncing "))
+            .and_then(|l| l.split(':').next());
+        assert_eq!(first, Some("INBOX"), "round {round}:\n{out}");
+        for f in folders {
+            assert_in_sync(&env, d, &user, f);
+        }
+    }
+}
+
 /// `expunge = no`: a message deleted in the Maildir stays on the server,
 /// flagged `\Deleted`; the next sync finds it there and not in the status
 /// cache, and copies it back, flagged T. Nothing is expunged.
