@@ -57,6 +57,26 @@ fn sent(out: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Whether the commands containing each of `what` were all sent before
+/// the server's tagged answer to the first of them: one round trip.
+fn sent_together(out: &str, what: &[&str]) -> bool {
+    let mut tags: Vec<&str> = Vec::new();
+    for line in out.lines() {
+        if let Some((_, cmd)) = line.split_once("C: ") {
+            if what.iter().any(|w| cmd.contains(w)) {
+                tags.extend(cmd.split(' ').next());
+            }
+        } else if let Some((_, answer)) = line.split_once("S: ")
+            && tags
+                .first()
+                .is_some_and(|t| answer.split(' ').next() == Some(*t))
+        {
+            break;
+        }
+    }
+    tags.len() == what.len()
+}
+
 /// Every server message has its copy in the Maildir with the same UID,
 /// flags and body, and the Maildir holds nothing else.
 fn assert_same(d: &Dovecot, user: &User, env: &Env) {
@@ -239,6 +259,19 @@ fn large_folder_syncs_in_ranges() {
         "{out}"
     );
     assert!(stores.iter().any(|c| c.contains("\\Deleted")), "{out}");
+    // Held to the folder's end, the deletions and the flag change go up
+    // in one round trip, as a folder synced whole sends them.
+    assert!(
+        sent_together(
+            &out,
+            &[
+                "+FLAGS.SILENT (\\Deleted)",
+                "UID EXPUNGE",
+                "+FLAGS.SILENT (\\Flagged)"
+            ]
+        ),
+        "{out}"
+    );
     assert_same(d, &user, &env);
     assert!(
         modseq.exists(),

@@ -371,11 +371,13 @@ pub(super) async fn sync(
             })
             .collect();
         // Each kind in one run, so that each flag change goes out as one
-        // STORE and the deletions as one expunge (a UID has one of them).
-        let (mut actions, deletes): (Vec<Action>, Vec<Action>) = remote_later
+        // STORE and the deletions as one expunge (a UID has one of them);
+        // the deletions first, so that the executor hands both runs to the
+        // server in one round trip (`Store::delete_and_change_flags`).
+        let (mut actions, flags): (Vec<Action>, Vec<Action>) = remote_later
             .into_iter()
-            .partition(|a| matches!(a, Action::SetFlags { .. }));
-        actions.extend(deletes);
+            .partition(|a| matches!(a, Action::Delete { .. }));
+        actions.extend(flags);
         let later = crate::sync::plan::Plan { actions };
         let (summary, _) = run_plan(
             shared,
