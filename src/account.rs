@@ -690,9 +690,9 @@ impl AccountTask {
         if self.account.folders.remote.foldersort.is_none() {
             inbox_first(&mut pairs);
         }
-        // No more workers than folders: a worker without a connection could
-        // otherwise take the only folder from the one holding the account's
-        // connection, and log in for nothing.
+        // No more workers than folders: a worker without a connection logs
+        // in before it takes a folder, and would otherwise log in to find
+        // none left.
         let connections = remote_cfg.maxconnections.min(pairs.len()).max(1);
         let queue = Arc::new(Mutex::new(pairs.into_iter()));
         let mut tasks = tokio::task::JoinSet::new();
