@@ -77,6 +77,36 @@ fn sent_together(out: &str, what: &[&str]) -> bool {
     tags.len() == what.len()
 }
 
+/// Whether, after the first STATUS, the `(UID FLAGS MODSEQ)` listings
+/// (at least two) went out pipelined: only the last one's answer came
+/// with no other listing in flight.
+fn proof_listings_pipelined(out: &str) -> bool {
+    let mut listings = 0;
+    let mut alone = 0;
+    let mut waiting: Vec<&str> = Vec::new();
+    let after_status = out.lines().skip_while(|l| {
+        !l.split_once("C: ")
+            .is_some_and(|(_, c)| c.contains(" STATUS "))
+    });
+    for line in after_status {
+        if let Some((_, cmd)) = line.split_once("C: ") {
+            if cmd.contains("(UID FLAGS MODSEQ)") && !cmd.contains("CHANGEDSINCE") {
+                listings += 1;
+                waiting.push(cmd.split(' ').next().unwrap_or(""));
+            }
+        } else if let Some((_, answer)) = line.split_once("S: ") {
+            let tag = answer.split(' ').next().unwrap_or("");
+            if let Some(i) = waiting.iter().position(|t| *t == tag) {
+                waiting.remove(i);
+                if waiting.is_empty() {
+                    alone += 1;
+                }
+            }
+        }
+    }
+    listings >= 2 && alone == 1
+}
+
 /// Every server message has its copy in the Maildir with the same UID,
 /// flags and body, and the Maildir holds nothing else.
 fn assert_same(d: &Dovecot, user: &User, env: &Env) {
@@ -141,6 +171,13 @@ fn large_folder_syncs_in_ranges() {
         .metadata()
         .join("Repository-TestRemote/FolderModSeq/INBOX");
     assert!(modseq.exists(), "the state proven after the sync is saved");
+    // The proof lists each range again after a STATUS; those listings go
+    // out pipelined, the next range's FETCH before the answer to the one
+    // before it.
+    assert!(
+        proof_listings_pipelined(&out),
+        "the proof's range listings, one round trip each: {out}"
+    );
 
     // Changes on the server: flags, new messages, expunges.
     let mut c = d.imap(&user);

@@ -721,26 +721,40 @@ async fn settle(
         return Ok(None);
     };
     let mut count = 0usize;
-    for (lo, hi) in ranges.iter().copied() {
-        let listed = remote.flags_range(lo, hi).await?;
-        let rows: StatusSnapshot = status_db
-            .load_range(lo, hi)
-            .map_err(|e| FolderError::from(e.to_string()))?;
-        let same = listed.len() == rows.len()
-            && listed.iter().all(|(uid, (flags, modseq))| {
-                // As the listing the sync planned from: letters the
-                // server does not carry are the status's.
-                rows.get(uid).is_some_and(|row| {
-                    *row == flags.intersection(carried).union(row.difference(carried))
-                }) && *uid < uidnext
-                    && modseq.is_some_and(|m| m <= highest)
-            });
-        if !same {
-            return Ok(None);
-        }
-        count += listed.len();
+    let mut same = true;
+    let mut status_error = None;
+    // The ranges' listings come pipelined, each FETCH sent after the
+    // STATUS was answered, so each still lists the server after it.
+    remote
+        .flags_ranges(ranges, &mut |i, listed| {
+            let Some((lo, hi)) = ranges.get(i).copied() else {
+                same = false;
+                return false;
+            };
+            let rows: StatusSnapshot = match status_db.load_range(lo, hi) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    status_error = Some(e.to_string());
+                    return false;
+                }
+            };
+            same = listed.len() == rows.len()
+                && listed.iter().all(|(uid, (flags, modseq))| {
+                    // As the listing the sync planned from: letters the
+                    // server does not carry are the status's.
+                    rows.get(uid).is_some_and(|row| {
+                        *row == flags.intersection(carried).union(row.difference(carried))
+                    }) && *uid < uidnext
+                        && modseq.is_some_and(|m| m <= highest)
+                });
+            count += listed.len();
+            same
+        })
+        .await?;
+    if let Some(e) = status_error {
+        return Err(FolderError::from(e));
     }
-    if usize::try_from(messages).ok() != Some(count) {
+    if !same || usize::try_from(messages).ok() != Some(count) {
         return Ok(None);
     }
     Ok(Some(status::modseq::ModSeqState {
