@@ -432,15 +432,8 @@ pub(crate) async fn worker(
         // Log in before taking a folder: the folder at the head of the
         // queue (INBOX, unless foldersort says otherwise) goes to whichever
         // connection is ready first, not to one still logging in.
-        if session.is_none() {
-            match connect(&shared, me).await {
-                Ok(s) => session = Some(s),
-                Err(e) => {
-                    rep.log(Some(me), Level::Error, e);
-                    outcome.errors = true;
-                    break;
-                }
-            }
+        if !logged_in(&shared, me, &mut session, &mut outcome).await {
+            break;
         }
         let Some(pair) = queue.lock().await.next() else {
             break;
@@ -452,15 +445,8 @@ pub(crate) async fn worker(
         // connection should not fail the folder.
         let mut retries = 0;
         loop {
-            if session.is_none() {
-                match connect(&shared, me).await {
-                    Ok(s) => session = Some(s),
-                    Err(e) => {
-                        rep.log(Some(me), Level::Error, e);
-                        outcome.errors = true;
-                        break 'folders;
-                    }
-                }
+            if !logged_in(&shared, me, &mut session, &mut outcome).await {
+                break 'folders;
             }
             let Some(s) = session.take() else {
                 break 'folders;
@@ -520,8 +506,17 @@ pub(crate) async fn worker(
     (outcome, session)
 }
 
-/// A new connection for worker `me`, logged in.
-async fn connect(shared: &Shared, me: WorkerId) -> Result<ImapSession, String> {
+/// Whether worker `me` holds a logged-in `session`, connecting one if it
+/// has none; a failed login is reported, as an error of the account.
+async fn logged_in(
+    shared: &Shared,
+    me: WorkerId,
+    session: &mut Option<ImapSession>,
+    outcome: &mut Outcome,
+) -> bool {
+    if session.is_some() {
+        return true;
+    }
     shared.rep.send(Event::Connecting {
         worker: me,
         repo: shared.remote_cfg.common.name.clone(),
@@ -529,9 +524,17 @@ async fn connect(shared: &Shared, me: WorkerId) -> Result<ImapSession, String> {
         port: shared.remote_cfg.port,
     });
     let trace = super::debuglog::imap_trace(me); // -d imap
-    ImapSession::connect(&shared.remote_cfg, shared.socktimeout, trace)
-        .await
-        .map_err(|e| e.to_string())
+    match ImapSession::connect(&shared.remote_cfg, shared.socktimeout, trace).await {
+        Ok(s) => {
+            *session = Some(s);
+            true
+        }
+        Err(e) => {
+            shared.rep.log(Some(me), Level::Error, e.to_string());
+            outcome.errors = true;
+            false
+        }
+    }
 }
 
 /// Sync one pair. Gives the session back when it is still usable.

@@ -1132,7 +1132,7 @@ fn crash_during_flag_passes_loses_nothing() {
 
 #[test]
 fn crash_during_delete_passes_loses_and_duplicates_nothing() {
-    run_scenario("crashdel", deletes, 60, 104);
+    run_scenario("crashdel", deletes, 200, 104);
 }
 
 #[test]
