@@ -1127,7 +1127,7 @@ fn crash_during_copy_up_loses_and_duplicates_nothing() {
 
 #[test]
 fn crash_during_flag_passes_loses_nothing() {
-    run_scenario("crashflags", flags, 80, 103);
+    run_scenario("crashflags", flags, 200, 103);
 }
 
 #[test]
