@@ -941,17 +941,7 @@ impl ImapFolder {
             .zip(modseq)
             .map(|((u, n), m)| (u, n, m)))
     }
-}
 
-/// How many range listings [`ImapFolder::flags_ranges`] keeps asked for
-/// ahead of the one it reads: with ranges of 4,096 messages, a folder of
-/// 32,768 in one round trip.
-const RANGES_IN_FLIGHT: usize = 8;
-
-/// One range's listing: UID -> flags and MODSEQ.
-pub type RangeListing = BTreeMap<Uid, (Flags, Option<u64>)>;
-
-impl ImapFolder {
     /// The flags and mod-sequence of every message in each of `ranges`
     /// (`UID FETCH lo:hi (UID FLAGS MODSEQ)`; a message without a MODSEQ
     /// has `None`), the ranges of a proof that the server equals the
@@ -1037,6 +1027,14 @@ impl ImapFolder {
         Ok(())
     }
 }
+
+/// How many range listings [`ImapFolder::flags_ranges`] keeps asked for
+/// ahead of the one it reads: with ranges of 4,096 messages, a folder of
+/// 32,768 in one round trip.
+const RANGES_IN_FLIGHT: usize = 8;
+
+/// One range's listing: UID -> flags and MODSEQ.
+pub type RangeListing = BTreeMap<Uid, (Flags, Option<u64>)>;
 
 /// A UID range as IMAP writes it; `Uid::MAX` as the end means "to the
 /// last message" (`*`).

@@ -7,7 +7,7 @@
 
 use std::fs;
 
-use crate::harness::{Env, LocalMessage, server_messages, to_crlf};
+use crate::harness::{Env, LocalMessage, one_round_trip, server_messages, to_crlf, trace_lines};
 use crate::support::dovecot::{Dovecot, User};
 
 const CHUNK: &str = "7";
@@ -57,50 +57,27 @@ fn sent(out: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Whether the commands containing each of `what` were all sent before
-/// the server's tagged answer to the first of them: one round trip.
-fn sent_together(out: &str, what: &[&str]) -> bool {
-    let mut tags: Vec<&str> = Vec::new();
-    for line in out.lines() {
-        if let Some((_, cmd)) = line.split_once("C: ") {
-            if what.iter().any(|w| cmd.contains(w)) {
-                tags.extend(cmd.split(' ').next());
-            }
-        } else if let Some((_, answer)) = line.split_once("S: ")
-            && tags
-                .first()
-                .is_some_and(|t| answer.split(' ').next() == Some(*t))
-        {
-            break;
-        }
-    }
-    tags.len() == what.len()
-}
-
 /// Whether, after the first STATUS, the `(UID FLAGS MODSEQ)` listings
 /// (at least two) went out pipelined: only the last one's answer came
 /// with no other listing in flight.
 fn proof_listings_pipelined(out: &str) -> bool {
+    let trace = trace_lines(out);
     let mut listings = 0;
     let mut alone = 0;
     let mut waiting: Vec<&str> = Vec::new();
-    let after_status = out.lines().skip_while(|l| {
-        !l.split_once("C: ")
-            .is_some_and(|(_, c)| c.contains(" STATUS "))
-    });
-    for line in after_status {
-        if let Some((_, cmd)) = line.split_once("C: ") {
-            if cmd.contains("(UID FLAGS MODSEQ)") && !cmd.contains("CHANGEDSINCE") {
+    let after_status = trace
+        .iter()
+        .skip_while(|(side, _, text)| !(*side == 'C' && text.starts_with("STATUS ")));
+    for (side, tag, text) in after_status {
+        if *side == 'C' {
+            if text.contains("(UID FLAGS MODSEQ)") && !text.contains("CHANGEDSINCE") {
                 listings += 1;
-                waiting.push(cmd.split(' ').next().unwrap_or(""));
+                waiting.push(tag);
             }
-        } else if let Some((_, answer)) = line.split_once("S: ") {
-            let tag = answer.split(' ').next().unwrap_or("");
-            if let Some(i) = waiting.iter().position(|t| *t == tag) {
-                waiting.remove(i);
-                if waiting.is_empty() {
-                    alone += 1;
-                }
+        } else if let Some(i) = waiting.iter().position(|t| t == tag) {
+            waiting.remove(i);
+            if waiting.is_empty() {
+                alone += 1;
             }
         }
     }
@@ -299,8 +276,8 @@ fn large_folder_syncs_in_ranges() {
     // Held to the folder's end, the deletions and the flag change go up
     // in one round trip, as a folder synced whole sends them.
     assert!(
-        sent_together(
-            &out,
+        one_round_trip(
+            &trace_lines(&out),
             &[
                 "+FLAGS.SILENT (\\Deleted)",
                 "UID EXPUNGE",

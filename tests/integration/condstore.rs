@@ -11,7 +11,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use crate::harness::{Env, server_flags};
+use crate::harness::{Env, one_round_trip, server_flags, trace_lines};
 use crate::support::dovecot::{Dovecot, User};
 
 /// Forwards every connection to Dovecot and keeps what clients sent.
@@ -665,44 +665,6 @@ fn set_letters(path: &std::path::Path, letters: &str) {
     let base = name.split(":2,").next().unwrap().to_owned();
     let cur = path.parent().unwrap().parent().unwrap().join("cur");
     fs::rename(path, cur.join(format!("{base}:2,{letters}"))).unwrap();
-}
-
-/// The `-d imap` trace's client commands and server answers, in the order
-/// this program sent and read them: ("C" or "S", tag, rest of the line).
-fn trace_lines(log: &str) -> Vec<(char, String, String)> {
-    log.lines()
-        .filter_map(|l| {
-            let rest = l.split("[imap]: ").nth(1)?;
-            let (side, rest) = rest.split_once(": ")?;
-            let side = match side {
-                "C" => 'C',
-                "S" => 'S',
-                _ => return None,
-            };
-            let (tag, text) = rest.split_once(' ')?;
-            Some((side, tag.to_owned(), text.to_owned()))
-        })
-        .collect()
-}
-
-/// The tags of the commands containing `what`, and whether each was sent
-/// before the answer to the first of them was read: a group sent in one
-/// round trip.
-fn one_round_trip(trace: &[(char, String, String)], what: &[&str]) -> bool {
-    let mut tags = Vec::new();
-    let mut first_answer = None;
-    for (i, (side, tag, text)) in trace.iter().enumerate() {
-        if *side == 'C' && what.iter().any(|w| text.contains(w)) {
-            tags.push((i, tag.clone()));
-        }
-        if *side == 'S' && first_answer.is_none() && tags.first().is_some_and(|(_, t)| t == tag) {
-            first_answer = Some(i);
-        }
-    }
-    tags.len() == what.len()
-        && tags
-            .iter()
-            .all(|(i, _)| first_answer.is_none_or(|a| *i < a))
 }
 
 /// A folder's local deletions and flag changes go up as UID STORE

@@ -346,3 +346,41 @@ pub fn all_files(root: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// The `-d imap` trace's client commands and server answers, in the order
+/// this program sent and read them: ("C" or "S", tag, rest of the line).
+pub fn trace_lines(log: &str) -> Vec<(char, String, String)> {
+    log.lines()
+        .filter_map(|l| {
+            let rest = l.split("[imap]: ").nth(1)?;
+            let (side, rest) = rest.split_once(": ")?;
+            let side = match side {
+                "C" => 'C',
+                "S" => 'S',
+                _ => return None,
+            };
+            let (tag, text) = rest.split_once(' ')?;
+            Some((side, tag.to_owned(), text.to_owned()))
+        })
+        .collect()
+}
+
+/// The tags of the commands containing `what`, and whether each was sent
+/// before the answer to the first of them was read: a group sent in one
+/// round trip.
+pub fn one_round_trip(trace: &[(char, String, String)], what: &[&str]) -> bool {
+    let mut tags = Vec::new();
+    let mut first_answer = None;
+    for (i, (side, tag, text)) in trace.iter().enumerate() {
+        if *side == 'C' && what.iter().any(|w| text.contains(w)) {
+            tags.push((i, tag.clone()));
+        }
+        if *side == 'S' && first_answer.is_none() && tags.first().is_some_and(|(_, t)| t == tag) {
+            first_answer = Some(i);
+        }
+    }
+    tags.len() == what.len()
+        && tags
+            .iter()
+            .all(|(i, _)| first_answer.is_none_or(|a| *i < a))
+}
