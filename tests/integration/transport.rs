@@ -104,8 +104,10 @@ fn make_pki(dir: &Path) {
 /// A Dovecot (STARTTLS on its plain port) that lets only clients with a
 /// certificate from the test CA log in.
 struct CertDovecot {
-    pki: tempfile::TempDir,
+    // Dropped first: stopping it reads its config, which names files in
+    // `pki`.
     dovecot: Dovecot,
+    pki: tempfile::TempDir,
 }
 
 impl CertDovecot {

@@ -123,13 +123,7 @@ impl Dovecot {
                 return d;
             }
             last_log = fs::read_to_string(&log).unwrap_or_default();
-            let _ = Command::new("doveadm")
-                .arg("-c")
-                .arg(&conf)
-                .arg("stop")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            stop(&conf, dir.path());
         }
         panic!("dovecot did not start; its log:\n{last_log}");
     }
@@ -139,7 +133,8 @@ impl Dovecot {
     fn spawn_watchdog(&self) {
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
-             doveadm -c '{conf}' stop >/dev/null 2>&1; sleep 0.5; rm -rf '{dir}'",
+             doveadm -c '{conf}' stop >/dev/null 2>&1 || kill -TERM \"$(cat '{dir}/run/master.pid')\" 2>/dev/null; \
+             sleep 0.5; rm -rf '{dir}'",
             pid = std::process::id(),
             conf = self.conf.display(),
             dir = self.dir.path().display(),
@@ -261,10 +256,30 @@ impl Drop for Dovecot {
         if self.shared {
             return;
         }
-        let _ = Command::new("doveadm")
-            .arg("-c")
-            .arg(&self.conf)
-            .arg("stop")
+        stop(&self.conf, self.dir.path());
+    }
+}
+
+/// Stops the instance whose config is `conf`. `doveadm stop` reads the
+/// config first, so it fails once a file the config names (a certificate
+/// in another temp dir, say) is gone; the master's pid file still says
+/// whom to signal then.
+fn stop(conf: &Path, dir: &Path) {
+    let stopped = Command::new("doveadm")
+        .arg("-c")
+        .arg(conf)
+        .arg("stop")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if stopped {
+        return;
+    }
+    if let Ok(pid) = fs::read_to_string(dir.join("run/master.pid")) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.trim())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
