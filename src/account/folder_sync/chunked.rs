@@ -16,6 +16,8 @@
 //! labels, a dry run, a folder the server opened read-only; and more local
 //! messages to pair or upload than one range holds.
 
+use std::borrow::Cow;
+
 use super::{
     FolderError, FolderOutcome, Reporting, Shared, check_validity, newmail_hook, status_as_remote,
 };
@@ -139,7 +141,9 @@ pub(super) async fn sync(
         repo: remote_repo_name.to_string(),
         folder: pair.remote_name.clone(),
     });
-    let server_uids = if unchanged {
+    // Unchanged, the server's UIDs are the status cache's: borrowed, not
+    // copied (4 bytes a message of the peak, per large folder in flight).
+    let server_uids: Cow<'_, [Uid]> = if unchanged {
         rep.log(
             Some(me),
             Level::Debug,
@@ -148,7 +152,7 @@ pub(super) async fn sync(
                 pair.remote_name
             ),
         );
-        status_uids.clone()
+        Cow::Borrowed(&status_uids[..])
     } else if let Some(d) = &delta {
         let mut uids: Vec<Uid> = status_uids
             .iter()
@@ -159,9 +163,9 @@ pub(super) async fn sync(
         uids.sort_unstable();
         // A filtered collect grows by doubling: up to twice the UIDs.
         uids.shrink_to_fit();
-        uids
+        Cow::Owned(uids)
     } else {
-        remote.all_uids().await?
+        Cow::Owned(remote.all_uids().await?)
     };
     rep.send(Event::MessageListLoaded {
         worker: me,
@@ -189,7 +193,8 @@ pub(super) async fn sync(
     // Otherwise each range's messages are listed, names and all, with the
     // messages that travel with every range.
     let census = (new_count == 0 && orphans.is_empty() && census.exact()).then_some(census);
-    drop((status_uids, server_uids));
+    drop(server_uids);
+    drop(status_uids);
     rep.log(
         Some(me),
         Level::Debug,
