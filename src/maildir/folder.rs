@@ -124,17 +124,21 @@ impl Name {
 }
 
 /// A folder's trusted UIDs with their flags, as [`MaildirFolder::census`]
-/// read them from the file names: 6 to 8 bytes a message (flags are an
-/// index into the few distinct flag sets a folder has), so that a folder
-/// of 100,000 messages costs well under a MiB where its index of names
-/// would cost ten.
+/// read them from the file names: 5 bytes a message once finished (flags
+/// are an index into the few distinct flag sets a folder has), so that a
+/// folder of 100,000 messages costs about half a MiB where its index of
+/// names would cost ten.
 #[derive(Debug, Default)]
 pub struct Census {
-    /// By UID once [`Census::finish`]ed.
-    entries: Vec<(Uid, u16)>,
+    /// While the census is read: UID << 8 | palette index, in the order
+    /// the directory gave them (one vector, so one sort orders both).
+    reading: Vec<u64>,
+    /// By UID once [`Census::finish`]ed, with `flags` beside them.
+    uids: Vec<Uid>,
+    flags: Vec<u8>,
     palette: Vec<Flags>,
     /// Where each flag set is in `palette`, while the census is read.
-    lookup: HashMap<Flags, u16>,
+    lookup: HashMap<Flags, u8>,
     /// More distinct flag sets than an index holds: the flags are not
     /// known (the UIDs still are).
     overflow: bool,
@@ -149,7 +153,7 @@ impl Census {
         let at = match self.lookup.get(&flags) {
             Some(i) => Some(*i),
             None => {
-                let i = u16::try_from(self.palette.len()).ok();
+                let i = u8::try_from(self.palette.len()).ok();
                 if let Some(i) = i {
                     self.palette.push(flags);
                     self.lookup.insert(flags, i);
@@ -157,39 +161,39 @@ impl Census {
                 i
             }
         };
-        match at {
-            Some(i) => self.entries.push((uid, i)),
-            None => {
-                self.overflow = true;
-                self.entries.push((uid, 0));
-            }
+        if at.is_none() {
+            self.overflow = true;
         }
+        self.reading
+            .push(u64::from(uid) << 8 | u64::from(at.unwrap_or(0)));
     }
 
     fn finish(&mut self) {
-        self.entries.sort_unstable_by_key(|(u, _)| *u);
-        self.duplicate = self
-            .entries
+        let mut reading = std::mem::take(&mut self.reading);
+        reading.sort_unstable();
+        let uid_of = |e: u64| Uid::try_from(e >> 8).unwrap_or(Uid::MAX);
+        self.duplicate = reading
             .windows(2)
-            .find(|w| w[0].0 == w[1].0)
-            .map(|w| w[0].0);
-        self.entries.dedup_by_key(|(u, _)| *u);
-        self.entries.shrink_to_fit();
+            .find(|w| uid_of(w[0]) == uid_of(w[1]))
+            .map(|w| uid_of(w[0]));
+        reading.dedup_by_key(|e| *e >> 8);
+        self.uids = reading.iter().map(|e| uid_of(*e)).collect();
+        self.flags = reading.iter().map(|e| (*e & 0xff) as u8).collect();
         self.lookup = HashMap::new();
     }
 
     /// Every UID, ascending.
     pub fn uids(&self) -> impl Iterator<Item = Uid> + '_ {
-        self.entries.iter().map(|(u, _)| *u)
+        self.uids.iter().copied()
     }
 
     /// How many messages have a UID.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.uids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.uids.is_empty()
     }
 
     /// Whether every message's flags are known and no UID is claimed twice:
@@ -201,11 +205,12 @@ impl Census {
     /// The messages with a UID in `lo..=hi`, as a scan of that range lists
     /// them (sizes unknown: 0, as a scan gives messages with a UID).
     pub fn range(&self, lo: Uid, hi: Uid) -> Snapshot {
-        let from = self.entries.partition_point(|(u, _)| *u < lo);
-        let to = self.entries.partition_point(|(u, _)| *u <= hi);
+        let from = self.uids.partition_point(|u| *u < lo);
+        let to = self.uids.partition_point(|u| *u <= hi).max(from);
         Snapshot {
-            uids: self.entries[from..to.max(from)]
+            uids: self.uids[from..to]
                 .iter()
+                .zip(&self.flags[from..to])
                 .map(|(u, i)| {
                     let flags = self
                         .palette

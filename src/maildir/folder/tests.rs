@@ -682,3 +682,86 @@ async fn no_proof_while_a_message_has_no_uid_or_after_a_range_scan() {
     f.scan_range(1, 10, &[]).unwrap();
     assert!(f.take_proof().is_none());
 }
+
+#[test]
+fn census_orders_uids_and_keeps_each_ones_flags() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    put(&root, "cur", &format!("1_0.1.h,U=30,FMD5={m}:2,FS"), b"a");
+    put(&root, "cur", &format!("1_1.1.h,U=7,FMD5={m}:2,S"), b"b");
+    put(&root, "new", &format!("1_2.1.h,U=12,FMD5={m}"), b"c");
+    put(&root, "cur", &format!("1_3.1.h,U=500,FMD5={m}:2,RSa"), b"d");
+    // No UID this folder trusts: counted as new, not listed.
+    put(&root, "cur", "1_4.1.h,U=8,FMD5=0123:2,S", b"e");
+    put(&root, "new", "1_5.1.h", b"f");
+    let f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    let census = f.census().unwrap();
+    assert_eq!(census.uids().collect::<Vec<_>>(), vec![7, 12, 30, 500]);
+    assert_eq!(census.len(), 4);
+    assert_eq!(census.new, 2);
+    assert!(census.exact());
+    let flags = |snap: &Snapshot| -> Vec<(Uid, String)> {
+        snap.uids
+            .iter()
+            .map(|(u, m)| (*u, m.flags.letters().collect()))
+            .collect()
+    };
+    assert_eq!(
+        flags(&census.range(1, u32::MAX)),
+        vec![
+            (7, "S".to_string()),
+            (12, String::new()),
+            (30, "FS".to_string()),
+            (500, "RSa".to_string())
+        ]
+    );
+    assert_eq!(
+        flags(&census.range(12, 30)),
+        vec![(12, String::new()), (30, "FS".to_string())]
+    );
+    assert!(census.range(31, 499).uids.is_empty());
+    assert!(census.range(600, 500).uids.is_empty());
+}
+
+#[test]
+fn census_with_a_uid_claimed_twice_is_not_exact() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    put(&root, "cur", &format!("1_0.1.h,U=4,FMD5={m}:2,S"), b"a");
+    put(&root, "cur", &format!("1_1.1.h,U=4,FMD5={m}:2,F"), b"b");
+    put(&root, "cur", &format!("1_2.1.h,U=5,FMD5={m}:2,"), b"c");
+    let f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    let census = f.census().unwrap();
+    assert!(!census.exact());
+    assert_eq!(census.uids().collect::<Vec<_>>(), vec![4, 5]);
+}
+
+#[test]
+fn census_with_more_flag_sets_than_its_index_holds_is_not_exact() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    // 300 distinct sets of keyword letters: more than the 256 an index holds.
+    let letters: Vec<char> = ('a'..='z').collect();
+    for uid in 1..=300u32 {
+        let set: String = letters
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| uid & (1 << i) != 0)
+            .map(|(_, c)| *c)
+            .collect();
+        put(
+            &root,
+            "cur",
+            &format!("1_{uid}.1.h,U={uid},FMD5={m}:2,{set}"),
+            b"x",
+        );
+    }
+    let f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    let census = f.census().unwrap();
+    assert_eq!(census.len(), 300);
+    assert!(!census.exact());
+    assert_eq!(census.uids().last(), Some(300));
+}
