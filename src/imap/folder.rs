@@ -946,7 +946,7 @@ impl ImapFolder {
     /// (`UID FETCH lo:hi (UID FLAGS MODSEQ)`; a message without a MODSEQ
     /// has `None`), the ranges of a proof that the server equals the
     /// status cache, handed to `each` (its index and listing) in order, with up to
-    /// [`RANGES_IN_FLIGHT`] FETCHes sent ahead of the answer being read: a
+    /// [`RANGES_IN_FLIGHT`] FETCHes in flight while an answer is read: a
     /// folder of n ranges costs about n / 8 round trips instead of n. Only
     /// the range being read is held as a listing; the answers to the
     /// others wait unread on the connection. `each` returning false
@@ -975,15 +975,18 @@ impl ImapFolder {
         let mut listed: BTreeMap<usize, RangeListing> = BTreeMap::new();
         let mut next = 0;
         let mut going = true;
-        while next < ranges.len().min(RANGES_IN_FLIGHT) {
-            in_flight.push_back((
-                next,
-                self.session.send(&command, &line(ranges[next])).await?,
-            ));
-            listed.insert(next, BTreeMap::new());
-            next += 1;
-        }
-        while let Some((i, tag)) = in_flight.pop_front() {
+        loop {
+            while going && next < ranges.len() && in_flight.len() < RANGES_IN_FLIGHT {
+                in_flight.push_back((
+                    next,
+                    self.session.send(&command, &line(ranges[next])).await?,
+                ));
+                listed.insert(next, BTreeMap::new());
+                next += 1;
+            }
+            let Some((i, tag)) = in_flight.pop_front() else {
+                break;
+            };
             let result = self
                 .session
                 .finish(&command, &tag, &mut |r| {
@@ -1011,14 +1014,6 @@ impl ImapFolder {
                 }
                 return Err(e.into());
             }
-            if going && next < ranges.len() {
-                in_flight.push_back((
-                    next,
-                    self.session.send(&command, &line(ranges[next])).await?,
-                ));
-                listed.insert(next, BTreeMap::new());
-                next += 1;
-            }
             let map = listed.remove(&i).unwrap_or_default();
             if going && !each(i, map) {
                 going = false;
@@ -1028,9 +1023,9 @@ impl ImapFolder {
     }
 }
 
-/// How many range listings [`ImapFolder::flags_ranges`] keeps asked for
-/// ahead of the one it reads: with ranges of 4,096 messages, a folder of
-/// 32,768 in one round trip.
+/// How many range listings [`ImapFolder::flags_ranges`] keeps in flight,
+/// the one being read among them: with ranges of 4,096 messages, a folder
+/// of 32,768 in one round trip.
 const RANGES_IN_FLIGHT: usize = 8;
 
 /// One range's listing: UID -> flags and MODSEQ.
