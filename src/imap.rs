@@ -23,6 +23,6 @@ mod wire;
 
 pub use connect::{DEFAULT_CONNECT_TIMEOUT, ImapStream};
 pub use error::{Error, ErrorKind};
-pub use folder::{FolderOptions, ImapFolder, Settled};
+pub use folder::{FolderOptions, ImapFolder, PIECE, Settled};
 pub use session::{FolderStatus, Idling, ImapSession, Known, RemoteFolder, SelectError};
 pub use trace::TraceSink;

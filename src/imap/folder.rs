@@ -5,7 +5,7 @@
 //! given when the server has UIDPLUS; messages another client flagged
 //! `\Deleted` stay where they are. Without UIDPLUS a plain EXPUNGE runs.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 mod labels;
 
@@ -19,7 +19,7 @@ use super::wire;
 use crate::sync::delta::{Delta, Reported, UNKNOWN_SIZE};
 use crate::sync::model::{Flags, Message, MessageMeta, MsgRef, Snapshot, StatusSnapshot, Uid};
 use crate::sync::store::{
-    ErrorKind as StoreKind, FlagChange, MessageSink, Store, StoreError, WriteOutcomes,
+    ErrorKind as StoreKind, FlagChange, MessageSink, Pieces, Store, StoreError, WriteOutcomes,
 };
 
 /// How to open a folder.
@@ -40,6 +40,19 @@ impl Default for FolderOptions {
         }
     }
 }
+
+/// A body larger than this (its RFC822.SIZE as listed) is fetched in
+/// pieces of this size, `UID FETCH <uid> BODY.PEEK[]<offset.PIECE>`, each
+/// written out before the next is read: a connection then holds at most
+/// [`PIECES_IN_FLIGHT`] pieces' worth in its socket and one piece in
+/// memory, whatever the attachment's size. Whole, a 25 MB message took
+/// 25 MB of read buffer per connection (async-imap reads a literal
+/// whole), and glibc kept much of it after it was freed.
+pub const PIECE: u32 = 256 * 1024;
+
+/// Piece FETCHes of one message sent ahead of the one being read, so that
+/// pieces cost no round trip each.
+const PIECES_IN_FLIGHT: usize = 4;
 
 /// A folder's state as [`ImapFolder::settle_since`] proved it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +89,9 @@ pub struct ImapFolder {
     keywords: KeywordMap,
     /// Keywords seen on messages that no `customflag_x` names.
     unknown_keywords: BTreeSet<String>,
+    /// Messages listed with an RFC822.SIZE above [`PIECE`], and that
+    /// size: their bodies are fetched in pieces.
+    big: HashMap<Uid, u32>,
 }
 
 impl ImapFolder {
@@ -93,6 +109,7 @@ impl ImapFolder {
             filterheaders: Vec::new(),
             keywords: KeywordMap::default(),
             unknown_keywords: BTreeSet::new(),
+            big: HashMap::new(),
         }
     }
 
@@ -170,6 +187,9 @@ impl ImapFolder {
                     let Some(flags) = flags else {
                         continue;
                     };
+                    if let Some(size) = item.size {
+                        note_size(&mut self.big, uid, size);
+                    }
                     let size = item.size.map_or(UNKNOWN_SIZE, u64::from);
                     reports.push(Reported::Fetch {
                         uid,
@@ -230,7 +250,8 @@ impl ImapFolder {
             let line = format!("UID FETCH 1:* (UID FLAGS RFC822.SIZE) (CHANGEDSINCE {since})");
             self.session
                 .run(&command, &line, &mut |r| {
-                    if let Some((uid, meta)) = listed(r, &self.keywords, &mut self.unknown_keywords)
+                    if let Some((uid, meta)) =
+                        listed(r, &self.keywords, &mut self.unknown_keywords, &mut self.big)
                     {
                         // An old UID the status cache lacks: the server
                         // was not what `base` says.
@@ -593,22 +614,32 @@ impl ImapFolder {
 /// A listing's line (`UID FLAGS RFC822.SIZE`). Unsolicited FETCHes (flag
 /// changes by other clients) may lack UID or size: `None`, and the
 /// solicited one for the same message follows.
+/// A message listed above [`PIECE`] goes into `big`.
 fn listed(
     r: &Response<'_>,
     keywords: &KeywordMap,
     unknown: &mut BTreeSet<String>,
+    big: &mut HashMap<Uid, u32>,
 ) -> Option<(Uid, MessageMeta)> {
     let Response::Fetch(_, attrs) = r else {
         return None;
     };
     let item = FetchItem::from_attrs(attrs, &[]);
+    let (uid, size) = (item.uid?, item.size?);
+    note_size(big, uid, size);
     Some((
-        item.uid?,
+        uid,
         MessageMeta {
             flags: full_flags(&item, keywords, unknown)?,
-            size: u64::from(item.size?),
+            size: u64::from(size),
         },
     ))
+}
+
+fn note_size(big: &mut HashMap<Uid, u32>, uid: Uid, size: u32) {
+    if size > PIECE {
+        big.insert(uid, size);
+    }
 }
 
 /// The system flags of `item` plus the letters of its mapped keywords.
@@ -635,6 +666,275 @@ fn random_u64() -> u64 {
     h.finish()
 }
 
+impl ImapFolder {
+    /// Message `uid`, listed at `size` bytes, handed to `sink` in pieces
+    /// of [`PIECE`]. A message gone meanwhile is skipped. `Ok(Some(e))`
+    /// is the sink's error, with the connection left ready for the next
+    /// command.
+    async fn fetch_in_pieces(
+        &mut self,
+        uid: Uid,
+        size: u32,
+        command: &str,
+        sink: &mut dyn MessageSink,
+    ) -> Result<Option<StoreError>, StoreError> {
+        let mut reader = PieceReader {
+            session: &mut self.session,
+            command,
+            uid,
+            hint: u64::from(size),
+            next_ask: 0,
+            next_read: 0,
+            asked: Vec::new(),
+            missing: Vec::new(),
+            held: Vec::new(),
+            ended: false,
+        };
+        reader.ask().await?;
+        let Some((item, first)) = reader.read().await? else {
+            reader.drain().await?;
+            return Ok(None);
+        };
+        let flags = full_flags(&item, &self.keywords, &mut self.unknown_keywords);
+        let head = Message {
+            id: MsgRef::Uid(uid),
+            flags: flags.unwrap_or(Flags::EMPTY),
+            internal_date: item.internal_date,
+            bytes: first,
+        };
+        let res = if reader.ended {
+            sink.accept(head).await
+        } else {
+            sink.accept_in_pieces(head, &mut reader).await
+        };
+        // Whatever the sink took, the answers still in flight are read.
+        reader.drain().await?;
+        Ok(res.err())
+    }
+}
+
+/// The pieces of one message's body, fetched with up to
+/// [`PIECES_IN_FLIGHT`] partial FETCHes in flight and handed on in order.
+/// Dovecot answers pipelined FETCHes with all their data first and the
+/// tagged OKs after, so a piece is matched to its FETCH by its origin
+/// (`BODY[]<offset>`), not by the tag that follows it.
+struct PieceReader<'a> {
+    session: &'a mut ImapSession,
+    command: &'a str,
+    uid: Uid,
+    /// The size the message was listed with: how far to ask ahead.
+    hint: u64,
+    /// The offset the next piece FETCH asks for.
+    next_ask: u64,
+    /// The offset of the next piece to hand on.
+    next_read: u64,
+    /// Piece FETCHes whose tagged answer has not come yet: tag, offset.
+    asked: Vec<(String, u64)>,
+    /// Offsets whose FETCH was answered without the piece coming.
+    missing: Vec<u64>,
+    /// Pieces that came ahead of the one to hand on (a server that
+    /// answers out of order); at most one window's worth.
+    held: Vec<(u64, FetchItem, bytes::Bytes)>,
+    /// A short piece was handed on (or the message is gone): nothing
+    /// follows.
+    ended: bool,
+}
+
+/// What one response was to a [`PieceReader`].
+enum PieceStep {
+    Answered(String, Result<session::Done, ErrorKind>),
+    Piece(u64, FetchItem),
+    Other,
+}
+
+impl PieceReader<'_> {
+    /// Send piece FETCHes up to the window: those the listed size calls
+    /// for, and one more at a time past it while pieces keep coming full
+    /// (a size listed too small cuts nothing off).
+    async fn ask(&mut self) -> Result<(), super::Error> {
+        let window = PIECES_IN_FLIGHT as u64 * u64::from(PIECE);
+        while !self.ended
+            && self.next_ask - self.next_read < window
+            && (self.next_ask < self.hint || self.next_ask == self.next_read)
+        {
+            // The first piece brings the flags and date with it.
+            let items = if self.next_ask == 0 {
+                "UID FLAGS INTERNALDATE"
+            } else {
+                "UID"
+            };
+            let line = format!(
+                "UID FETCH {} ({items} BODY.PEEK[]<{}.{PIECE}>)",
+                self.uid, self.next_ask
+            );
+            let tag = self.session.send(self.command, &line).await?;
+            self.asked.push((tag, self.next_ask));
+            self.next_ask += u64::from(PIECE);
+        }
+        Ok(())
+    }
+
+    /// The next piece and the item it came in, `None` when the server
+    /// answered its FETCH without it (the message is gone).
+    async fn read(&mut self) -> Result<Option<(FetchItem, bytes::Bytes)>, super::Error> {
+        let want = self.next_read;
+        loop {
+            if let Some(i) = self.held.iter().position(|(at, _, _)| *at == want) {
+                let (_, item, body) = self.held.swap_remove(i);
+                return self.hand_on(item, body).map(Some);
+            }
+            if self.missing.contains(&want) || !self.asked.iter().any(|(_, at)| *at >= want) {
+                self.ended = true;
+                return Ok(None);
+            }
+            self.read_one().await?;
+        }
+    }
+
+    /// Read one response: a piece is held, a tagged answer noted.
+    async fn read_one(&mut self) -> Result<(), super::Error> {
+        let (uid, asked) = (self.uid, &self.asked);
+        let (step, kept) = self
+            .session
+            .next_with_span(self.command, |r, raw| {
+                if let Some((tag, done)) = asked
+                    .iter()
+                    .find_map(|(t, _)| session::tagged(t, r).map(|d| (t, d)))
+                {
+                    return (PieceStep::Answered(tag.clone(), done), None);
+                }
+                let Response::Fetch(_, attrs) = r else {
+                    return (PieceStep::Other, None);
+                };
+                let item = FetchItem::from_attrs(attrs, raw);
+                // Only this message's pieces; unsolicited FETCHes
+                // (another client's flag change) pass. A server may leave
+                // out the origin of the first piece, or send NIL past the
+                // end.
+                let at = match item.body_at {
+                    Some(at) => u64::from(at),
+                    None if item.body.is_some() => 0,
+                    None => return (PieceStep::Other, None),
+                };
+                if item.uid != Some(uid) || !asked.iter().any(|(_, a)| *a == at) {
+                    return (PieceStep::Other, None);
+                }
+                let span = match &item.body {
+                    Some(session::Body::Span(s)) => Some(s.clone()),
+                    _ => None,
+                };
+                (PieceStep::Piece(at, item), span)
+            })
+            .await?;
+        match step {
+            PieceStep::Answered(tag, done) => {
+                let Some(i) = self.asked.iter().position(|(t, _)| *t == tag) else {
+                    return Ok(());
+                };
+                let (_, at) = self.asked.swap_remove(i);
+                if let Err(kind) = done {
+                    // Refused: nothing more is asked, and what is in
+                    // flight is read before the error is told.
+                    let e = self.session.error(self.command, kind);
+                    self.drain().await?;
+                    return Err(e);
+                }
+                if at >= self.next_read && !self.held.iter().any(|(a, _, _)| *a == at) {
+                    self.missing.push(at);
+                }
+            }
+            PieceStep::Piece(at, mut item) => {
+                let body = match (kept, item.body.take()) {
+                    (Some(b), _) => b,
+                    (None, Some(session::Body::Copied(v))) => v.into(),
+                    (None, _) => bytes::Bytes::new(),
+                };
+                if at >= self.next_read {
+                    self.held.push((at, item, body));
+                }
+            }
+            PieceStep::Other => {}
+        }
+        Ok(())
+    }
+
+    /// `body`, the piece at `next_read`, handed on: a short one ends the
+    /// message.
+    fn hand_on(
+        &mut self,
+        item: FetchItem,
+        body: bytes::Bytes,
+    ) -> Result<(FetchItem, bytes::Bytes), super::Error> {
+        let offset = self.next_read;
+        self.next_read += u64::from(PIECE);
+        if body.len() > PIECE as usize {
+            // More than asked: a server that ignores the range sent the
+            // whole body, which only the first piece may take.
+            if offset > 0 {
+                return Err(self.session.error(
+                    self.command,
+                    ErrorKind::Protocol(format!(
+                        "UID {}: {} bytes for a piece of {PIECE}",
+                        self.uid,
+                        body.len()
+                    )),
+                ));
+            }
+            self.ended = true;
+        } else if body.len() < PIECE as usize {
+            self.ended = true;
+        }
+        Ok((item, body))
+    }
+
+    /// Read the answers to every piece FETCH still in flight, dropping
+    /// them; no more are asked for.
+    async fn drain(&mut self) -> Result<(), super::Error> {
+        self.ended = true;
+        self.held.clear();
+        while !self.asked.is_empty() {
+            let asked = &self.asked;
+            // A refused piece changes nothing now: any answer will do.
+            let answered = self
+                .session
+                .next_with(self.command, |r| {
+                    asked
+                        .iter()
+                        .position(|(t, _)| session::tagged(t, r).is_some())
+                })
+                .await?;
+            if let Some(i) = answered {
+                self.asked.swap_remove(i);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Pieces for PieceReader<'_> {
+    async fn next(&mut self) -> Result<Option<bytes::Bytes>, StoreError> {
+        if self.ended {
+            return Ok(None);
+        }
+        self.ask().await?;
+        match self.read().await? {
+            Some((_, piece)) if piece.is_empty() => Ok(None),
+            Some((_, piece)) => Ok(Some(piece)),
+            None => {
+                let e = self.session.error(
+                    self.command,
+                    ErrorKind::Protocol(format!(
+                        "UID {} vanished while it was being fetched",
+                        self.uid
+                    )),
+                );
+                Err(e.into_store_error(StoreKind::Message))
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Store for ImapFolder {
     async fn snapshot(&mut self) -> Result<Snapshot, StoreError> {
@@ -649,7 +949,8 @@ impl Store for ImapFolder {
                 &command,
                 "UID FETCH 1:* (UID FLAGS RFC822.SIZE)",
                 &mut |r| {
-                    if let Some((uid, meta)) = listed(r, &self.keywords, &mut self.unknown_keywords)
+                    if let Some((uid, meta)) =
+                        listed(r, &self.keywords, &mut self.unknown_keywords, &mut self.big)
                     {
                         uids.insert(uid, meta);
                     }
@@ -664,13 +965,13 @@ impl Store for ImapFolder {
         ids: &[MsgRef],
         sink: &mut dyn MessageSink,
     ) -> Result<(), StoreError> {
-        let uids: Vec<Uid> = ids
+        let (pieced, uids): (Vec<Uid>, Vec<Uid>) = ids
             .iter()
             .filter_map(|id| match id {
                 MsgRef::Uid(u) => Some(*u),
                 MsgRef::New(_) => None,
             })
-            .collect();
+            .partition(|u| self.big.contains_key(u));
         let wanted: HashSet<Uid> = uids.iter().copied().collect();
         let command = self.command("UID FETCH");
         for set in wire::uid_sets(&uids, wire::MAX_SET_LEN) {
@@ -729,6 +1030,18 @@ impl Store for ImapFolder {
                 }
             }
             if let Some(e) = sink_error {
+                return Err(e);
+            }
+        }
+        let mut done = HashSet::new();
+        for uid in pieced {
+            let Some(size) = self.big.get(&uid).copied() else {
+                continue;
+            };
+            if !done.insert(uid) {
+                continue;
+            }
+            if let Some(e) = self.fetch_in_pieces(uid, size, &command, sink).await? {
                 return Err(e);
             }
         }
@@ -896,7 +1209,7 @@ impl ImapFolder {
         let uids = &mut snap.uids;
         self.session
             .run(&command, &line, &mut |r| {
-                if let Some((uid, meta)) = listed(r, &self.keywords, &mut self.unknown_keywords)
+                if let Some((uid, meta)) = listed(r, &self.keywords, &mut self.unknown_keywords, &mut self.big)
                     // `n:*` names the highest UID even when it is below n.
                     && (lo..=hi).contains(&uid)
                 {

@@ -908,6 +908,9 @@ pub(crate) struct FetchItem {
     pub size: Option<u32>,
     pub internal_date: Option<i64>,
     pub body: Option<Body>,
+    /// Where a partial body starts (`BODY[]<offset>`), for a body fetched
+    /// in pieces.
+    pub body_at: Option<u32>,
     pub modseq: Option<u64>,
 }
 
@@ -946,9 +949,16 @@ impl FetchItem {
                 AttributeValue::BodySection {
                     section: None,
                     data,
-                    ..
+                    index,
+                } => {
+                    item.body_at = *index;
+                    // NIL means the server has no body for it; treat as absent.
+                    item.body = data.as_ref().map(|d| match span_in(raw, d) {
+                        Some(span) => Body::Span(span),
+                        None => Body::Copied(d.to_vec()),
+                    });
                 }
-                | AttributeValue::Rfc822(data) => {
+                AttributeValue::Rfc822(data) => {
                     // NIL means the server has no body for it; treat as absent.
                     item.body = data.as_ref().map(|d| match span_in(raw, d) {
                         Some(span) => Body::Span(span),

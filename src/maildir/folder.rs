@@ -24,7 +24,7 @@ use super::filename::{self, crlf_to_lf_into, lf_to_crlf};
 use super::watch::{self, ChangeWatch, Kind};
 use super::{Error, ErrorKind};
 use crate::sync::model::{Flags, Message, MessageMeta, MsgRef, NewId, NewMessage, Snapshot, Uid};
-use crate::sync::store::{MessageSink, Store, StoreError};
+use crate::sync::store::{MessageSink, Pieces, Store, StoreError};
 
 /// Where a message file lives. OfflineIMAP's rule, applied on every write:
 /// `cur/` when the message has `S`, `new/` otherwise.
@@ -272,42 +272,79 @@ pub struct Proof {
 /// 16 instead of 4 write(2)s per 1 MB message.
 const LF_CHUNK: usize = 64 * 1024;
 
-/// Write `crlf` to `f` with LF line ends, `LF_CHUNK` at a time through
-/// `buf` (kept by the caller for the next message), then set its mtime and
-/// fsync it if asked. Returns the bytes written.
-fn fill(
-    mut f: File,
-    crlf: &[u8],
-    buf: &mut Vec<u8>,
-    fsync: bool,
-    date: Option<i64>,
-    path: &Path,
-) -> Result<usize, Error> {
-    let mut written = 0;
-    let mut rest = crlf;
-    while !rest.is_empty() {
-        let mut end = rest.len().min(LF_CHUNK);
-        // A CR whose LF is in the next piece would be kept: the pair
-        // stays together.
-        if end < rest.len() && rest.get(end - 1) == Some(&b'\r') {
-            end += 1;
+/// Writes a message given in CRLF form to its file with LF line ends,
+/// `LF_CHUNK` at a time through `buf` (kept by the folder for the next
+/// message). The message may come in pieces: a CR that ends one piece
+/// waits to see whether the next one starts with its LF.
+struct LfWriter {
+    file: File,
+    buf: Vec<u8>,
+    /// The last piece ended with a CR, not yet written.
+    cr: bool,
+    written: usize,
+}
+
+impl LfWriter {
+    fn new(file: File, buf: Vec<u8>) -> Self {
+        LfWriter {
+            file,
+            buf,
+            cr: false,
+            written: 0,
         }
-        let (piece, tail) = rest.split_at(end);
-        crlf_to_lf_into(piece, buf);
-        f.write_all(buf)
-            .map_err(|e| Error::message_io(path, "write", e))?;
-        written += buf.len();
-        rest = tail;
     }
-    if let Some(t) = date.and_then(time_from_secs) {
-        f.set_modified(t)
-            .map_err(|e| Error::message_io(path, "set mtime of", e))?;
+
+    /// The next `crlf` bytes of the message.
+    fn write(&mut self, crlf: &[u8], path: &Path) -> Result<(), Error> {
+        for chunk in crlf.chunks(LF_CHUNK) {
+            self.convert(chunk)
+                .map_err(|e| Error::message_io(path, "write", e))?;
+        }
+        Ok(())
     }
-    if fsync {
-        f.sync_all()
-            .map_err(|e| Error::message_io(path, "fsync", e))?;
+
+    fn convert(&mut self, mut chunk: &[u8]) -> io::Result<()> {
+        if std::mem::take(&mut self.cr) && chunk.first() != Some(&b'\n') {
+            // A lone CR: kept, as the one-piece conversion keeps it.
+            self.file.write_all(b"\r")?;
+            self.written += 1;
+        }
+        if let [body @ .., b'\r'] = chunk {
+            self.cr = true;
+            chunk = body;
+        }
+        crlf_to_lf_into(chunk, &mut self.buf);
+        self.file.write_all(&self.buf)?;
+        self.written += self.buf.len();
+        Ok(())
     }
-    Ok(written)
+
+    /// The end of the message: its mtime set and the file fsynced if
+    /// asked. Returns the bytes written and the buffer.
+    fn finish(
+        mut self,
+        fsync: bool,
+        date: Option<i64>,
+        path: &Path,
+    ) -> Result<(usize, Vec<u8>), Error> {
+        if self.cr {
+            self.file
+                .write_all(b"\r")
+                .map_err(|e| Error::message_io(path, "write", e))?;
+            self.written += 1;
+        }
+        if let Some(t) = date.and_then(time_from_secs) {
+            self.file
+                .set_modified(t)
+                .map_err(|e| Error::message_io(path, "set mtime of", e))?;
+        }
+        if fsync {
+            self.file
+                .sync_all()
+                .map_err(|e| Error::message_io(path, "fsync", e))?;
+        }
+        Ok((self.written, self.buf))
+    }
 }
 
 /// rename(2) that never replaces: a file already at `to` is another
@@ -840,23 +877,76 @@ impl MaildirFolder {
     /// `cur/` or `new/`. `uid = None` writes a name without `,U=`, i.e. a message
     /// the next scan sees as new.
     pub fn write(&mut self, msg: &Message, uid: Option<Uid>) -> Result<Option<Uid>, Error> {
-        if let Some(u) = uid {
-            // Already here (e.g. an earlier run stored it but did not record
-            // it): only its flags may need to change, as OfflineIMAP does.
-            if self.uids.contains_key(&u) && self.locate(MsgRef::Uid(u))? {
-                self.set_flags(u, |_| msg.flags)?;
-                return Ok(Some(u));
-            }
+        if let Some(u) = uid
+            && self.already_here(u, msg.flags)?
+        {
+            return Ok(Some(u));
         }
-        self.write_new(msg, uid)
+        let (name, tmp_path, file, mtime) = self.create_tmp(msg, uid)?;
+        let mut w = LfWriter::new(file, std::mem::take(&mut self.lf));
+        let filled = match w.write(&msg.bytes, &tmp_path) {
+            Ok(()) => w.finish(self.fsync, mtime, &tmp_path),
+            Err(e) => Err(e),
+        };
+        let written = self.filled(filled, &tmp_path)?;
+        self.publish(name, tmp_path, msg.flags, uid, written)
     }
 
-    /// [`write`](Self::write) of a message not here yet.
-    fn write_new(&mut self, msg: &Message, uid: Option<Uid>) -> Result<Option<Uid>, Error> {
+    /// [`write`](Self::write) of a message that comes in pieces: `head`
+    /// with the first, then those of `rest`, each written as it arrives.
+    /// An error from `rest` comes back as it is, with nothing stored.
+    pub async fn write_in_pieces(
+        &mut self,
+        head: &Message,
+        rest: &mut dyn Pieces,
+        uid: Option<Uid>,
+    ) -> Result<Option<Uid>, StoreError> {
+        if let Some(u) = uid
+            && self.already_here(u, head.flags)?
+        {
+            return Ok(Some(u));
+        }
+        let (name, tmp_path, file, mtime) = self.create_tmp(head, uid)?;
+        let mut w = LfWriter::new(file, std::mem::take(&mut self.lf));
+        let fed = async {
+            w.write(&head.bytes, &tmp_path)?;
+            while let Some(piece) = rest.next().await? {
+                w.write(&piece, &tmp_path)?;
+            }
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        if let Err(e) = fed {
+            // Our own partial copy; the message is still safe at its source.
+            let _ = fs::remove_file(&tmp_path);
+            return Err(e);
+        }
+        let written = self.filled(w.finish(self.fsync, mtime, &tmp_path), &tmp_path)?;
+        Ok(self.publish(name, tmp_path, head.flags, uid, written)?)
+    }
+
+    /// Whether the message `uid` is already here (an earlier run stored it
+    /// but did not record it); if so only its flags are set, as
+    /// OfflineIMAP does.
+    fn already_here(&mut self, uid: Uid, flags: Flags) -> Result<bool, Error> {
+        if self.uids.contains_key(&uid) && self.locate(MsgRef::Uid(uid))? {
+            self.set_flags(uid, |_| flags)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// A new, empty file in `tmp/` for `msg`: its name, path, the file,
+    /// and the mtime it is to get.
+    fn create_tmp(
+        &self,
+        msg: &Message,
+        uid: Option<Uid>,
+    ) -> Result<(String, PathBuf, File, Option<i64>), Error> {
         let (name_time, mtime) = self.header_times(msg, uid);
         let tmp_dir = self.root.join("tmp");
         let mut attempt = 0;
-        let (name, tmp_path, written) = loop {
+        loop {
             let name = filename::new_name_at(
                 name_time,
                 uid,
@@ -870,20 +960,7 @@ impl MaildirFolder {
                 .create_new(true)
                 .open(&tmp_path)
             {
-                Ok(f) => {
-                    let mut lf = std::mem::take(&mut self.lf);
-                    let filled = fill(f, &msg.bytes, &mut lf, self.fsync, mtime, &tmp_path);
-                    self.lf = lf;
-                    match filled {
-                        Ok(n) => break (name, tmp_path, n),
-                        Err(e) => {
-                            // Our own partial copy; the message is still safe
-                            // at its source.
-                            let _ = fs::remove_file(&tmp_path);
-                            return Err(e);
-                        }
-                    }
-                }
+                Ok(f) => return Ok((name, tmp_path, f, mtime)),
                 // A fresh name is unique per process and second; a clash
                 // means another program used it. Take the next one.
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 5 => {
@@ -891,8 +968,41 @@ impl MaildirFolder {
                 }
                 Err(e) => return Err(Error::message_io(tmp_path, "create", e)),
             }
-        };
-        let sub = Sub::for_flags(msg.flags);
+        }
+    }
+
+    /// The outcome of writing a file in `tmp/`: the bytes written, the
+    /// LF buffer back for the next message; on an error the partial file
+    /// is removed.
+    fn filled(
+        &mut self,
+        filled: Result<(usize, Vec<u8>), Error>,
+        tmp_path: &Path,
+    ) -> Result<usize, Error> {
+        match filled {
+            Ok((n, lf)) => {
+                self.lf = lf;
+                Ok(n)
+            }
+            Err(e) => {
+                // Our own partial copy; the message is still safe at its
+                // source.
+                let _ = fs::remove_file(tmp_path);
+                Err(e)
+            }
+        }
+    }
+
+    /// Move a written file from `tmp/` into place and remember it.
+    fn publish(
+        &mut self,
+        name: String,
+        tmp_path: PathBuf,
+        flags: Flags,
+        uid: Option<Uid>,
+        written: usize,
+    ) -> Result<Option<Uid>, Error> {
+        let sub = Sub::for_flags(flags);
         let dest = self.root.join(sub.dir()).join(&name);
         match rename_noreplace(&tmp_path, &dest) {
             Ok(()) => {}
@@ -916,7 +1026,7 @@ impl MaildirFolder {
         let entry = Entry {
             sub,
             name: Name::new(name.into(), &self.md5),
-            flags: msg.flags,
+            flags,
         };
         match uid {
             Some(u) => {
@@ -1119,6 +1229,15 @@ impl Store for MaildirFolder {
 
     async fn append(&mut self, msg: &Message, uid: Option<Uid>) -> Result<Option<Uid>, StoreError> {
         Ok(self.write(msg, uid)?)
+    }
+
+    async fn append_in_pieces(
+        &mut self,
+        head: &Message,
+        rest: &mut dyn Pieces,
+        uid: Option<Uid>,
+    ) -> Result<Option<Uid>, StoreError> {
+        self.write_in_pieces(head, rest, uid).await
     }
 
     async fn assign_uid(&mut self, id: MsgRef, uid: Uid) -> Result<(), StoreError> {

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 
 use super::model::{Flags, Message, MessageMeta, MsgRef, Side, Snapshot, StatusSnapshot, Uid};
 use super::plan::{Action, Plan};
-use super::store::{ErrorKind, FlagChange, MessageSink, StatusCache, Store, StoreError};
+use super::store::{ErrorKind, FlagChange, MessageSink, Pieces, StatusCache, Store, StoreError};
 
 /// What the executor is doing, for the UI (the account module maps these to
 /// `event::Event`s).
@@ -531,34 +531,47 @@ impl DownloadSink<'_> {
     }
 }
 
-#[async_trait]
-impl MessageSink for DownloadSink<'_> {
-    async fn accept(&mut self, msg: Message) -> Result<(), StoreError> {
+impl DownloadSink<'_> {
+    /// Whether `id` is one to store now (asked for, not yet stored, the
+    /// sync not cancelled): its UID, announced as being copied.
+    fn admit(&mut self, id: MsgRef) -> Result<Option<Uid>, StoreError> {
         if (self.cancel)() {
             self.summary.cancelled = true;
             return Err(cancelled_error());
         }
         // Only what was asked for, and each once.
-        let MsgRef::Uid(uid) = msg.id else {
-            return Ok(());
+        let MsgRef::Uid(uid) = id else {
+            return Ok(None);
         };
         if !self.wanted.remove(&uid) {
-            return Ok(());
+            return Ok(None);
         }
         self.n += 1;
         (self.progress)(Progress::Copying {
-            id: msg.id,
+            id,
             n: self.n,
             total: self.total,
             from: Side::Remote,
         });
-        match self.local.append(&msg, Some(uid)).await {
+        Ok(Some(uid))
+    }
+
+    /// After the Maildir's answer to storing message `uid`: its status
+    /// row once it is stored.
+    fn stored(
+        &mut self,
+        uid: Uid,
+        flags: Flags,
+        bytes: u64,
+        res: Result<Option<Uid>, StoreError>,
+    ) -> Result<(), StoreError> {
+        match res {
             Ok(_) => {}
             Err(e) if is_message_error(&e) => {
                 self.summary.skipped += 1;
                 (self.progress)(Progress::Skipped {
                     on: Side::Local,
-                    ids: vec![msg.id],
+                    ids: vec![MsgRef::Uid(uid)],
                     error: e.to_string(),
                 });
                 return Ok(());
@@ -567,15 +580,63 @@ impl MessageSink for DownloadSink<'_> {
         }
         // The flags of the fetched message are what both sides now hold,
         // even if they changed since the snapshot.
-        if let Err(e) = self.status.set(uid, msg.flags) {
+        if let Err(e) = self.status.set(uid, flags) {
             return self.stop(e);
         }
         self.summary.downloaded += 1;
         (self.progress)(Progress::Copied {
             from: Side::Remote,
-            bytes: msg.bytes.len() as u64,
+            bytes,
         });
         Ok(())
+    }
+}
+
+#[async_trait]
+impl MessageSink for DownloadSink<'_> {
+    async fn accept(&mut self, msg: Message) -> Result<(), StoreError> {
+        let Some(uid) = self.admit(msg.id)? else {
+            return Ok(());
+        };
+        let res = self.local.append(&msg, Some(uid)).await;
+        self.stored(uid, msg.flags, msg.bytes.len() as u64, res)
+    }
+
+    async fn accept_in_pieces(
+        &mut self,
+        head: Message,
+        rest: &mut dyn Pieces,
+    ) -> Result<(), StoreError> {
+        let Some(uid) = self.admit(head.id)? else {
+            return Ok(());
+        };
+        let mut counted = Counted {
+            inner: rest,
+            bytes: head.bytes.len() as u64,
+        };
+        let res = self
+            .local
+            .append_in_pieces(&head, &mut counted, Some(uid))
+            .await;
+        let bytes = counted.bytes;
+        self.stored(uid, head.flags, bytes, res)
+    }
+}
+
+/// Pieces passed through, their bytes counted.
+struct Counted<'a> {
+    inner: &'a mut dyn Pieces,
+    bytes: u64,
+}
+
+#[async_trait]
+impl Pieces for Counted<'_> {
+    async fn next(&mut self) -> Result<Option<bytes::Bytes>, StoreError> {
+        let piece = self.inner.next().await?;
+        if let Some(p) = &piece {
+            self.bytes += p.len() as u64;
+        }
+        Ok(piece)
     }
 }
 

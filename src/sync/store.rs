@@ -23,6 +23,41 @@ pub struct FlagChange<'a> {
 #[async_trait]
 pub trait MessageSink: Send {
     async fn accept(&mut self, msg: Message) -> Result<(), StoreError>;
+
+    /// A message too big to hold whole: `head` carries its first piece,
+    /// `rest` hands over the others in order. A sink that stores it may
+    /// write each piece as it comes (see [`Store::append_in_pieces`]);
+    /// one that needs it whole gets it so from this default. A sink may
+    /// stop before the last piece; the fetching store reads the rest.
+    async fn accept_in_pieces(
+        &mut self,
+        head: Message,
+        rest: &mut dyn Pieces,
+    ) -> Result<(), StoreError> {
+        let msg = collect(head, rest).await?;
+        self.accept(msg).await
+    }
+}
+
+/// The pieces of a message after its first ([`MessageSink::accept_in_pieces`]).
+#[async_trait]
+pub trait Pieces: Send {
+    /// The next piece (the message's bytes that follow the last piece),
+    /// `None` after the last. An error is the fetching store's (the
+    /// connection dropped, the message vanished meanwhile).
+    async fn next(&mut self) -> Result<Option<bytes::Bytes>, StoreError>;
+}
+
+/// `head` with every piece of `rest` appended: the message whole.
+pub async fn collect(head: Message, rest: &mut dyn Pieces) -> Result<Message, StoreError> {
+    let mut all = bytes::BytesMut::from(&head.bytes[..]);
+    while let Some(piece) = rest.next().await? {
+        all.extend_from_slice(&piece);
+    }
+    Ok(Message {
+        bytes: all.freeze(),
+        ..head
+    })
 }
 
 /// One folder on one side.
@@ -43,6 +78,21 @@ pub trait Store: Send {
     /// `None` when it was stored but the store cannot tell its UID (no
     /// UIDPLUS and the header search failed); the next sync pairs it up.
     async fn append(&mut self, msg: &Message, uid: Option<Uid>) -> Result<Option<Uid>, StoreError>;
+
+    /// [`Store::append`] of a message that arrives in pieces: `head` with
+    /// its first piece, then those of `rest`. A store that can write
+    /// pieces as they come (a Maildir) holds one piece at a time; this
+    /// default collects the message first. An error from `rest` is
+    /// returned as it is, with nothing stored.
+    async fn append_in_pieces(
+        &mut self,
+        head: &Message,
+        rest: &mut dyn Pieces,
+        uid: Option<Uid>,
+    ) -> Result<Option<Uid>, StoreError> {
+        let msg = collect(head.clone(), rest).await?;
+        self.append(&msg, uid).await
+    }
 
     /// Give a local message the UID the other side assigned to its copy (a
     /// Maildir renames the file to carry `,U=<uid>`). `id` is a message

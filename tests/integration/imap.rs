@@ -4,9 +4,9 @@
 
 use async_trait::async_trait;
 use offlineimap::config::{ImapRepository, RepositoryCommon, Secret, Tls};
-use offlineimap::imap::{FolderOptions, ImapFolder, ImapSession};
+use offlineimap::imap::{FolderOptions, ImapFolder, ImapSession, PIECE};
 use offlineimap::sync::model::{Flags, Message, MsgRef, NewId};
-use offlineimap::sync::store::{ErrorKind, MessageSink, Store, StoreError};
+use offlineimap::sync::store::{ErrorKind, MessageSink, Pieces, Store, StoreError};
 
 use crate::support::dovecot::{Dovecot, User};
 
@@ -378,6 +378,162 @@ async fn fetch_returns_exact_bytes_in_one_pass() {
     // The connection is still in step afterwards.
     let snap = f.snapshot().await.unwrap();
     assert_eq!(snap.uids.len(), 3);
+}
+
+/// What a sink saw of each message: its bytes, and the sizes of the
+/// pieces it came in (one entry: whole).
+#[derive(Default)]
+struct ByPiece(Vec<(Message, Vec<usize>)>);
+
+#[async_trait]
+impl MessageSink for ByPiece {
+    async fn accept(&mut self, msg: Message) -> Result<(), StoreError> {
+        let n = msg.bytes.len();
+        self.0.push((msg, vec![n]));
+        Ok(())
+    }
+
+    async fn accept_in_pieces(
+        &mut self,
+        head: Message,
+        rest: &mut dyn Pieces,
+    ) -> Result<(), StoreError> {
+        let mut sizes = vec![head.bytes.len()];
+        let mut all = head.bytes.to_vec();
+        while let Some(p) = rest.next().await? {
+            sizes.push(p.len());
+            all.extend_from_slice(&p);
+        }
+        self.0.push((
+            Message {
+                bytes: all.into(),
+                ..head
+            },
+            sizes,
+        ));
+        Ok(())
+    }
+}
+
+/// A message of `len` bytes (CRLF form) whose lines end so that a CR is
+/// the last byte of every piece and its LF the first of the next.
+fn sized_mail(subject: &str, len: usize) -> Vec<u8> {
+    let piece = PIECE as usize;
+    let mut m = format!("From: a@example.org\r\nSubject: {subject}\r\n\r\n").into_bytes();
+    while m.len() < len - 2 {
+        let next_cut = (m.len() / piece + 1) * piece;
+        // Fill to just before the next piece's start, then CRLF across it.
+        let fill = (next_cut - 1).min(len - 2).saturating_sub(m.len()).max(1);
+        m.extend(std::iter::repeat_n(b'z', fill.min(998)));
+        m.extend_from_slice(b"\r\n");
+    }
+    m.truncate(len - 2);
+    m.extend_from_slice(b"\r\n");
+    m
+}
+
+/// Bodies listed above PIECE bytes come in pieces of at most PIECE, the
+/// rest whole; every byte arrives, whether the size is a multiple of the
+/// piece or not, and the connection stays in step.
+#[tokio::test]
+async fn big_bodies_are_fetched_in_pieces() {
+    let d = Dovecot::shared();
+    let user = d.add_user("pieces");
+    let mut raw = d.imap(&user);
+    let piece = PIECE as usize;
+    let small = mail("small", "hello");
+    let exact = sized_mail("exact", 2 * piece);
+    let odd = sized_mail("odd", 4 * piece + 12_345);
+    let just = sized_mail("just", piece + 1);
+    let at_piece = sized_mail("at piece", piece);
+    for (m, len) in [
+        (&exact, 2 * piece),
+        (&odd, 4 * piece + 12_345),
+        (&just, piece + 1),
+    ] {
+        assert_eq!(m.len(), len);
+    }
+    assert_eq!(exact[piece - 1], b'\r');
+    assert_eq!(exact[piece], b'\n');
+    let u_small = raw.append("INBOX", "\\Seen", &small);
+    let u_exact = raw.append("INBOX", "\\Flagged", &exact);
+    let u_odd = raw.append("INBOX", "", &odd);
+    let u_just = raw.append("INBOX", "\\Answered", &just);
+    let u_at = raw.append("INBOX", "", &at_piece);
+
+    let mut f = open(d, &user, "INBOX").await;
+    // The listing gives the sizes that decide.
+    assert_eq!(f.snapshot().await.unwrap().uids.len(), 5);
+    let mut sink = ByPiece::default();
+    let ids: Vec<MsgRef> = [u_odd, u_small, u_exact, 999, u_just, u_at]
+        .into_iter()
+        .map(MsgRef::Uid)
+        .collect();
+    f.fetch(&ids, &mut sink).await.unwrap();
+    let mut got = sink.0;
+    got.sort_by_key(|(m, _)| m.id);
+    let want = [
+        (u_small, &small, vec![small.len()], "S"),
+        (u_exact, &exact, vec![piece, piece], "F"),
+        (u_odd, &odd, vec![piece, piece, piece, piece, 12_345], ""),
+        (u_just, &just, vec![piece, 1], "R"),
+        (u_at, &at_piece, vec![piece], ""),
+    ];
+    assert_eq!(got.len(), want.len(), "uid 999 does not exist");
+    for ((m, sizes), (uid, bytes, want_sizes, flags)) in got.iter().zip(want) {
+        assert_eq!(m.id, MsgRef::Uid(uid));
+        assert!(m.bytes == **bytes, "UID {uid}: body differs");
+        assert_eq!(*sizes, want_sizes, "UID {uid}");
+        assert_eq!(m.flags, Flags::from_letters(flags), "UID {uid}");
+        assert!(m.internal_date.is_some(), "UID {uid}");
+    }
+    // BODY.PEEK: no piece set \Seen.
+    raw.select("INBOX");
+    assert_eq!(raw.flags(u_odd), Vec::<String>::new());
+    // The connection is in step: the next command gets its own answer.
+    assert_eq!(f.snapshot().await.unwrap().uids.len(), 5);
+}
+
+/// A sink that stops after a big message's first piece: the pieces in
+/// flight are read and dropped, the sink's error is returned, and the
+/// folder can go on.
+#[tokio::test]
+async fn a_sink_that_stops_mid_message_leaves_the_connection_usable() {
+    struct FirstOnly(usize);
+    #[async_trait]
+    impl MessageSink for FirstOnly {
+        async fn accept(&mut self, _msg: Message) -> Result<(), StoreError> {
+            Err(StoreError::new(ErrorKind::Repository, "whole?"))
+        }
+        async fn accept_in_pieces(
+            &mut self,
+            _head: Message,
+            _rest: &mut dyn Pieces,
+        ) -> Result<(), StoreError> {
+            self.0 += 1;
+            Err(StoreError::new(ErrorKind::Repository, "disk full"))
+        }
+    }
+    let d = Dovecot::shared();
+    let user = d.add_user("piecestop");
+    let mut raw = d.imap(&user);
+    let big = sized_mail("big", 6 * PIECE as usize + 7);
+    let a = raw.append("INBOX", "", &big);
+    let b = raw.append("INBOX", "", &big);
+    let mut f = open(d, &user, "INBOX").await;
+    f.snapshot().await.unwrap();
+    let mut sink = FirstOnly(0);
+    let err = f
+        .fetch(&[MsgRef::Uid(a), MsgRef::Uid(b)], &mut sink)
+        .await
+        .unwrap_err();
+    assert_eq!(err.message, "disk full");
+    assert_eq!(sink.0, 1, "nothing is handed over after a failure");
+    let mut again = ByPiece::default();
+    f.fetch(&[MsgRef::Uid(b)], &mut again).await.unwrap();
+    assert_eq!(again.0.len(), 1);
+    assert!(again.0[0].0.bytes == big);
+    assert_eq!(again.0[0].1.len(), 7);
 }
 
 #[tokio::test]

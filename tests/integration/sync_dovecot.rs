@@ -434,7 +434,41 @@ fn awkward_bytes_round_trip_exactly() {
     assert!(original.bytes.windows(2).any(|w| w == b"\xfc\xdf"));
 
     let env = Env::for_user(d, &user);
-    env.sync();
+    // The 20 MB body comes in pieces of 256 KiB (imap::PIECE), four
+    // asked ahead of the one being written, never the whole body at once.
+    let out = env.run(&["-d", "imap"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "offlineimap failed:\n{text}");
+    let trace = crate::harness::trace_lines(&text);
+    let pieces: Vec<&String> = trace
+        .iter()
+        .filter(|(side, _, line)| *side == 'C' && line.contains("BODY.PEEK[]<"))
+        .map(|(_, _, line)| line)
+        .collect();
+    let size = original.bytes.len();
+    assert_eq!(pieces.len(), size.div_ceil(256 * 1024), "{pieces:?}");
+    assert!(
+        pieces[1].ends_with("(UID BODY.PEEK[]<262144.262144>)"),
+        "{}",
+        pieces[1]
+    );
+    assert!(
+        !trace
+            .iter()
+            .any(|(side, _, line)| *side == 'C' && line.contains("BODY.PEEK[])")),
+        "no whole-body FETCH"
+    );
+    assert!(
+        crate::harness::one_round_trip(
+            &trace,
+            &["BODY.PEEK[]<0.", "[]<262144.", "[]<524288.", "[]<786432."]
+        ),
+        "the first four pieces go out together"
+    );
     assert_in_sync(&env, d, &user, "INBOX");
     let local = env.local_messages("INBOX").remove(0);
 

@@ -765,3 +765,89 @@ fn census_with_more_flag_sets_than_its_index_holds_is_not_exact() {
     assert!(!census.exact());
     assert_eq!(census.uids().last(), Some(300));
 }
+
+/// Pieces from a list, as a fetching store hands them over.
+struct Listed(std::collections::VecDeque<Vec<u8>>);
+
+#[async_trait]
+impl Pieces for Listed {
+    async fn next(&mut self) -> Result<Option<bytes::Bytes>, StoreError> {
+        Ok(self.0.pop_front().map(bytes::Bytes::from))
+    }
+}
+
+/// A message written in pieces is the file a whole write makes, wherever
+/// the pieces are cut: between a CR and its LF, after a lone CR, into
+/// pieces of one byte.
+#[tokio::test]
+async fn append_in_pieces_writes_what_a_whole_append_writes() {
+    let wire = b"Subject: pieces\r\n\r\nline\r\nlone\rcr\r\r\nend\r".to_vec();
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    f.snapshot().await.unwrap();
+    f.append(&msg(&wire, "S", None), Some(1)).await.unwrap();
+    let whole = fs::read(root.join("cur").join(&names(&root, "cur")[0])).unwrap();
+    assert_eq!(whole, b"Subject: pieces\n\nline\nlone\rcr\r\nend\r");
+
+    let mut uid = 1;
+    let cuts: Vec<Vec<usize>> = (1..wire.len())
+        .map(|i| vec![i])
+        .chain([(1..wire.len()).collect()])
+        .collect();
+    for cut in cuts {
+        uid += 1;
+        let mut pieces = Vec::new();
+        let mut at = 0;
+        for c in cut.iter().copied().chain([wire.len()]) {
+            pieces.push(wire[at..c].to_vec());
+            at = c;
+        }
+        let head = msg(&pieces.remove(0), "", Some(1_000_000_000));
+        let mut rest = Listed(pieces.into());
+        let got = f
+            .append_in_pieces(&head, &mut rest, Some(uid))
+            .await
+            .unwrap();
+        assert_eq!(got, Some(uid));
+        let path = f.path_of(&f.uids[&uid]);
+        assert_eq!(fs::read(&path).unwrap(), whole, "cut at {cut:?}");
+        let mtime = fs::metadata(&path).unwrap().modified().unwrap();
+        assert_eq!(mtime, UNIX_EPOCH + Duration::from_secs(1_000_000_000));
+    }
+    assert!(names(&root, "tmp").is_empty());
+}
+
+/// A piece that fails (the connection dropped) leaves no file anywhere,
+/// and the fetching store's error comes back as it was.
+#[tokio::test]
+async fn a_failed_piece_leaves_nothing() {
+    struct Failing(bool);
+    #[async_trait]
+    impl Pieces for Failing {
+        async fn next(&mut self) -> Result<Option<bytes::Bytes>, StoreError> {
+            if std::mem::replace(&mut self.0, true) {
+                return Err(StoreError::new(
+                    StoreErrorKind::Transient,
+                    "connection lost",
+                ));
+            }
+            Ok(Some(bytes::Bytes::from_static(b"more\r\n")))
+        }
+    }
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    f.snapshot().await.unwrap();
+    let head = msg(b"Subject: x\r\n\r\n", "S", None);
+    let err = f
+        .append_in_pieces(&head, &mut Failing(false), Some(5))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, StoreErrorKind::Transient);
+    assert_eq!(err.message, "connection lost");
+    for sub in ["tmp", "new", "cur"] {
+        assert!(names(&root, sub).is_empty(), "{sub}");
+    }
+    assert!(f.snapshot().await.unwrap().uids.is_empty());
+}
