@@ -43,12 +43,15 @@ impl Default for FolderOptions {
 
 /// A body larger than this (its RFC822.SIZE as listed) is fetched in
 /// pieces of this size, `UID FETCH <uid> BODY.PEEK[]<offset.PIECE>`, each
-/// written out before the next is read: a connection then holds at most
-/// [`PIECES_IN_FLIGHT`] pieces' worth in its socket and one piece in
-/// memory, whatever the attachment's size. Whole, a 25 MB message took
-/// 25 MB of read buffer per connection (async-imap reads a literal
-/// whole), and glibc kept much of it after it was freed.
-pub const PIECE: u32 = 256 * 1024;
+/// written out before the next is read: a connection then holds one piece
+/// in memory (and [`PIECES_IN_FLIGHT`] in its socket), whatever the
+/// attachment's size. Whole, a 25 MB message took 25 MB of read buffer per
+/// connection (async-imap reads a literal whole). Not smaller: each piece
+/// is a command for the server, and pieces of 256 KiB made an initial sync
+/// of the bench's medium corpus (362 messages above 256 KB, none above
+/// 1 MiB) cost Dovecot 0.2 s more CPU and the run 0.1-0.2 s more wall time
+/// for 0.5 MiB less peak RSS (docs/performance.md).
+pub const PIECE: u32 = 1024 * 1024;
 
 /// Piece FETCHes of one message sent ahead of the one being read, so that
 /// pieces cost no round trip each.

@@ -75,3 +75,6 @@ mod cliflags;
 mod oauth2;
 // A folder the server opens read-only, and ignore-readonly.
 mod readonly;
+// Bodies in pieces from a scripted server that lists wrong sizes or
+// ignores partial FETCH ranges (Dovecot does neither).
+mod pieces;

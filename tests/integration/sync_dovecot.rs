@@ -434,7 +434,7 @@ fn awkward_bytes_round_trip_exactly() {
     assert!(original.bytes.windows(2).any(|w| w == b"\xfc\xdf"));
 
     let env = Env::for_user(d, &user);
-    // The 20 MB body comes in pieces of 256 KiB (imap::PIECE), four
+    // The 20 MB body comes in pieces of 1 MiB (imap::PIECE), four
     // asked ahead of the one being written, never the whole body at once.
     let out = env.run(&["-d", "imap"]);
     let text = format!(
@@ -450,9 +450,9 @@ fn awkward_bytes_round_trip_exactly() {
         .map(|(_, _, line)| line)
         .collect();
     let size = original.bytes.len();
-    assert_eq!(pieces.len(), size.div_ceil(256 * 1024), "{pieces:?}");
+    assert_eq!(pieces.len(), size.div_ceil(1024 * 1024), "{pieces:?}");
     assert!(
-        pieces[1].ends_with("(UID BODY.PEEK[]<262144.262144>)"),
+        pieces[1].ends_with("(UID BODY.PEEK[]<1048576.1048576>)"),
         "{}",
         pieces[1]
     );
@@ -465,7 +465,12 @@ fn awkward_bytes_round_trip_exactly() {
     assert!(
         crate::harness::one_round_trip(
             &trace,
-            &["BODY.PEEK[]<0.", "[]<262144.", "[]<524288.", "[]<786432."]
+            &[
+                "BODY.PEEK[]<0.",
+                "[]<1048576.",
+                "[]<2097152.",
+                "[]<3145728."
+            ]
         ),
         "the first four pieces go out together"
     );
