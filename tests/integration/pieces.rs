@@ -5,6 +5,7 @@
 //! LOGIN, LIST, SELECT, UID FETCH, LOGOUT); the real binary syncs it into a
 //! Maildir, which must hold every message whole.
 
+use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,18 @@ struct Served {
 struct Fake {
     port: u16,
     commands: Arc<Mutex<Vec<String>>>,
+    mode: Arc<Mutex<Mode>>,
+}
+
+/// How the fake answers a partial FETCH.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// As RFC 3501 says: the octets asked for.
+    Honest,
+    /// The whole body, whatever the range.
+    IgnoreRange,
+    /// The first piece, then nothing: the message was expunged meanwhile.
+    GoneAfterFirst,
 }
 
 /// `BODY.PEEK[]<offset.len>` in a FETCH's items.
@@ -33,20 +46,29 @@ fn range(items: &str) -> Option<(usize, usize)> {
 }
 
 impl Fake {
-    fn start(messages: Vec<Served>, ignore_range: bool) -> Fake {
+    fn start(messages: Vec<Served>, mode: Mode) -> Fake {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let commands = Arc::new(Mutex::new(Vec::new()));
+        let mode = Arc::new(Mutex::new(mode));
         let messages = Arc::new(messages);
-        let seen = commands.clone();
+        let (seen, m_mode) = (commands.clone(), mode.clone());
         thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { return };
-                let (m, seen) = (messages.clone(), seen.clone());
-                thread::spawn(move || serve(conn, &m, ignore_range, &seen));
+                let (m, seen, mode) = (messages.clone(), seen.clone(), m_mode.clone());
+                thread::spawn(move || serve(conn, &m, &mode, &seen));
             }
         });
-        Fake { port, commands }
+        Fake {
+            port,
+            commands,
+            mode,
+        }
+    }
+
+    fn set_mode(&self, mode: Mode) {
+        *self.mode.lock().unwrap() = mode;
     }
 
     fn commands(&self) -> Vec<String> {
@@ -54,7 +76,7 @@ impl Fake {
     }
 }
 
-fn serve(conn: TcpStream, messages: &[Served], ignore_range: bool, seen: &Mutex<Vec<String>>) {
+fn serve(conn: TcpStream, messages: &[Served], mode: &Mutex<Mode>, seen: &Mutex<Vec<String>>) {
     let mut out = conn.try_clone().unwrap();
     let mut input = BufReader::new(conn);
     const CAPS: &str = "IMAP4rev1 UIDPLUS";
@@ -100,6 +122,10 @@ fn serve(conn: TcpStream, messages: &[Served], ignore_range: bool, seen: &Mutex<
                 if !wanted {
                     continue;
                 }
+                let mode = *mode.lock().unwrap();
+                if mode == Mode::GoneAfterFirst && range(items).is_some_and(|(o, _)| o > 0) {
+                    continue;
+                }
                 let mut head = format!("* {} FETCH (UID {} FLAGS (\\Seen)", i + 1, m.uid);
                 if items.contains("RFC822.SIZE") {
                     head.push_str(&format!(" RFC822.SIZE {}", m.listed));
@@ -109,7 +135,7 @@ fn serve(conn: TcpStream, messages: &[Served], ignore_range: bool, seen: &Mutex<
                 }
                 reply.extend(head.bytes());
                 let part: (String, &[u8]) = match range(items) {
-                    Some((o, n)) if !ignore_range => {
+                    Some((o, n)) if mode != Mode::IgnoreRange => {
                         let o = o.min(m.body.len());
                         let end = (o + n).min(m.body.len());
                         (format!("BODY[]<{o}>"), &m.body[o..end])
@@ -150,15 +176,35 @@ fn body(subject: &str, len: usize) -> Vec<u8> {
     m
 }
 
-fn sync_and_check(messages: Vec<Served>, ignore_range: bool) -> Vec<String> {
+fn sync_and_check(messages: Vec<Served>, mode: Mode) -> Vec<String> {
+    let fake = Fake::start_for(&messages, mode);
+    let env = Env::new(fake.port, "me", "pw");
+    env.write_config("maxconnections = 1\n");
+    env.sync();
+    check(&env, &messages);
+    fake.commands()
+}
+
+impl Fake {
+    fn start_for(messages: &[Served], mode: Mode) -> Fake {
+        let copy = messages
+            .iter()
+            .map(|m| Served {
+                uid: m.uid,
+                body: m.body.clone(),
+                listed: m.listed,
+            })
+            .collect();
+        Fake::start(copy, mode)
+    }
+}
+
+/// The Maildir holds each of `messages` whole, in LF form.
+fn check(env: &Env, messages: &[Served]) {
     let want: Vec<(u32, Vec<u8>)> = messages
         .iter()
         .map(|m| (m.uid, crlf_to_lf(&m.body)))
         .collect();
-    let fake = Fake::start(messages, ignore_range);
-    let env = Env::new(fake.port, "me", "pw");
-    env.write_config("maxconnections = 1\n");
-    env.sync();
     let local = env.local_messages("INBOX");
     assert_eq!(local.len(), want.len());
     for (uid, bytes) in want {
@@ -173,7 +219,6 @@ fn sync_and_check(messages: Vec<Served>, ignore_range: bool) -> Vec<String> {
             bytes.len()
         );
     }
-    fake.commands()
 }
 
 const MIB: usize = 1024 * 1024;
@@ -204,7 +249,7 @@ fn a_wrong_listed_size_loses_nothing() {
                 body: small,
             },
         ],
-        false,
+        Mode::Honest,
     );
     let pieces = |uid: u32| {
         commands
@@ -240,6 +285,51 @@ fn a_server_that_ignores_the_range_gives_the_whole_message() {
                 body: small,
             },
         ],
-        true,
+        Mode::IgnoreRange,
     );
+}
+
+/// A message expunged while its pieces come: its partial file is removed,
+/// nothing of it is recorded, the other messages are stored, and the next
+/// sync fetches it whole once the server serves it.
+#[test]
+fn a_message_gone_after_its_first_piece_is_left_for_the_next_sync() {
+    let big = body("gone", 2 * MIB + 5);
+    let small = body("stays", 300);
+    let messages = vec![
+        Served {
+            uid: 8,
+            listed: big.len(),
+            body: big,
+        },
+        Served {
+            uid: 9,
+            listed: small.len(),
+            body: small,
+        },
+    ];
+    let fake = Fake::start_for(&messages, Mode::GoneAfterFirst);
+    let env = Env::new(fake.port, "me", "pw");
+    env.write_config("maxconnections = 1\n");
+    let out = env.run_capture(&[]);
+    let text = out.text();
+    assert!(text.contains("UID 8 vanished"), "{text}");
+    // A message left out is an error of this run.
+    assert_eq!(out.code, Some(1), "{text}");
+    let local = env.local_messages("INBOX");
+    assert_eq!(
+        local.iter().map(|l| l.uid).collect::<Vec<_>>(),
+        vec![Some(9)],
+        "{text}"
+    );
+    let tmp = env.maildir().join("INBOX").join("tmp");
+    assert_eq!(
+        fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "partial file left in tmp/"
+    );
+
+    fake.set_mode(Mode::Honest);
+    env.sync();
+    check(&env, &messages);
 }
