@@ -575,29 +575,7 @@ impl ImapFolder {
         line.push_str(&format!(" {{{}}}", bytes.len()));
 
         let tag = self.session.send(&command, &line).await?;
-        // Wait for the go-ahead; a server that refuses the size answers NO
-        // straight away instead.
-        loop {
-            let step = self
-                .session
-                .next_with(&command, |r| match session::tagged(&tag, r) {
-                    Some(done) => Some(Some(done)),
-                    None if matches!(r, Response::Continue { .. }) => Some(None),
-                    None => None,
-                })
-                .await?;
-            match step {
-                Some(Some(done)) => {
-                    done.map_err(|kind| self.session.error(&command, kind))?;
-                    return Err(self.session.error(
-                        &command,
-                        ErrorKind::Protocol("APPEND completed before the message was sent".into()),
-                    ));
-                }
-                Some(None) => break,
-                None => {}
-            }
-        }
+        self.go_ahead(&command, &tag).await?;
         self.session.write_raw(&command, &bytes).await?;
         self.session.write_raw(&command, b"\r\n").await?;
         let done = self.session.finish(&command, &tag, &mut |_| {}).await?;
@@ -670,6 +648,102 @@ fn random_u64() -> u64 {
 }
 
 impl ImapFolder {
+    /// APPEND of a message read in pieces whose whole length is `total`
+    /// (UIDPLUS, header section inside `head`): the literal is announced
+    /// with the filtered length and each piece written as it is read. If
+    /// a piece fails or the pieces do not add up once the literal has
+    /// begun, the connection is closed, so the server drops the message
+    /// rather than store it cut short, and the error is transient (the
+    /// folder is tried again on a new connection).
+    async fn append_streamed(
+        &mut self,
+        head: &Message,
+        rest: &mut dyn Pieces,
+        total: u64,
+    ) -> Result<Option<Uid>, Error> {
+        let command = self.command("APPEND");
+        let first = crate::sync::headers::remove(&head.bytes, &self.filterheaders);
+        let after_head = total.checked_sub(head.bytes.len() as u64).ok_or_else(|| {
+            self.session.error(
+                &command,
+                ErrorKind::Protocol("the first piece is longer than the message".into()),
+            )
+        })?;
+        let literal = first.len() as u64 + after_head;
+        let mailbox = wire::quote(&self.state.wire_name).ok_or_else(|| {
+            self.session.error(
+                &command,
+                ErrorKind::Name("folder name cannot be quoted".into()),
+            )
+        })?;
+        let mut line = format!(
+            "APPEND {mailbox} ({})",
+            keywords::imap_list(head.flags, &self.keywords)
+        );
+        if let Some(date) = head.internal_date.and_then(wire::format_internal_date) {
+            line.push_str(&format!(" \"{date}\""));
+        }
+        line.push_str(&format!(" {{{literal}}}"));
+        let tag = self.session.send(&command, &line).await?;
+        self.go_ahead(&command, &tag).await?;
+        self.session.write_raw(&command, &first).await?;
+        let mut sent = 0u64;
+        let cut = loop {
+            match rest.next().await {
+                Ok(Some(piece)) => {
+                    sent += piece.len() as u64;
+                    if sent > after_head {
+                        break Some("the message grew while it was sent".to_owned());
+                    }
+                    self.session.write_raw(&command, &piece).await?;
+                }
+                Ok(None) if sent == after_head => break None,
+                Ok(None) => break Some("the message shrank while it was sent".to_owned()),
+                Err(e) => break Some(e.to_string()),
+            }
+        };
+        if let Some(why) = cut {
+            self.session.abort().await;
+            return Err(self.session.error(
+                &command,
+                ErrorKind::Io(std::io::Error::other(format!(
+                    "connection closed in the middle of the message: {why}"
+                ))),
+            ));
+        }
+        self.session.write_raw(&command, b"\r\n").await?;
+        let done = self.session.finish(&command, &tag, &mut |_| {}).await?;
+        Ok(done
+            .append_uid
+            .and_then(|(validity, uid)| (validity == self.state.uidvalidity).then_some(uid)))
+    }
+
+    /// Wait for the server's go-ahead for the literal of `tag`; a server
+    /// that refuses it answers NO straight away instead.
+    async fn go_ahead(&mut self, command: &str, tag: &str) -> Result<(), Error> {
+        loop {
+            let step = self
+                .session
+                .next_with(command, |r| match session::tagged(tag, r) {
+                    Some(done) => Some(Some(done)),
+                    None if matches!(r, Response::Continue { .. }) => Some(None),
+                    None => None,
+                })
+                .await?;
+            match step {
+                Some(Some(done)) => {
+                    done.map_err(|kind| self.session.error(command, kind))?;
+                    return Err(self.session.error(
+                        command,
+                        ErrorKind::Protocol("APPEND completed before the message was sent".into()),
+                    ));
+                }
+                Some(None) => return Ok(()),
+                None => {}
+            }
+        }
+    }
+
     /// Message `uid`, listed at `size` bytes, handed to `sink` in pieces
     /// of [`PIECE`]. A message gone meanwhile is skipped. `Ok(Some(e))`
     /// is the sink's error, with the connection left ready for the next
@@ -1061,6 +1135,32 @@ impl Store for ImapFolder {
         }
         self.check_writable("APPEND")?;
         self.append_inner(msg).await.map_err(|e| {
+            let kind = match e.kind {
+                ErrorKind::No(_) | ErrorKind::Bad(_) => StoreKind::Message,
+                _ => e.store_kind(),
+            };
+            e.into_store_error(kind)
+        })
+    }
+
+    async fn append_in_pieces(
+        &mut self,
+        head: &Message,
+        rest: &mut dyn Pieces,
+        uid: Option<Uid>,
+    ) -> Result<Option<Uid>, StoreError> {
+        // Sent as it is read only when the length is known and no marker
+        // header (which needs the whole message) is added; the header
+        // section must be in the first piece for filterheaders.
+        let streamable = uid.is_none()
+            && self.session.has_capability("UIDPLUS")
+            && wire::header_end(&head.bytes).is_some();
+        let Some(total) = rest.total().filter(|_| streamable) else {
+            let msg = crate::sync::store::collect(head.clone(), rest).await?;
+            return self.append(&msg, uid).await;
+        };
+        self.check_writable("APPEND")?;
+        self.append_streamed(head, rest, total).await.map_err(|e| {
             let kind = match e.kind {
                 ErrorKind::No(_) | ErrorKind::Bad(_) => StoreKind::Message,
                 _ => e.store_kind(),

@@ -564,6 +564,14 @@ impl ImapSession {
     }
 
     /// Write raw bytes (a literal) to the connection.
+    /// Close the connection's sending side, so that nothing more reaches
+    /// the server: a literal cut short is then dropped by the server
+    /// instead of being completed by whatever was sent next.
+    pub(crate) async fn abort(&mut self) {
+        use tokio::io::AsyncWriteExt;
+        let _ = self.session.get_mut().shutdown().await;
+    }
+
     pub(crate) async fn write_raw(&mut self, command: &str, bytes: &[u8]) -> Result<(), Error> {
         use tokio::io::AsyncWriteExt;
         let stream = self.session.get_mut();

@@ -155,7 +155,7 @@ pub fn add_header(msg: &[u8], name: &str, value: &str) -> Vec<u8> {
 }
 
 /// Offset of the empty line that ends the header (the line's start).
-fn header_end(msg: &[u8]) -> Option<usize> {
+pub(crate) fn header_end(msg: &[u8]) -> Option<usize> {
     let mut line_start = 0;
     while line_start < msg.len() {
         let rest = &msg[line_start..];

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -344,6 +344,97 @@ impl LfWriter {
                 .map_err(|e| Error::message_io(path, "fsync", e))?;
         }
         Ok((self.written, self.buf))
+    }
+}
+
+/// How much of a message file is read at a time when it is handed over
+/// in pieces (see [`MaildirFolder::hand_over`]); a file up to this size
+/// is read whole.
+const READ_PIECE: usize = 1024 * 1024;
+
+/// The length of the file `f` in CRLF form: its bytes plus one CR for
+/// each LF without one before it. Read from where `f` stands to its end.
+fn crlf_len(f: &mut File, path: &Path) -> Result<u64, Error> {
+    let mut buf = vec![0; 64 * 1024];
+    let (mut total, mut after_cr) = (0u64, false);
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::message_io(path, "read", e)),
+        };
+        let chunk = &buf[..n];
+        let bare = memchr::memchr_iter(b'\n', chunk)
+            .filter(|&i| {
+                if i == 0 {
+                    !after_cr
+                } else {
+                    chunk[i - 1] != b'\r'
+                }
+            })
+            .count();
+        total += (n + bare) as u64;
+        after_cr = chunk.last() == Some(&b'\r');
+    }
+}
+
+/// A message file read [`READ_PIECE`] at a time, each piece in CRLF form.
+struct FilePieces {
+    file: File,
+    path: PathBuf,
+    /// The last byte read was a CR: an LF starting the next piece has it.
+    after_cr: bool,
+    /// CRLF bytes handed on so far.
+    handed: u64,
+    /// The message's CRLF length, counted before the first piece: a file
+    /// that changes meanwhile is an error, never a message cut short.
+    total: u64,
+}
+
+impl FilePieces {
+    fn read_piece(&mut self) -> Result<Option<bytes::Bytes>, Error> {
+        let mut raw = Vec::with_capacity(READ_PIECE);
+        (&mut self.file)
+            .take(READ_PIECE as u64)
+            .read_to_end(&mut raw)
+            .map_err(|e| Error::message_io(&self.path, "read", e))?;
+        if raw.is_empty() {
+            if self.handed != self.total {
+                return Err(self.changed());
+            }
+            return Ok(None);
+        }
+        let mut piece = bytes::Bytes::from(lf_to_crlf(&raw));
+        if self.after_cr && raw.first() == Some(&b'\n') {
+            // lf_to_crlf put a CR before this LF; the last piece has it.
+            piece = piece.slice(1..);
+        }
+        self.after_cr = raw.last() == Some(&b'\r');
+        self.handed += piece.len() as u64;
+        if self.handed > self.total {
+            return Err(self.changed());
+        }
+        Ok(Some(piece))
+    }
+
+    fn changed(&self) -> Error {
+        Error::message_io(
+            &self.path,
+            "read",
+            io::Error::other("the file changed while it was read"),
+        )
+    }
+}
+
+#[async_trait]
+impl Pieces for FilePieces {
+    async fn next(&mut self) -> Result<Option<bytes::Bytes>, StoreError> {
+        Ok(self.read_piece()?)
+    }
+
+    fn total(&self) -> Option<u64> {
+        Some(self.total)
     }
 }
 
@@ -844,12 +935,27 @@ impl MaildirFolder {
 
     /// Read one message in IMAP form (CRLF). `None` when it vanished.
     pub fn read(&mut self, id: MsgRef) -> Result<Option<Message>, Error> {
+        let Some((mut f, path, head)) = self.open_message(id)? else {
+            return Ok(None);
+        };
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes)
+            .map_err(|e| Error::message_io(&path, "read", e))?;
+        Ok(Some(Message {
+            bytes: lf_to_crlf(&bytes).into(),
+            ..head
+        }))
+    }
+
+    /// A message's file opened for reading, its path, and the message
+    /// without its bytes. `None` when it vanished.
+    fn open_message(&mut self, id: MsgRef) -> Result<Option<(File, PathBuf, Message)>, Error> {
         if !self.locate(id)? {
             return Ok(None);
         }
         let entry = self.entry(id)?.clone();
         let path = self.path_of(&entry);
-        let mut f = match File::open(&path) {
+        let f = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 self.forget(id);
@@ -860,15 +966,58 @@ impl MaildirFolder {
         let meta = f
             .metadata()
             .map_err(|e| Error::message_io(&path, "stat", e))?;
-        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-        f.read_to_end(&mut bytes)
-            .map_err(|e| Error::message_io(&path, "read", e))?;
-        Ok(Some(Message {
+        let msg = Message {
             id,
             flags: entry.flags,
             internal_date: mtime_secs(&meta),
-            bytes: lf_to_crlf(&bytes).into(),
-        }))
+            bytes: bytes::Bytes::new(),
+        };
+        Ok(Some((f, path, msg)))
+    }
+
+    /// Hand message `id` to `sink`: whole when its file is at most
+    /// [`READ_PIECE`], otherwise in pieces of that much of the file, with
+    /// the message's exact CRLF length known first (one read of the file
+    /// to count its bare LFs), so that an IMAP APPEND can announce it and
+    /// send the pieces as they are read.
+    async fn hand_over(
+        &mut self,
+        id: MsgRef,
+        sink: &mut dyn MessageSink,
+    ) -> Result<(), StoreError> {
+        let Some((mut f, path, head)) = self.open_message(id)? else {
+            return Ok(());
+        };
+        let len = f
+            .metadata()
+            .map_err(|e| Error::message_io(&path, "stat", e))?
+            .len();
+        if len <= READ_PIECE as u64 {
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes)
+                .map_err(|e| Error::message_io(&path, "read", e))?;
+            let msg = Message {
+                bytes: lf_to_crlf(&bytes).into(),
+                ..head
+            };
+            return sink.accept(msg).await;
+        }
+        let total = crlf_len(&mut f, &path)?;
+        f.seek(io::SeekFrom::Start(0))
+            .map_err(|e| Error::message_io(&path, "read", e))?;
+        let mut pieces = FilePieces {
+            file: f,
+            path,
+            after_cr: false,
+            handed: 0,
+            total,
+        };
+        let first = pieces.read_piece()?.unwrap_or_default();
+        let head = Message {
+            bytes: first,
+            ..head
+        };
+        sink.accept_in_pieces(head, &mut pieces).await
     }
 
     /// Write `msg` (CRLF) as a new file with LF line ends: `tmp/` first,
@@ -1220,9 +1369,7 @@ impl Store for MaildirFolder {
         sink: &mut dyn MessageSink,
     ) -> Result<(), StoreError> {
         for &id in ids {
-            if let Some(msg) = self.read(id)? {
-                sink.accept(msg).await?;
-            }
+            self.hand_over(id, sink).await?;
         }
         Ok(())
     }

@@ -292,8 +292,13 @@ impl Executor<'_> {
                 total,
                 from: Side::Local,
             });
-            let mut one = OneMessage { id, msg: None };
-            match self.local.fetch(&[id], &mut one).await {
+            // Read and sent together: a big file goes up piece by piece.
+            let mut up = UploadOne {
+                id,
+                remote: &mut *self.remote,
+                done: None,
+            };
+            match self.local.fetch(&[id], &mut up).await {
                 Ok(()) => {}
                 Err(e) if is_message_error(&e) => {
                     self.skipped(Side::Local, vec![id], &e);
@@ -302,8 +307,10 @@ impl Executor<'_> {
                 Err(e) => return Err(e),
             }
             // Gone since the snapshot: nothing to copy.
-            let Some(msg) = one.msg else { continue };
-            let new_uid = match self.remote.append(&msg, None).await {
+            let Some((flags, bytes, appended)) = up.done else {
+                continue;
+            };
+            let new_uid = match appended {
                 Ok(Some(u)) => u,
                 Ok(None) => {
                     // Leave the local message alone: deleting it (as
@@ -328,11 +335,11 @@ impl Executor<'_> {
                 }
                 Err(e) => return Err(e),
             }
-            self.status.set(new_uid, msg.flags)?;
+            self.status.set(new_uid, flags)?;
             self.summary.uploaded += 1;
             (self.progress)(Progress::Copied {
                 from: Side::Local,
-                bytes: msg.bytes.len() as u64,
+                bytes,
             });
         }
         Ok(())
@@ -623,6 +630,45 @@ impl MessageSink for DownloadSink<'_> {
     }
 }
 
+/// Sends the one local message it is given to the server as it is read:
+/// its flags, bytes and the APPEND's outcome.
+struct UploadOne<'a> {
+    id: MsgRef,
+    remote: &'a mut dyn Store,
+    done: Option<(Flags, u64, Result<Option<Uid>, StoreError>)>,
+}
+
+#[async_trait]
+impl MessageSink for UploadOne<'_> {
+    async fn accept(&mut self, msg: Message) -> Result<(), StoreError> {
+        if msg.id == self.id && self.done.is_none() {
+            let res = self.remote.append(&msg, None).await;
+            self.done = Some((msg.flags, msg.bytes.len() as u64, res));
+        }
+        Ok(())
+    }
+
+    async fn accept_in_pieces(
+        &mut self,
+        head: Message,
+        rest: &mut dyn Pieces,
+    ) -> Result<(), StoreError> {
+        if head.id != self.id || self.done.is_some() {
+            return Ok(());
+        }
+        let mut counted = Counted {
+            inner: rest,
+            bytes: head.bytes.len() as u64,
+        };
+        let res = self
+            .remote
+            .append_in_pieces(&head, &mut counted, None)
+            .await;
+        self.done = Some((head.flags, counted.bytes, res));
+        Ok(())
+    }
+}
+
 /// Pieces passed through, their bytes counted.
 struct Counted<'a> {
     inner: &'a mut dyn Pieces,
@@ -637,6 +683,10 @@ impl Pieces for Counted<'_> {
             self.bytes += p.len() as u64;
         }
         Ok(piece)
+    }
+
+    fn total(&self) -> Option<u64> {
+        self.inner.total()
     }
 }
 

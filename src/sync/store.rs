@@ -46,6 +46,15 @@ pub trait Pieces: Send {
     /// `None` after the last. An error is the fetching store's (the
     /// connection dropped, the message vanished meanwhile).
     async fn next(&mut self) -> Result<Option<bytes::Bytes>, StoreError>;
+
+    /// The whole message's length (the first piece and every other),
+    /// when the source knows it exactly before the pieces are read (a
+    /// Maildir file: yes; an IMAP listing's size: not to be trusted).
+    /// A store that must announce the length first (an IMAP APPEND) can
+    /// then send the pieces as they come.
+    fn total(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// `head` with every piece of `rest` appended: the message whole.

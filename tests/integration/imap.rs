@@ -536,6 +536,113 @@ async fn a_sink_that_stops_mid_message_leaves_the_connection_usable() {
     assert_eq!(again.0[0].1.len(), 7);
 }
 
+/// Pieces from a list with their total announced, optionally failing
+/// after `fail_after` of them.
+struct Announced {
+    pieces: std::collections::VecDeque<Vec<u8>>,
+    total: u64,
+    fail_after: Option<usize>,
+    given: usize,
+}
+
+#[async_trait]
+impl Pieces for Announced {
+    async fn next(&mut self) -> Result<Option<bytes::Bytes>, StoreError> {
+        if self.fail_after == Some(self.given) {
+            return Err(StoreError::new(ErrorKind::Message, "read error"));
+        }
+        self.given += 1;
+        Ok(self.pieces.pop_front().map(Into::into))
+    }
+
+    fn total(&self) -> Option<u64> {
+        Some(self.total)
+    }
+}
+
+fn announced(msg: &[u8], cut: usize, fail_after: Option<usize>) -> (Message, Announced) {
+    let head = Message {
+        id: MsgRef::New(NewId(0)),
+        flags: Flags::from_letters("S"),
+        internal_date: None,
+        bytes: msg[..cut].to_vec().into(),
+    };
+    let pieces = msg[cut..]
+        .chunks(PIECE as usize)
+        .map(<[u8]>::to_vec)
+        .collect();
+    let rest = Announced {
+        pieces,
+        total: msg.len() as u64,
+        fail_after,
+        given: 0,
+    };
+    (head, rest)
+}
+
+/// A message whose length is known goes up as its pieces come, the
+/// filtered header included in the announced length, and the server holds
+/// it byte for byte.
+#[tokio::test]
+async fn append_in_pieces_sends_the_literal_as_it_is_read() {
+    let d = Dovecot::shared();
+    let user = d.add_user("appendpieces");
+    let mut raw = d.imap(&user);
+    let mut msg = b"From: a@example.org\r\nX-Secret: drop me\r\nSubject: up\r\n\r\n".to_vec();
+    let mut n = 0u64;
+    while msg.len() < 3 * PIECE as usize + 999 {
+        msg.extend_from_slice(format!("line {n:08}\r\n").as_bytes());
+        n += 1;
+    }
+    let mut f = open(d, &user, "INBOX").await;
+    f.set_filterheaders(vec!["X-Secret".into()]);
+    let (head, mut rest) = announced(&msg, 100_000, None);
+    let uid = f
+        .append_in_pieces(&head, &mut rest, None)
+        .await
+        .unwrap()
+        .expect("APPENDUID");
+    assert_eq!(rest.given, 4, "every piece read, then the end");
+    raw.select("INBOX");
+    let want: Vec<u8> = String::from_utf8(msg.clone())
+        .unwrap()
+        .replace("X-Secret: drop me\r\n", "")
+        .into_bytes();
+    assert!(raw.body(uid) == want, "server copy differs");
+    assert_eq!(raw.flags(uid), vec!["\\Seen".to_string()]);
+}
+
+/// A piece that fails once the literal has begun closes the connection:
+/// the server drops the message instead of storing it cut short, and
+/// the error is transient (the folder is tried again).
+#[tokio::test]
+async fn a_piece_failing_mid_append_stores_nothing() {
+    let d = Dovecot::shared();
+    let user = d.add_user("appendcut");
+    let mut raw = d.imap(&user);
+    let mut msg = b"From: a@example.org\r\nSubject: cut\r\n\r\n".to_vec();
+    msg.resize(3 * PIECE as usize, b'q');
+    let mut f = open(d, &user, "INBOX").await;
+    let (head, mut rest) = announced(&msg, 50_000, Some(1));
+    let err = f
+        .append_in_pieces(&head, &mut rest, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Transient, "{err}");
+    assert!(err.message.contains("read error"), "{err}");
+    // The connection is closed: nothing else can be sent on it (a byte
+    // sent now would have become part of the cut message).
+    let next = Message {
+        id: MsgRef::New(NewId(1)),
+        flags: Flags::EMPTY,
+        internal_date: None,
+        bytes: mail("after", "after").into(),
+    };
+    assert!(f.append(&next, None).await.is_err());
+    raw.select("INBOX");
+    assert_eq!(raw.uids(), Vec::<u32>::new());
+}
+
 #[tokio::test]
 async fn fetch_keeps_the_connection_usable_when_the_sink_fails() {
     struct Failing(usize);

@@ -851,3 +851,109 @@ async fn a_failed_piece_leaves_nothing() {
     }
     assert!(f.snapshot().await.unwrap().uids.is_empty());
 }
+
+/// What a sink got of each message: the pieces and the announced total.
+#[derive(Default)]
+struct PieceLog(Vec<(Vec<bytes::Bytes>, Option<u64>)>);
+
+#[async_trait]
+impl MessageSink for PieceLog {
+    async fn accept(&mut self, msg: Message) -> Result<(), StoreError> {
+        self.0.push((vec![msg.bytes], None));
+        Ok(())
+    }
+
+    async fn accept_in_pieces(
+        &mut self,
+        head: Message,
+        rest: &mut dyn Pieces,
+    ) -> Result<(), StoreError> {
+        let total = rest.total();
+        let mut pieces = vec![head.bytes];
+        while let Some(p) = rest.next().await? {
+            pieces.push(p);
+        }
+        self.0.push((pieces, total));
+        Ok(())
+    }
+}
+
+/// A file above one read piece is handed over in pieces of CRLF text
+/// whose sum is the whole file's CRLF form, its length announced first;
+/// a CR ending one piece keeps the LF starting the next from getting
+/// another. A small file comes whole.
+#[tokio::test]
+async fn a_big_file_is_handed_over_in_pieces_with_its_length() {
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let m = md5();
+    let mut big = b"Subject: big\n\n".to_vec();
+    while big.len() < READ_PIECE - 1 {
+        big.extend_from_slice(b"a line with a bare LF\n");
+    }
+    big.truncate(READ_PIECE - 1);
+    // A CR as the last byte of the first piece, its LF the first of the
+    // second; a bare LF first in the third.
+    big.extend_from_slice(b"\r\n");
+    while big.len() < 2 * READ_PIECE {
+        big.extend_from_slice(b"crlf line\r\n");
+    }
+    big.truncate(2 * READ_PIECE);
+    big.extend_from_slice(b"\nlast\rline\n");
+    put(&root, "cur", &format!("1_0.1.h,U=1,FMD5={m}:2,S"), &big);
+    put(
+        &root,
+        "cur",
+        &format!("1_1.1.h,U=2,FMD5={m}:2,S"),
+        b"small\n",
+    );
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    f.snapshot().await.unwrap();
+    let mut log = PieceLog::default();
+    f.fetch(&[MsgRef::Uid(1), MsgRef::Uid(2)], &mut log)
+        .await
+        .unwrap();
+    let want = lf_to_crlf(&big);
+    let (pieces, total) = &log.0[0];
+    assert_eq!(pieces.len(), 3);
+    assert_eq!(*total, Some(want.len() as u64));
+    assert_eq!(pieces.concat(), want);
+    assert_eq!(
+        log.0[1],
+        (vec![bytes::Bytes::from_static(b"small\r\n")], None)
+    );
+}
+
+/// A file that grows while its pieces are read is an error, not a
+/// message longer than it said.
+#[tokio::test]
+async fn a_file_that_changes_while_handed_over_is_an_error() {
+    struct Grow(PathBuf);
+    #[async_trait]
+    impl MessageSink for Grow {
+        async fn accept(&mut self, _: Message) -> Result<(), StoreError> {
+            panic!("handed over whole");
+        }
+        async fn accept_in_pieces(
+            &mut self,
+            _head: Message,
+            rest: &mut dyn Pieces,
+        ) -> Result<(), StoreError> {
+            let mut f = OpenOptions::new().append(true).open(&self.0).unwrap();
+            f.write_all(b"more\n").unwrap();
+            while rest.next().await?.is_some() {}
+            Ok(())
+        }
+    }
+    let t = tempfile::tempdir().unwrap();
+    let root = make(t.path());
+    let name = format!("1_0.1.h,U=1,FMD5={}:2,S", md5());
+    put(&root, "cur", &name, &vec![b'x'; READ_PIECE + 10]);
+    let mut f = MaildirFolder::open(&root, "INBOX", false, false).unwrap();
+    f.snapshot().await.unwrap();
+    let err = f
+        .fetch(&[MsgRef::Uid(1)], &mut Grow(root.join("cur").join(&name)))
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("changed while it was read"), "{err}");
+}
