@@ -559,21 +559,7 @@ impl ImapFolder {
             std::borrow::Cow::Owned(with_header)
         };
 
-        let mailbox = wire::quote(&self.state.wire_name).ok_or_else(|| {
-            self.session.error(
-                &command,
-                ErrorKind::Name("folder name cannot be quoted".into()),
-            )
-        })?;
-        let mut line = format!(
-            "APPEND {mailbox} ({})",
-            keywords::imap_list(msg.flags, &self.keywords)
-        );
-        if let Some(date) = msg.internal_date.and_then(wire::format_internal_date) {
-            line.push_str(&format!(" \"{date}\""));
-        }
-        line.push_str(&format!(" {{{}}}", bytes.len()));
-
+        let line = self.append_line(&command, msg, bytes.len() as u64)?;
         let tag = self.session.send(&command, &line).await?;
         self.go_ahead(&command, &tag).await?;
         self.session.write_raw(&command, &bytes).await?;
@@ -670,20 +656,7 @@ impl ImapFolder {
             )
         })?;
         let literal = first.len() as u64 + after_head;
-        let mailbox = wire::quote(&self.state.wire_name).ok_or_else(|| {
-            self.session.error(
-                &command,
-                ErrorKind::Name("folder name cannot be quoted".into()),
-            )
-        })?;
-        let mut line = format!(
-            "APPEND {mailbox} ({})",
-            keywords::imap_list(head.flags, &self.keywords)
-        );
-        if let Some(date) = head.internal_date.and_then(wire::format_internal_date) {
-            line.push_str(&format!(" \"{date}\""));
-        }
-        line.push_str(&format!(" {{{literal}}}"));
+        let line = self.append_line(&command, head, literal)?;
         let tag = self.session.send(&command, &line).await?;
         self.go_ahead(&command, &tag).await?;
         self.session.write_raw(&command, &first).await?;
@@ -716,6 +689,25 @@ impl ImapFolder {
         Ok(done
             .append_uid
             .and_then(|(validity, uid)| (validity == self.state.uidvalidity).then_some(uid)))
+    }
+
+    /// `APPEND <folder> (<flags>) ["<date>"] {<literal>}` for `msg`.
+    fn append_line(&self, command: &str, msg: &Message, literal: u64) -> Result<String, Error> {
+        let mailbox = wire::quote(&self.state.wire_name).ok_or_else(|| {
+            self.session.error(
+                command,
+                ErrorKind::Name("folder name cannot be quoted".into()),
+            )
+        })?;
+        let mut line = format!(
+            "APPEND {mailbox} ({})",
+            keywords::imap_list(msg.flags, &self.keywords)
+        );
+        if let Some(date) = msg.internal_date.and_then(wire::format_internal_date) {
+            line.push_str(&format!(" \"{date}\""));
+        }
+        line.push_str(&format!(" {{{literal}}}"));
+        Ok(line)
     }
 
     /// Wait for the server's go-ahead for the literal of `tag`; a server
