@@ -933,23 +933,9 @@ impl MaildirFolder {
         Ok(true)
     }
 
-    /// Read one message in IMAP form (CRLF). `None` when it vanished.
-    pub fn read(&mut self, id: MsgRef) -> Result<Option<Message>, Error> {
-        let Some((mut f, path, head)) = self.open_message(id)? else {
-            return Ok(None);
-        };
-        let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes)
-            .map_err(|e| Error::message_io(&path, "read", e))?;
-        Ok(Some(Message {
-            bytes: lf_to_crlf(&bytes).into(),
-            ..head
-        }))
-    }
-
-    /// A message's file opened for reading, its path, and the message
-    /// without its bytes. `None` when it vanished.
-    fn open_message(&mut self, id: MsgRef) -> Result<Option<(File, PathBuf, Message)>, Error> {
+    /// A message's file opened for reading, its path, its length, and the
+    /// message without its bytes. `None` when it vanished.
+    fn open_message(&mut self, id: MsgRef) -> Result<Option<(File, PathBuf, u64, Message)>, Error> {
         if !self.locate(id)? {
             return Ok(None);
         }
@@ -972,7 +958,7 @@ impl MaildirFolder {
             internal_date: mtime_secs(&meta),
             bytes: bytes::Bytes::new(),
         };
-        Ok(Some((f, path, msg)))
+        Ok(Some((f, path, meta.len(), msg)))
     }
 
     /// Hand message `id` to `sink`: whole when its file is at most
@@ -985,13 +971,9 @@ impl MaildirFolder {
         id: MsgRef,
         sink: &mut dyn MessageSink,
     ) -> Result<(), StoreError> {
-        let Some((mut f, path, head)) = self.open_message(id)? else {
+        let Some((mut f, path, len, head)) = self.open_message(id)? else {
             return Ok(());
         };
-        let len = f
-            .metadata()
-            .map_err(|e| Error::message_io(&path, "stat", e))?
-            .len();
         if len <= READ_PIECE as u64 {
             let mut bytes = Vec::new();
             f.read_to_end(&mut bytes)
